@@ -1,0 +1,31 @@
+"""Cross-entropy from logits: the language-modelling loss.
+
+loss = mean over non-ignored positions of -log softmax(logits)[target].
+Check: `pytest checks/week01_tensors/test_cross_entropy.py`
+"""
+
+import torch
+
+from .softmax import log_softmax
+
+
+def cross_entropy(
+    logits: torch.Tensor, targets: torch.Tensor, ignore_index: int = -100
+) -> torch.Tensor:
+    """Mean negative log-likelihood of `targets` under `logits`, skipping `ignore_index`.
+
+    Args:
+        logits: (..., V) unnormalised scores, e.g. (B, T, V).
+        targets: (...) int64 class ids in [0, V) or `ignore_index`, e.g. (B, T).
+        ignore_index: target value whose positions count neither in the sum nor in the mean.
+
+    Returns:
+        A scalar tensor: sum of -log p(target) over kept positions / number of kept positions.
+
+    Example: logits [[0., 0.]] (two equally likely classes), targets [1] -> ln 2 = 0.6931.
+    """
+    # TODO(w01.cross_entropy): flatten to (N, V) and (N,), take log_softmax, pick each target's
+    # log-probability, and average -logp over the positions whose target is not ignore_index.
+    raise NotImplementedError(
+        "w01.cross_entropy: write cross_entropy in exercises/week01_tensors/cross_entropy.py"
+    )

@@ -1,0 +1,57 @@
+"""Masks: who may attend to whom. Causal (no peeking at the future), padding, and the additive bias.
+
+Convention: a boolean mask is True where attention is allowed. An additive bias is 0 where allowed
+and -inf where blocked, so softmax gives blocked positions exactly zero weight.
+Check: `pytest checks/week01_tensors/test_masks.py`
+"""
+
+import torch
+
+
+def causal_mask(T: int) -> torch.Tensor:
+    """Lower-triangular (T, T) bool mask: position i may attend to j iff j <= i.
+
+    Example (T=3):
+        [[True, False, False],
+         [True, True,  False],
+         [True, True,  True ]]
+    """
+    # TODO(w01.masks): build a (T, T) bool tensor that is True on and below the diagonal.
+    raise NotImplementedError("w01.masks: write causal_mask in exercises/week01_tensors/masks.py")
+
+
+def padding_mask(lengths: torch.Tensor, T: int) -> torch.Tensor:
+    """(B, T) bool mask, True at real tokens of a right-padded batch.
+
+    Args:
+        lengths: (B,) int64, the number of real tokens in each row.
+        T: the padded length.
+
+    Example: lengths=[2, 3], T=4 -> [[True, True, False, False], [True, True, True, False]].
+    """
+    # TODO(w01.masks): compare positions 0..T-1 against each row's length, by broadcasting.
+    raise NotImplementedError("w01.masks: write padding_mask in exercises/week01_tensors/masks.py")
+
+
+def attention_bias(
+    lengths: torch.Tensor, T: int, causal: bool = True, dtype: torch.dtype = torch.float32
+) -> torch.Tensor:
+    """Additive attention bias for scores of shape (B, H, T, T): 0 where allowed, -inf where blocked.
+
+    A query may attend to key j only if j is a real token (j < lengths[b]) and, when `causal`,
+    j <= the query's position. Padded query rows still see the real keys before them, so no row
+    is all -inf as long as every length is at least 1.
+
+    Args:
+        lengths: (B,) int64 real lengths, each >= 1.
+        T: the padded length.
+        causal: also block future keys.
+        dtype: a floating dtype for the bias.
+
+    Returns:
+        (B, 1, T, T) tensor of `dtype`; the 1 broadcasts over heads.
+    """
+    # TODO(w01.masks): combine the key padding mask with the causal mask, then turn False into -inf.
+    raise NotImplementedError(
+        "w01.masks: write attention_bias in exercises/week01_tensors/masks.py"
+    )

@@ -1,0 +1,57 @@
+"""Shape drills: the (B, T, C) conventions every later week uses.
+
+B batch, T time (sequence length), C channels (n_embd), H heads, D head dim = C // H.
+Check: `pytest checks/week01_tensors/test_shapes.py`
+"""
+
+import torch
+
+
+def split_heads(x: torch.Tensor, n_head: int) -> torch.Tensor:
+    """Split the channel dimension into heads: (B, T, C) -> (B, H, T, D) with D = C // H.
+
+    Head h owns channels h*D .. (h+1)*D - 1, so out[b, h, t, :] == x[b, t, h*D:(h+1)*D].
+
+    Example: x of shape (2, 5, 12) and n_head=3 gives shape (2, 3, 5, 4).
+    """
+    # TODO(w01.shapes): view x as (B, T, H, D), then swap the T and H dimensions.
+    raise NotImplementedError("w01.shapes: write split_heads in exercises/week01_tensors/shapes.py")
+
+
+def merge_heads(x: torch.Tensor) -> torch.Tensor:
+    """Undo split_heads: (B, H, T, D) -> (B, T, C) with C = H * D.
+
+    merge_heads(split_heads(x, H)) == x for every x and every H that divides C.
+    """
+    # TODO(w01.shapes): swap H and T back, then flatten the last two dimensions into C.
+    raise NotImplementedError("w01.shapes: write merge_heads in exercises/week01_tensors/shapes.py")
+
+
+def add_positions(tok: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+    """Add a position table to a batch of token embeddings by broadcasting.
+
+    Args:
+        tok: (B, T, C) token embeddings.
+        pos: (T_max, C) one row per position, T_max >= T.
+
+    Returns:
+        (B, T, C) where out[b, t] = tok[b, t] + pos[t].
+    """
+    # TODO(w01.shapes): take the first T rows of pos and let broadcasting add them to every batch row.
+    raise NotImplementedError(
+        "w01.shapes: write add_positions in exercises/week01_tensors/shapes.py"
+    )
+
+
+def gather_last(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Pick each sequence's last real position from a right-padded batch.
+
+    Args:
+        x: (B, T, C) hidden states; row b is real up to lengths[b] - 1, padding after.
+        lengths: (B,) int64, 1 <= lengths[b] <= T.
+
+    Returns:
+        (B, C) where out[b] = x[b, lengths[b] - 1].
+    """
+    # TODO(w01.shapes): index x with a batch index tensor and a position index tensor together.
+    raise NotImplementedError("w01.shapes: write gather_last in exercises/week01_tensors/shapes.py")

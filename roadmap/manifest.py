@@ -1,0 +1,142 @@
+"""Read `curriculum.toml`, the one list of weeks and exercises, into plain dataclasses."""
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from roadmap import ROOT
+
+MANIFEST = ROOT / "curriculum.toml"
+
+
+@dataclass
+class Exercise:
+    """One exercise (or a week's project, kind == "project") as the manifest states it."""
+
+    id: str  # "w01.softmax"
+    title: str
+    week: int
+    slug: str  # the week's package, "week01_tensors"
+    file: str  # path inside a tree, "week01_tensors/softmax.py"
+    functions: list[str]
+    checks: list[str]  # repository-relative check files
+    prerequisites: list[str] = field(default_factory=list)
+    hints: list[str] = field(default_factory=list)
+    difficulty: int = 1
+    minutes: int = 30
+    extras: list[str] = field(default_factory=list)
+    kind: str = "exercise"  # or "project"
+    produces: str = ""  # projects only: what the run leaves in reports/
+
+    def path(self, tree: str) -> Path:
+        """Absolute path of this exercise's file in `tree` ("exercises" or "solutions")."""
+        return ROOT / tree / self.file
+
+    @property
+    def module(self) -> str:
+        """Module name inside a tree, for roadmap.impl.load: "week01_tensors.softmax"."""
+        return self.file.removesuffix(".py").replace("/", ".")
+
+
+@dataclass
+class Week:
+    number: int
+    slug: str
+    title: str
+    phase: str
+    status: str  # "ready" or "coming"
+    extras: list[str]
+    summary: str
+    exercises: list[Exercise]
+    project: Exercise | None
+
+    @property
+    def ready(self) -> bool:
+        return self.status == "ready"
+
+    @property
+    def label(self) -> str:
+        return f"{self.number:02d}"
+
+    def items(self) -> list[Exercise]:
+        """Exercises in order, then the project."""
+        return self.exercises + ([self.project] if self.project else [])
+
+
+@dataclass
+class Manifest:
+    weeks: list[Week]
+
+    def ready_weeks(self) -> list[Week]:
+        return [week for week in self.weeks if week.ready]
+
+    def all_items(self) -> list[Exercise]:
+        return [item for week in self.ready_weeks() for item in week.items()]
+
+    def week(self, key: str | int) -> Week:
+        """A week by number ("4", "04", 4) or slug ("week04_attention")."""
+        for week in self.weeks:
+            if str(key) in (week.slug, str(week.number), week.label):
+                return week
+        raise KeyError(f"no week {key!r} in curriculum.toml; weeks are 1..{len(self.weeks)}")
+
+    def item(self, exercise_id: str) -> Exercise:
+        for item in self.all_items():
+            if item.id == exercise_id:
+                return item
+        raise KeyError(
+            f"no exercise {exercise_id!r} in curriculum.toml; `python tracker.py list` shows them"
+        )
+
+    def select(self, key: str | None) -> list[Exercise]:
+        """Items for a command argument: None (all ready), a week, or an exercise id."""
+        if key is None:
+            return self.all_items()
+        if key.startswith("w") and "." in key:
+            return [self.item(key)]
+        week = self.week(key)
+        if not week.ready:
+            raise KeyError(f"week {week.label} ({week.title}) is coming, not ready yet")
+        return week.items()
+
+
+def _item(raw: dict, week: dict, kind: str) -> Exercise:
+    return Exercise(
+        id=raw["id"],
+        title=raw["title"],
+        week=week["number"],
+        slug=week["slug"],
+        file=raw["file"],
+        functions=list(raw.get("functions", [])),
+        checks=list(raw["checks"]),
+        prerequisites=list(raw.get("prerequisites", [])),
+        hints=list(raw.get("hints", [])),
+        difficulty=int(raw.get("difficulty", 1)),
+        minutes=int(raw.get("minutes", 30)),
+        extras=sorted(set(week.get("extras", [])) | set(raw.get("extras", []))),
+        kind=kind,
+        produces=raw.get("produces", ""),
+    )
+
+
+def load_manifest(path: Path = MANIFEST) -> Manifest:
+    with open(path, "rb") as f:
+        raw = tomllib.load(f)
+    phases = raw.get("phases", {})
+    weeks = []
+    for w in raw["weeks"]:
+        project = w.get("project")
+        weeks.append(
+            Week(
+                number=w["number"],
+                slug=w["slug"],
+                title=w["title"],
+                phase=phases.get(str(w["phase"]), str(w["phase"])),
+                status=w["status"],
+                extras=list(w.get("extras", [])),
+                summary=w.get("summary", ""),
+                exercises=[_item(e, w, "exercise") for e in w.get("exercises", [])],
+                project=_item(project, w, "project") if project else None,
+            )
+        )
+    return Manifest(weeks)

@@ -1,0 +1,1 @@
+"""Reference implementations, one module per exercise file, mirroring `exercises/`."""

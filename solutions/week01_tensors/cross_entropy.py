@@ -1,0 +1,33 @@
+"""Cross-entropy from logits: the language-modelling loss.
+
+loss = mean over non-ignored positions of -log softmax(logits)[target].
+Check: `pytest checks/week01_tensors/test_cross_entropy.py`
+"""
+
+import torch
+
+from .softmax import log_softmax
+
+
+def cross_entropy(
+    logits: torch.Tensor, targets: torch.Tensor, ignore_index: int = -100
+) -> torch.Tensor:
+    """Mean negative log-likelihood of `targets` under `logits`, skipping `ignore_index`.
+
+    Args:
+        logits: (..., V) unnormalised scores, e.g. (B, T, V).
+        targets: (...) int64 class ids in [0, V) or `ignore_index`, e.g. (B, T).
+        ignore_index: target value whose positions count neither in the sum nor in the mean.
+
+    Returns:
+        A scalar tensor: sum of -log p(target) over kept positions / number of kept positions.
+
+    Example: logits [[0., 0.]] (two equally likely classes), targets [1] -> ln 2 = 0.6931.
+    """
+    V = logits.shape[-1]
+    logp = log_softmax(logits.reshape(-1, V), dim=-1)  # (N, V)
+    flat = targets.reshape(-1)  # (N,)
+    keep = flat != ignore_index
+    # gather needs a valid index even at ignored positions; they are dropped by `keep` anyway
+    picked = logp.gather(1, flat.clamp(min=0)[:, None]).squeeze(1)  # (N,)
+    return -(picked * keep).sum() / keep.sum()

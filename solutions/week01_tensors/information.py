@@ -1,0 +1,46 @@
+"""Entropy, KL divergence and perplexity: how to read a loss in nats.
+
+Check: `pytest checks/week01_tensors/test_information.py`
+"""
+
+import math
+
+import torch
+
+from .softmax import log_softmax
+
+
+def entropy(logits: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """Entropy H(p) = -sum_i p_i log p_i in nats of the distribution p = softmax(logits).
+
+    Terms with p_i = 0 count as 0 (the limit of p log p), so one-hot-like logits give 0, not NaN.
+    Example: logits of equal values over V classes give ln V.
+
+    Returns:
+        `logits` with `dim` reduced away.
+    """
+    logp = log_softmax(logits, dim=dim)
+    # p * logp is 0 * finite where p underflows, never 0 * -inf, because logp comes from log_softmax
+    return -(logp.exp() * logp).sum(dim=dim)
+
+
+def kl_divergence(p_logits: torch.Tensor, q_logits: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """KL(p || q) = sum_i p_i (log p_i - log q_i) in nats, with p = softmax(p_logits), q likewise.
+
+    Not symmetric: KL(p || q) weights the log-ratio by p. Zero iff p == q, never negative.
+
+    Returns:
+        the inputs' shape with `dim` reduced away.
+    """
+    logp = log_softmax(p_logits, dim=dim)
+    logq = log_softmax(q_logits, dim=dim)
+    return (logp.exp() * (logp - logq)).sum(dim=dim)
+
+
+def perplexity(mean_nll: float) -> float:
+    """Perplexity from a mean negative log-likelihood in nats: exp(mean_nll).
+
+    A model that is uniform over V tokens has mean NLL ln V and perplexity V: it is "as confused
+    as a fair V-sided die". Example: perplexity(math.log(65)) == 65.0.
+    """
+    return math.exp(float(mean_nll))
