@@ -9,6 +9,10 @@ from roadmap import ROOT
 MANIFEST = ROOT / "curriculum.toml"
 
 
+class NotInManifest(KeyError):
+    """A week or exercise named on the command line is not in curriculum.toml (or not ready)."""
+
+
 @dataclass
 class Exercise:
     """One exercise (or a week's project, kind == "project") as the manifest states it."""
@@ -78,13 +82,13 @@ class Manifest:
         for week in self.weeks:
             if str(key) in (week.slug, str(week.number), week.label):
                 return week
-        raise KeyError(f"no week {key!r} in curriculum.toml; weeks are 1..{len(self.weeks)}")
+        raise NotInManifest(f"no week {key!r} in curriculum.toml; weeks are 1..{len(self.weeks)}")
 
     def item(self, exercise_id: str) -> Exercise:
         for item in self.all_items():
             if item.id == exercise_id:
                 return item
-        raise KeyError(
+        raise NotInManifest(
             f"no exercise {exercise_id!r} in curriculum.toml; `python tracker.py list` shows them"
         )
 
@@ -96,7 +100,7 @@ class Manifest:
             return [self.item(key)]
         week = self.week(key)
         if not week.ready:
-            raise KeyError(f"week {week.label} ({week.title}) is coming, not ready yet")
+            raise NotInManifest(f"week {week.label} ({week.title}) is coming, not ready yet")
         return week.items()
 
 

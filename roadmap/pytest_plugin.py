@@ -124,8 +124,7 @@ def _emit(config: pytest.Config, **event) -> None:
     events = getattr(config, "_roadmap_events", None)
     if events is not None:
         events.write(json.dumps(event) + "\n")
-        events.flush()
-        os.fsync(events.fileno())
+        events.flush()  # the OS keeps flushed lines even if this process dies next
 
 
 def _rel(path) -> str:
@@ -154,16 +153,13 @@ def pytest_collectstart(collector: pytest.Collector) -> None:
 
 
 def pytest_collectreport(report: pytest.CollectReport) -> None:
-    if not report.nodeid or "::" in report.nodeid or report.passed:
+    if not report.nodeid.endswith(".py"):
         return
-    config = getattr(report, "config", None) or _CONFIG.get("config")
-    _emit(
-        config,
-        ev="collect_" + report.outcome,
-        path=report.nodeid,
-        msg=first_line(report),
-        text=str(report.longrepr)[-4000:],
-    )
+    event = {"ev": "collect_done", "path": report.nodeid, "outcome": report.outcome}
+    if not report.passed:
+        event["msg"] = first_line(report)
+        event["text"] = str(report.longrepr)[-4000:]
+    _emit(_CONFIG.get("config"), **event)
 
 
 _CONFIG: dict[str, pytest.Config] = {}
@@ -191,6 +187,10 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         event["msg"] = first_line(report)
         event["text"] = str(report.longrepr)[-4000:]
     _emit(_CONFIG.get("config"), **event)
+
+
+def pytest_runtest_logfinish(nodeid: str, location) -> None:
+    _emit(_CONFIG.get("config"), ev="end", nodeid=nodeid)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -1,0 +1,198 @@
+"""The learner's record: progress/progress.json, progress/PROGRESS.md and the auto section of logs/weekNN.md.
+
+Every write is atomic (temp file + rename), and a log's text outside its two marker lines is the
+learner's and is kept byte for byte.
+"""
+
+import datetime as dt
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from roadmap import ROOT
+from roadmap.manifest import Exercise, Manifest, Week
+
+PROGRESS_DIR = ROOT / "progress"
+LOGS_DIR = ROOT / "logs"
+BEGIN = "<!-- tracker:begin — this section is rewritten by `python tracker.py`; write your notes outside it -->"
+END = "<!-- tracker:end -->"
+STATUS_MARK = {"passing": "✅", "failing": "❌", "error": "💥", "todo": "⬜", "needs-extra": "📦"}
+
+
+def now() -> str:
+    return dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write `text` to `path` so that a crash leaves either the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.exists() else ""
+
+
+class Progress:
+    """progress/progress.json: per exercise status, attempts, dates, hints shown, solution peeks."""
+
+    def __init__(self, path: Path | None = None):
+        self.path = path or PROGRESS_DIR / "progress.json"
+        self.data: dict = {"version": 1, "exercises": {}, "metrics": {}}
+        if self.path.exists():
+            try:
+                self.data = json.loads(self.path.read_text(encoding="utf-8"))
+            except json.JSONDecodeError:
+                backup = self.path.with_suffix(f".corrupt-{dt.datetime.now():%Y%m%d-%H%M%S}.json")
+                os.replace(self.path, backup)  # keep the damaged file for the learner, start afresh
+        self.data.setdefault("exercises", {})
+        self.data.setdefault("metrics", {})
+
+    def entry(self, exercise_id: str) -> dict:
+        entry = self.data["exercises"].setdefault(exercise_id, {})
+        for key, default in (
+            ("status", "todo"),
+            ("attempts", 0),
+            ("first_seen", now()),
+            ("first_passed", None),
+            ("last_run", None),
+            ("hints_shown", 0),
+            ("solution_viewed", False),
+        ):
+            entry.setdefault(key, default)
+        return entry
+
+    def status(self, exercise_id: str) -> str:
+        return self.data["exercises"].get(exercise_id, {}).get("status", "todo")
+
+    def record_result(self, item: Exercise, status: str, message: str) -> None:
+        entry = self.entry(item.id)
+        stamp = now()
+        digest = file_hash(item.path("exercises")) if item.kind == "exercise" else ""
+        # an attempt is a new version of the learner's file that was run and is no longer a stub
+        if status in ("passing", "failing", "error") and digest != entry.get("file_hash"):
+            entry["attempts"] += 1
+        entry["file_hash"] = digest
+        entry["status"] = status
+        entry["message"] = message
+        entry["last_run"] = stamp
+        if status == "passing" and not entry["first_passed"]:
+            entry["first_passed"] = stamp
+
+    def add_metric(self, week: int, line: str) -> None:
+        lines = self.data["metrics"].setdefault(f"{week:02d}", [])
+        lines.append(f"{now()[:16].replace('T', ' ')} {line}")
+        del lines[:-10]
+
+    def save(self) -> None:
+        atomic_write(self.path, json.dumps(self.data, indent=2, ensure_ascii=False) + "\n")
+
+
+def week_counts(manifest: Manifest, progress: Progress) -> tuple[int, int]:
+    items = manifest.all_items()
+    return sum(progress.status(i.id) == "passing" for i in items), len(items)
+
+
+def render_progress_md(manifest: Manifest, progress: Progress) -> str:
+    done, total = week_counts(manifest, progress)
+    pct = 100 * done / total if total else 0
+    lines = [
+        "# Progress",
+        "",
+        f"**{done} of {total} exercises passing ({pct:.0f}%)** — updated {now()[:16].replace('T', ' ')} by `python tracker.py`.",
+        "",
+        "| week | title | done | status |",
+        "|---|---|---|---|",
+    ]
+    for week in manifest.weeks:
+        if not week.ready:
+            lines.append(f"| {week.label} | {week.title} | — | coming |")
+            continue
+        items = week.items()
+        passed = sum(progress.status(i.id) == "passing" for i in items)
+        marks = "".join(STATUS_MARK.get(progress.status(i.id), "⬜") for i in items)
+        lines.append(f"| {week.label} | {week.title} | {passed}/{len(items)} | {marks} |")
+    lines += ["", "Legend: ✅ passing · ❌ failing · 💥 error · ⬜ todo · 📦 needs an extra", ""]
+    for week in manifest.ready_weeks():
+        lines += [
+            f"## Week {week.label} — {week.title}",
+            "",
+            "| exercise | status | attempts | first passed | hints |",
+            "|---|---|---|---|---|",
+        ]
+        for item in week.items():
+            e = progress.data["exercises"].get(item.id, {})
+            first = (e.get("first_passed") or "")[:10]
+            lines.append(
+                f"| `{item.id}` {item.title} | {STATUS_MARK.get(e.get('status', 'todo'))} "
+                f"{e.get('status', 'todo')} | {e.get('attempts', 0)} | {first} | {e.get('hints_shown', 0)}/3 |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def render_log_section(week: Week, progress: Progress) -> str:
+    lines = [
+        BEGIN,
+        "",
+        f"_Last run: {now()[:16].replace('T', ' ')}_",
+        "",
+        "| exercise | status | attempts | first passed | hints | solution peeked |",
+        "|---|---|---|---|---|---|",
+    ]
+    for item in week.items():
+        e = progress.data["exercises"].get(item.id, {})
+        lines.append(
+            f"| `{item.id}` | {STATUS_MARK.get(e.get('status', 'todo'))} {e.get('status', 'todo')} | "
+            f"{e.get('attempts', 0)} | {(e.get('first_passed') or '—')[:16].replace('T', ' ')} | "
+            f"{e.get('hints_shown', 0)}/3 | {'yes' if e.get('solution_viewed') else 'no'} |"
+        )
+    metrics = progress.data["metrics"].get(week.label, [])
+    if metrics:
+        lines += ["", "**Project metrics** (latest last):", "", *[f"- {m}" for m in metrics]]
+    lines += ["", END]
+    return "\n".join(lines)
+
+
+def update_log(week: Week, progress: Progress) -> Path:
+    """Rewrite the auto section of logs/weekNN.md; everything else in the file is kept as it is."""
+    path = LOGS_DIR / f"week{week.label}.md"
+    section = render_log_section(week, progress)
+    if not path.exists():
+        text = (
+            f"# Week {week.label} — {week.title}\n\n{section}\n\n## My notes\n\n"
+            "Write what you learned, what confused you, and what you would try next. The tracker never "
+            "touches anything outside the marked section.\n"
+        )
+    else:
+        text = path.read_text(encoding="utf-8")
+        start = text.find(BEGIN)
+        stop = text.find(END, start + len(BEGIN)) if start != -1 else -1
+        if start != -1 and stop != -1:
+            text = text[:start] + section + text[stop + len(END) :]
+        else:
+            # no intact marker pair (edited away?): add a fresh section on top and keep every byte below it
+            text = section + "\n\n" + text
+    atomic_write(path, text)
+    return path
+
+
+def add_metric(week: int, line: str) -> None:
+    """Called by a project run on the learner's code: keep the line and refresh the week's log."""
+    from roadmap.manifest import load_manifest
+
+    progress = Progress()
+    progress.add_metric(week, line)
+    progress.save()
+    update_log(load_manifest().week(week), progress)

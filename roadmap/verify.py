@@ -1,0 +1,235 @@
+"""`python tracker.py verify`: the maintainers' proof that the course is consistent.
+
+1. The manifest: unique ids, files and checks exist, three hints, known prerequisites, TODO lines.
+2. Twins: each exercise file and its solution have the same imports, signatures, docstrings and given
+   code (compared as ASTs with the learner's function bodies removed).
+3. Every check passes on the solutions, and every exercise reports todo as shipped.
+4. Each ready week has its handout and an up-to-date notebook.
+Each problem is printed with the file and the fix; the exit code is non-zero if there is any.
+"""
+
+import ast
+import re
+
+from roadmap import ROOT
+from roadmap.manifest import Exercise, Manifest
+from roadmap.notebook import handout_path, path_for, render
+
+
+def stub_functions(tree: ast.Module, exercise_id: str) -> set[str]:
+    """Qualified names of functions whose body raises the stub's NotImplementedError("<id>: ...")."""
+    names: set[str] = set()
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.ClassDef):
+                visit(child, f"{prefix}{child.name}.")
+            elif isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                for sub in ast.walk(child):
+                    if (
+                        isinstance(sub, ast.Raise)
+                        and isinstance(sub.exc, ast.Call)
+                        and getattr(sub.exc.func, "id", "") == "NotImplementedError"
+                        and sub.exc.args
+                        and isinstance(sub.exc.args[0], ast.Constant | ast.JoinedStr)
+                        and ast.unparse(sub.exc.args[0]).strip("f'\"").startswith(f"{exercise_id}:")
+                    ):
+                        names.add(prefix + child.name)
+                        break
+
+    visit(tree, "")
+    return names
+
+
+def skeleton(tree: ast.Module, stubs: set[str]) -> ast.Module:
+    """The module with the bodies of `stubs` reduced to their docstrings (changes `tree` in place)."""
+
+    def strip(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.ClassDef):
+                strip(child, f"{prefix}{child.name}.")
+            elif (
+                isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef)
+                and prefix + child.name in stubs
+            ):
+                doc = ast.get_docstring(child, clean=False)
+                child.body = [ast.Expr(ast.Constant(doc))] if doc is not None else [ast.Pass()]
+
+    strip(tree, "")
+    return tree
+
+
+def first_difference(a: ast.Module, b: ast.Module) -> str:
+    """A readable pointer to where two skeletons differ."""
+    la, lb = ast.unparse(a).splitlines(), ast.unparse(b).splitlines()
+    for x, y in zip(la, lb):
+        if x != y:
+            return f"exercise: {x.strip()!r} vs solution: {y.strip()!r}"
+    return f"one file has {abs(len(la) - len(lb))} more lines of code"
+
+
+def check_manifest(manifest: Manifest) -> list[str]:
+    problems: list[str] = []
+    ids: set[str] = set()
+    all_ids = {item.id for week in manifest.weeks for item in week.items()}
+    owners: dict[str, str] = {}
+    for week in manifest.weeks:
+        if not re.fullmatch(rf"week{week.number:02d}_[a-z0-9_]+", week.slug):
+            problems.append(
+                f"curriculum.toml: week {week.number} slug {week.slug!r} must be week{week.number:02d}_<topic>"
+            )
+        if week.status not in ("ready", "coming"):
+            problems.append(
+                f"curriculum.toml: week {week.label} status {week.status!r} must be 'ready' or 'coming'"
+            )
+        if not week.ready:
+            continue
+        if not handout_path(week).exists():
+            problems.append(
+                f"{handout_path(week).relative_to(ROOT)}: missing; write the week's handout"
+            )
+        if week.project is None:
+            problems.append(
+                f"curriculum.toml: week {week.label} is ready but has no [weeks.project]"
+            )
+        for tree in ("exercises", "solutions", "checks"):
+            init = ROOT / tree / week.slug / "__init__.py"
+            if not init.exists():
+                problems.append(f"{init.relative_to(ROOT)}: missing; every folder is a package")
+        for item in week.items():
+            where = f"curriculum.toml [{item.id}]"
+            if item.id in ids:
+                problems.append(f"{where}: duplicate id")
+            ids.add(item.id)
+            if not re.fullmatch(rf"w{week.number:02d}\.[a-z0-9_]+", item.id):
+                problems.append(f"{where}: id must look like w{week.number:02d}.name")
+            if not item.file.startswith(f"{week.slug}/"):
+                problems.append(f"{where}: file {item.file!r} must live in {week.slug}/")
+            if len(item.hints) != 3 or not all(h.strip() for h in item.hints):
+                problems.append(
+                    f"{where}: needs exactly three non-empty hints (nudge, approach, almost the answer)"
+                )
+            for pre in item.prerequisites:
+                if pre not in all_ids:
+                    problems.append(f"{where}: prerequisite {pre!r} is not an exercise id")
+            if not 1 <= item.difficulty <= 3:
+                problems.append(f"{where}: difficulty must be 1, 2 or 3")
+            if not item.checks:
+                problems.append(f"{where}: lists no checks")
+            for check in item.checks:
+                if not (ROOT / check).exists():
+                    problems.append(f"{check}: listed for {item.id} but missing")
+                if check in owners:
+                    problems.append(
+                        f"{check}: listed for both {owners[check]} and {item.id}; give each exercise its own check file"
+                    )
+                owners[check] = item.id
+            trees = ("exercises", "solutions") if item.kind == "exercise" else ("solutions",)
+            for tree in trees:
+                if not item.path(tree).exists():
+                    problems.append(f"{tree}/{item.file}: missing (listed for {item.id})")
+            if item.kind == "exercise" and item.path("exercises").exists():
+                text = item.path("exercises").read_text(encoding="utf-8")
+                if f"# TODO({item.id})" not in text:
+                    problems.append(f"exercises/{item.file}: no `# TODO({item.id}): ...` line")
+                if not re.search(rf"NotImplementedError\(\s*f?[\"']{re.escape(item.id)}:", text):
+                    problems.append(
+                        f'exercises/{item.file}: no `raise NotImplementedError("{item.id}: ...")`'
+                    )
+        for check in sorted((ROOT / "checks" / week.slug).glob("test_*.py")):
+            rel = check.relative_to(ROOT).as_posix()
+            if rel not in owners:
+                problems.append(f"{rel}: not listed under any exercise's checks in curriculum.toml")
+    return problems
+
+
+def check_twins(manifest: Manifest) -> list[str]:
+    problems: list[str] = []
+    files: dict[str, set[str]] = {}
+    for item in manifest.all_items():
+        if item.kind == "exercise":
+            files.setdefault(item.file, set()).add(item.id)
+    for file, exercise_ids in files.items():
+        ex_path, sol_path = ROOT / "exercises" / file, ROOT / "solutions" / file
+        if not (ex_path.exists() and sol_path.exists()):
+            continue
+        try:
+            ex_tree = ast.parse(ex_path.read_text(encoding="utf-8"))
+            sol_tree = ast.parse(sol_path.read_text(encoding="utf-8"))
+        except SyntaxError as error:
+            problems.append(f"{file}: does not parse ({error})")
+            continue
+        stubs = set().union(*(stub_functions(ex_tree, i) for i in exercise_ids))
+        for item in manifest.all_items():
+            if item.file == file:
+                for fn in item.functions:
+                    if not any(
+                        s == fn or s.startswith(fn + ".") or s.endswith("." + fn) for s in stubs
+                    ):
+                        problems.append(
+                            f"exercises/{file}: {fn} (listed for {item.id}) is not a stub raising "
+                            f'NotImplementedError("{item.id}: ...")'
+                        )
+        ex_skel, sol_skel = skeleton(ex_tree, stubs), skeleton(sol_tree, stubs)
+        if ast.dump(ex_skel) != ast.dump(sol_skel):
+            problems.append(
+                f"exercises/{file} and solutions/{file} differ outside the learner's function bodies "
+                f"({first_difference(ex_skel, sol_skel)}); make imports, signatures, docstrings and given code identical"
+            )
+    return problems
+
+
+def check_notebooks(manifest: Manifest) -> list[str]:
+    problems = []
+    for week in manifest.ready_weeks():
+        path = path_for(week)
+        if not path.exists() or path.read_text(encoding="utf-8") != render(week):
+            problems.append(
+                f"{path.relative_to(ROOT)}: missing or stale; run `python tracker.py notebooks`"
+            )
+    return problems
+
+
+def check_readme(manifest: Manifest) -> list[str]:
+    from roadmap.readme import README, render
+
+    text = README.read_text(encoding="utf-8")
+    try:
+        fresh = render(manifest, text) == text
+    except ValueError:
+        return ["README.md: the weeks:begin / weeks:end marker lines are missing"]
+    return [] if fresh else ["README.md: the week table is stale; run `python tracker.py readme`"]
+
+
+def check_runs(manifest: Manifest, items: list[Exercise], timeout: float) -> list[str]:
+    from roadmap.runner import run_checks
+
+    problems = []
+    for item_id, result in run_checks(items, "solutions", timeout).items():
+        if result.status != "passing":
+            detail = "; ".join(result.details[:3]) or result.message
+            problems.append(f"solutions: {item_id} is {result.status}, not passing: {detail[:400]}")
+    for item_id, result in run_checks(items, "exercises", timeout).items():
+        if result.status != "todo":
+            detail = result.message or "; ".join(result.details[:3])
+            problems.append(
+                f"exercises: {item_id} is {result.status} as shipped, must be todo "
+                f'(the stub must raise NotImplementedError("{item_id}: ...") before anything fails): {detail[:400]}'
+            )
+    return problems
+
+
+def verify(
+    manifest: Manifest, items: list[Exercise], timeout: float, run: bool = True
+) -> list[str]:
+    problems = (
+        check_manifest(manifest)
+        + check_twins(manifest)
+        + check_notebooks(manifest)
+        + check_readme(manifest)
+    )
+    if run and not problems:
+        problems += check_runs(manifest, items, timeout)
+    elif run:
+        problems.append("(checks were not run: fix the problems above first)")
+    return problems
