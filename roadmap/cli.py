@@ -544,12 +544,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv = ["status", *argv]  # `python tracker.py [--impl ...]` is `status`
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
     if args.command != "project" and rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
-    if args.command is None:
-        args = parser.parse_args(["status", *argv])
     if args.command == "project":
         args.impl_given = args.impl is not None
     elif getattr(args, "impl", None):

@@ -176,7 +176,10 @@ def update_log(week: Week, progress: Progress) -> Path:
             "touches anything outside the marked section.\n"
         )
     else:
-        text = path.read_text(encoding="utf-8")
+        with open(
+            path, encoding="utf-8", newline=""
+        ) as f:  # keep the learner's line endings as they are
+            text = f.read()
         start = text.find(BEGIN)
         stop = text.find(END, start + len(BEGIN)) if start != -1 else -1
         if start != -1 and stop != -1:

@@ -1,0 +1,1 @@
+"""Maintainers' tests of the tracker itself (not learner checks)."""

@@ -1,0 +1,259 @@
+"""The tracker, end to end, on a throwaway copy of the repository holding week 01 only.
+
+Each test copies the machinery and week 01 into tmp_path (with its own git history, for `reset`),
+plants learner code, runs `python tracker.py ...` as a learner would, and reads what it printed and
+wrote. These are maintainers' tests: `pytest tests` (they also run under `pytest --impl=solutions`).
+"""
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from roadmap import ROOT
+
+WEEK = "week01_tensors"
+COPY = [
+    "roadmap",
+    "README.md",
+    "notebooks/week01_tensors.ipynb",
+    "data/__init__.py",
+    "data/registry.py",
+    "tracker.py",
+    "conftest.py",
+    "pyproject.toml",
+    "exercises/__init__.py",
+    "solutions/__init__.py",
+    "checks/__init__.py",
+    f"exercises/{WEEK}",
+    f"solutions/{WEEK}",
+    f"checks/{WEEK}",
+]
+IDS = ["w01.shapes", "w01.masks", "w01.softmax", "w01.cross_entropy", "w01.information"]
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A copy of the repository with week 01 as the only ready week, committed to a fresh git repo."""
+    root = tmp_path / "repo"
+    for rel in COPY:
+        src, dst = ROOT / rel, root / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dst)
+    manifest = (ROOT / "curriculum.toml").read_text(encoding="utf-8")
+    # only week 01 stays ready, so the copy does not depend on other weeks' files
+    head, *blocks = re.split(r"(?m)^(?=\[\[weeks\]\]\n)", manifest)
+    kept = [
+        b if "number = 1\n" in b else re.sub(r'status = "ready"', 'status = "coming"', b)
+        for b in blocks
+    ]
+    (root / "curriculum.toml").write_text(head + "".join(kept), encoding="utf-8")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+    subprocess.run([*git, "commit", "-qm", "stubs"], cwd=root, check=True)
+    return root
+
+
+def tracker(root: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    env = {
+        k: v
+        for k, v in __import__("os").environ.items()
+        if k not in ("LLM_IMPL", "PYTEST_ADDOPTS", "LLM_TRACKER_EVENTS")
+    }
+    return subprocess.run(
+        [sys.executable, "tracker.py", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+
+
+def statuses(root: Path) -> dict[str, str]:
+    data = json.loads((root / "progress" / "progress.json").read_text())
+    return {k: v["status"] for k, v in data["exercises"].items()}
+
+
+def plant(root: Path, name: str, text: str) -> None:
+    (root / "exercises" / WEEK / name).write_text(text, encoding="utf-8")
+
+
+def solution(name: str) -> str:
+    return (ROOT / "solutions" / WEEK / name).read_text(encoding="utf-8")
+
+
+def test_fresh_clone_is_all_todo_and_writes_progress(repo):
+    run = tracker(repo)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert set(statuses(repo).values()) == {"todo"}, statuses(repo)
+    assert (repo / "progress" / "PROGRESS.md").read_text().startswith("# Progress")
+    assert "Week 18" in run.stdout and "coming" in run.stdout, "all 18 weeks must be listed"
+    assert "\x1b[" not in run.stdout, (
+        "output off a terminal must be plain text, without ANSI escapes"
+    )
+    log = (repo / "logs" / "week01.md").read_text()
+    assert "tracker:begin" in log and "## My notes" in log
+
+
+def test_one_correct_file_turns_exactly_that_exercise_passing(repo):
+    plant(repo, "softmax.py", solution("softmax.py"))
+    assert tracker(repo).returncode == 0
+    got = statuses(repo)
+    assert got["w01.softmax"] == "passing", got
+    assert all(got[i] == "todo" for i in IDS if i != "w01.softmax"), got
+
+
+@pytest.mark.parametrize(
+    "file,old,new,exercise,fragment",
+    [
+        (
+            "softmax.py",
+            "    shifted = x - x.amax(dim=dim, keepdim=True)\n    e = shifted.exp()",
+            "    e = x.exp()",
+            "w01.softmax",
+            "subtract the max",
+        ),
+        (
+            "masks.py",
+            "torch.tril(torch.ones(T, T, dtype=torch.bool))",
+            "torch.tril(torch.ones(T, T, dtype=torch.bool), diagonal=-1)",
+            "w01.masks",
+            "diagonal",
+        ),
+    ],
+)
+def test_a_classic_bug_fails_with_a_message_naming_the_cause(
+    repo, file, old, new, exercise, fragment
+):
+    source = solution(file)
+    assert old in source
+    plant(repo, file, source.replace(old, new))
+    run = tracker(repo, "check", exercise)
+    assert run.returncode == 1, run.stdout
+    assert "failing" in run.stdout and fragment in run.stdout, run.stdout
+
+
+def test_broken_learner_files_are_errors_and_do_not_stop_the_tracker(repo):
+    plant(repo, "shapes.py", "def split_heads(x, n_head)\n    return x\n")
+    plant(repo, "masks.py", "import os\n\nos.abort()\n")
+    plant(
+        repo,
+        "softmax.py",
+        solution("softmax.py").replace(
+            '    """\n    # shifting', '    """\n    torch.empty(10**13)\n    # shifting'
+        ),
+    )
+    plant(
+        repo,
+        "cross_entropy.py",
+        solution("cross_entropy.py").replace(
+            "    V = logits.shape[-1]\n", "    while True:\n        pass\n"
+        ),
+    )
+    plant(repo, "information.py", "import sys\n\nsys.exit(3)\n")
+    run = tracker(repo, "--timeout", "3", timeout=240)
+    assert run.returncode == 0, run.stdout + run.stderr
+    got = statuses(repo)
+    assert all(got[i] == "error" for i in IDS), got
+    messages = json.loads((repo / "progress" / "progress.json").read_text())["exercises"]
+    expect = {
+        "w01.shapes": "SyntaxError",
+        "w01.masks": "Abort",
+        "w01.softmax": "allocate",
+        "w01.cross_entropy": "Timeout",
+        "w01.information": "SystemExit",
+    }
+    for exercise, fragment in expect.items():
+        assert fragment in messages[exercise]["message"], (exercise, messages[exercise]["message"])
+    assert "exercises/week01_tensors/shapes.py:1" in messages["w01.shapes"]["message"]
+
+
+def test_one_crashing_file_leaves_the_others_reported_normally(repo):
+    for name in ("shapes.py", "softmax.py", "cross_entropy.py", "information.py"):
+        plant(repo, name, solution(name))
+    plant(repo, "masks.py", "import os\n\nos.abort()\n")
+    assert tracker(repo).returncode == 0
+    got = statuses(repo)
+    assert got["w01.masks"] == "error", got
+    assert all(got[i] == "passing" for i in IDS if i != "w01.masks"), got
+
+
+def test_learner_notes_in_logs_survive_byte_for_byte(repo):
+    assert tracker(repo).returncode == 0
+    log = repo / "logs" / "week01.md"
+    text = log.read_text()
+    start, end = (
+        text.index("<!-- tracker:begin"),
+        text.index("<!-- tracker:end -->") + len("<!-- tracker:end -->"),
+    )
+    before, after = (
+        "My opening thoughts, ünïcode ✓\r\n\n",
+        "\n\nI learned that view != reshape.\n  trailing spaces  \n",
+    )
+    log.write_bytes((before + text[start:end] + after).encode())
+    plant(repo, "softmax.py", solution("softmax.py"))
+    assert tracker(repo).returncode == 0
+    new = log.read_bytes()
+    assert new.startswith(before.encode()) and new.endswith(after.encode()), new
+    assert b"passing" in new
+    # markers deleted by the learner: their text is kept whole and a fresh section is added
+    log.write_bytes(b"only my notes\n")
+    assert tracker(repo).returncode == 0
+    assert log.read_text().endswith("only my notes\n")
+
+
+def test_reference_runs_never_touch_progress_or_logs(repo):
+    run = tracker(repo, "check", "1", "--impl", "solutions")
+    assert run.returncode == 0, run.stdout
+    assert "passing" in run.stdout
+    assert not (repo / "progress" / "progress.json").exists()
+    assert not (repo / "logs").exists()
+
+
+def test_hint_solution_next_and_reset(repo):
+    for tier in (1, 2, 3, 3):
+        run = tracker(repo, "hint", "w01.softmax")
+        assert f"Hint {tier}/3" in run.stdout, run.stdout
+    data = json.loads((repo / "progress" / "progress.json").read_text())
+    assert data["exercises"]["w01.softmax"]["hints_shown"] == 3
+    run = tracker(repo, "solution", "w01.softmax")
+    assert "x.amax" in run.stdout
+    assert json.loads((repo / "progress" / "progress.json").read_text())["exercises"][
+        "w01.softmax"
+    ]["solution_viewed"]
+    run = tracker(repo, "next")
+    assert "w01.shapes" in run.stdout and "exercises/week01_tensors/shapes.py" in run.stdout
+    plant(repo, "softmax.py", "# my attempt\n")
+    assert tracker(repo, "reset", "w01.softmax").returncode == 1, (
+        "reset must ask (or need --yes) off a terminal"
+    )
+    assert tracker(repo, "reset", "w01.softmax", "--yes").returncode == 0
+    assert (repo / "exercises" / WEEK / "softmax.py").read_text() == (
+        ROOT / "exercises" / WEEK / "softmax.py"
+    ).read_text()
+    backups = list((repo / "progress" / "backups").iterdir())
+    assert len(backups) == 1 and backups[0].read_text() == "# my attempt\n"
+
+
+def test_verify_names_a_twin_whose_signature_drifted(repo):
+    path = repo / "solutions" / WEEK / "softmax.py"
+    path.write_text(
+        path.read_text().replace(
+            "def softmax(x: torch.Tensor, dim: int = -1)",
+            "def softmax(x: torch.Tensor, dim: int = 0)",
+        )
+    )
+    run = tracker(repo, "verify", "--no-run")
+    assert run.returncode == 1
+    assert "solutions/week01_tensors/softmax.py" in run.stdout and "identical" in run.stdout, (
+        run.stdout
+    )
