@@ -210,3 +210,18 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         terminalreporter.section("todo and needs-extra")
         for first, count in todo.values():
             terminalreporter.write_line(f"{first}  ({count} check{'s' if count != 1 else ''})")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Checks marked `gpu` skip with a reason where no CUDA device exists (CI never has one)."""
+    gpu_items = [item for item in items if item.get_closest_marker("gpu")]
+    if not gpu_items:
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        skip = pytest.mark.skip(
+            reason="needs a CUDA GPU: this machine has none (the CPU path is checked instead)"
+        )
+        for item in gpu_items:
+            item.add_marker(skip)
