@@ -298,7 +298,7 @@ def cmd_watch(args, manifest: Manifest) -> int:
                     item = None
                     continue
                 say(
-                    "[dim]watching exercises/ for changes — [h] hint  [n] next exercise  [q] quit[/dim]"
+                    "[dim]watching exercises/ for changes — \\[h] hint  \\[n] next exercise  \\[q] quit[/dim]"
                 )
                 if args.once:
                     return 0
@@ -340,8 +340,8 @@ def cmd_doctor(args, manifest: Manifest) -> int:
             (
                 "gpu",
                 cuda,
-                torch.cuda.get_device_name(0) if cuda else "none (CPU only: GPU-only checks skip)",
-                "",
+                torch.cuda.get_device_name(0) if cuda else "none",
+                "optional: every check runs on the CPU; GPU-only paths (CUDA fp16, bitsandbytes) skip with a reason",
             )
         )
     except ImportError:
@@ -577,3 +577,6 @@ def main(argv: list[str] | None = None) -> int:
     except NotInManifest as error:
         say(f"[red]{error.args[0]}[/red]")
         return 2
+    except BrokenPipeError:  # `python tracker.py list | head`: the reader left, nothing is wrong
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
