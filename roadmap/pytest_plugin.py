@@ -138,7 +138,7 @@ def first_line(report) -> str:
     """The line a learner should read first: the exception message of the failure."""
     longrepr = report.longrepr
     if isinstance(longrepr, tuple):
-        return longrepr[2]
+        return longrepr[2].removeprefix("Skipped: ")
     crash = getattr(longrepr, "reprcrash", None)
     if crash is not None and crash.message:
         return crash.message.strip()
@@ -195,6 +195,12 @@ def pytest_runtest_logfinish(nodeid: str, location) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     _emit(session.config, ev="finish", exitstatus=int(exitstatus))
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED and skipped:
+        session.exitstatus = (
+            pytest.ExitCode.OK
+        )  # every check file skipped as needs-extra: nothing failed
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
@@ -202,6 +208,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     todo: dict[str, tuple[str, int]] = {}
     for report in terminalreporter.stats.get("skipped", []):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else ""
+        reason = reason.removeprefix("Skipped: ")
         if reason.startswith("todo: ") or reason.startswith("needs extra"):
             key = reason.split(" — ")[0] if reason.startswith("todo: ") else reason
             first, count = todo.get(key, (reason, 0))

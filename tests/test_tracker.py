@@ -257,3 +257,29 @@ def test_verify_names_a_twin_whose_signature_drifted(repo):
     assert "solutions/week01_tensors/softmax.py" in run.stdout and "identical" in run.stdout, (
         run.stdout
     )
+
+
+def test_a_week_whose_extra_is_missing_is_needs_extra_not_failing(repo):
+    manifest = repo / "curriculum.toml"
+    manifest.write_text(manifest.read_text().replace("extras = []", 'extras = ["serve"]', 1))
+    env_run = subprocess.run(
+        [sys.executable, "tracker.py"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(__import__("os").environ, LLM_PRETEND_MISSING="serve"),
+    )
+    assert env_run.returncode == 0, env_run.stdout + env_run.stderr
+    assert set(statuses(repo).values()) == {"needs-extra"}, statuses(repo)
+    assert 'pip install -e ".[serve]"' in env_run.stdout
+    pytest_run = subprocess.run(
+        [sys.executable, "-m", "pytest", "checks", "-q", "-p", "no:cacheprovider"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(__import__("os").environ, LLM_PRETEND_MISSING="serve"),
+    )
+    assert pytest_run.returncode == 0, pytest_run.stdout
+    assert "needs extra serve" in pytest_run.stdout, pytest_run.stdout
