@@ -7,11 +7,11 @@ import contextlib
 import importlib
 from collections.abc import Iterator
 
-import torch
-
 
 def describe(x) -> str:
     """`tensor (2, 7, 5) float32` / `ndarray (3,) float64` / repr for anything else."""
+    import torch  # imported here so checks of torch-free weeks do not pay for it
+
     if isinstance(x, torch.Tensor):
         return f"tensor {tuple(x.shape)} {str(x.dtype).removeprefix('torch.')}"
     shape = getattr(x, "shape", None)
@@ -37,6 +37,8 @@ def assert_close(
         what: the call that was made, e.g. "softmax(x, dim=-1) for x (2, 7, 5)".
         hint: the likely cause if values differ, e.g. "did you scale by 1/sqrt(D)?".
     """
+    import torch
+
     suffix = f"\n  likely cause: {hint}" if hint else ""
     assert isinstance(got, torch.Tensor) or hasattr(got, "shape"), (
         f"{what}: expected a tensor, got {describe(got)}{suffix}"
@@ -119,6 +121,8 @@ def forbid(*targets: str, exercise: str) -> Iterator[None]:
             setattr(owner, name, original)
 
 
-def generator(seed: int) -> torch.Generator:
-    """A seeded CPU generator for reproducible random inputs."""
+def generator(seed: int):
+    """A seeded CPU torch.Generator for reproducible random inputs."""
+    import torch
+
     return torch.Generator().manual_seed(seed)

@@ -19,6 +19,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
         "peft",
         "trl",
         "tiktoken",
+        "regex",
         "safetensors",
         "accelerate",
     ),

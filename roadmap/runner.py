@@ -81,6 +81,8 @@ def _run_pytest(
             "-q",
             "-p",
             "no:cacheprovider",
+            "-p",
+            "no:hypothesispytest",
             "--no-header",
             "--continue-on-collection-errors",
             f"--impl={tree}",
