@@ -1,0 +1,128 @@
+"""Independent oracles for the week-06 checks (never the course's own code).
+
+Merges come from HF tokenizers' BpeTrainer, token bytes from GPT-2's published byte table, ids
+from tiktoken built here with the same ranks. tokenizers, tiktoken and regex are imported
+inside the functions, so importing this module does not need the hf extra.
+"""
+
+import json
+from collections import Counter
+
+from data import fixture_path
+
+GPT2_SPLIT_PATTERN = (
+    r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+)
+GPT4_SPLIT_PATTERN = (
+    r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}+|\p{N}{1,3}"""
+    r"""| ?[^\s\p{L}\p{N}]++[\r\n]*|\s*[\r\n]|\s+(?!\S)|\s+"""
+)
+SPECIALS = ("<PAD>", "<UNK>", "<BOS>", "<EOS>", "<|endoftext|>")
+
+
+def read_fixture(name: str) -> str:
+    """A committed text, byte for byte (read_text would turn the CRLF line into LF)."""
+    return fixture_path("week06", name).read_bytes().decode("utf-8")
+
+
+def gpt2_byte_table() -> dict[int, str]:
+    """GPT-2's bytes_to_unicode (openai/gpt-2 src/encoder.py), the published table."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1))
+    bs += list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return dict(zip(bs, map(chr, cs)))
+
+
+def hf_merges(text: str, vocab_size: int, pattern: str) -> dict[tuple[int, int], int]:
+    """Merges learned by HF tokenizers' BpeTrainer, in this course's ids (merge r -> 256 + r).
+
+    A merge whose bytes already exist as a token is skipped, so every id has distinct bytes.
+    """
+    from tokenizers import Regex, Tokenizer, models, pre_tokenizers, trainers
+
+    hf = Tokenizer(models.BPE())
+    hf.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(pattern), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    hf.train_from_iterator([text], trainer)
+    raw = json.loads(hf.to_str())["model"]["merges"]
+    inverse = {c: b for b, c in gpt2_byte_table().items()}
+    ids = {bytes([b]): b for b in range(256)}
+    merges = {}
+    for merge in raw:
+        left, right = merge.split(" ") if isinstance(merge, str) else merge
+        lb, rb = bytes(inverse[c] for c in left), bytes(inverse[c] for c in right)
+        if lb + rb in ids:
+            continue
+        ids[lb + rb] = 256 + len(merges)
+        merges[(ids[lb], ids[rb])] = ids[lb + rb]
+    return merges
+
+
+def token_bytes(merges: dict[tuple[int, int], int]) -> dict[int, bytes]:
+    """id -> bytes of every token, computed here from the merges (not with the course's code)."""
+    vocab = {i: bytes([i]) for i in range(256)}
+    for (left, right), new in merges.items():
+        vocab[new] = vocab[left] + vocab[right]
+    return vocab
+
+
+def tiktoken_oracle(merges: dict[tuple[int, int], int], pattern: str, specials: dict[str, int]):
+    """A tiktoken.Encoding with the same ranks: the reference encoder."""
+    import tiktoken
+
+    ranks = {b: i for i, b in token_bytes(merges).items()}
+    return tiktoken.Encoding(
+        "oracle", pat_str=pattern, mergeable_ranks=ranks, special_tokens=specials
+    )
+
+
+def special_ids(merges: dict[tuple[int, int], int]) -> dict[str, int]:
+    """The course's convention: specials get the ids right after the merges, in SPECIALS order."""
+    return {s: 256 + len(merges) + i for i, s in enumerate(SPECIALS)}
+
+
+PATTERNS = {"gpt2": GPT2_SPLIT_PATTERN, "gpt4": GPT4_SPLIT_PATTERN}
+
+
+def replace_pair(ids: list[int], pair: tuple[int, int], new_id: int) -> list[int]:
+    """Left-to-right, non-overlapping replacement, done with str.replace on code points.
+
+    str.replace scans left to right and never overlaps matches, which is exactly BPE's rule, so
+    this is an independent implementation of merge_pair.
+    """
+    text = "".join(map(chr, ids)).replace(chr(pair[0]) + chr(pair[1]), chr(new_id))
+    return list(map(ord, text))
+
+
+def naive_train(text: str, vocab_size: int, pattern: str) -> list[tuple[tuple[int, int], int]]:
+    """BPE training by its definition: recount every pair of every word after each merge.
+
+    Slow but obviously right. Tie rule of this course: highest count, then the smallest pair.
+    """
+    import regex
+
+    words = [list(w.encode("utf-8")) for w in regex.findall(pattern, text)]
+    merges = []
+    for new_id in range(256, vocab_size):
+        counts = Counter(pair for w in words for pair in zip(w, w[1:]))
+        if not counts:
+            break
+        pair = min(counts, key=lambda p: (-counts[p], p))
+        merges.append((pair, counts[pair]))
+        words = [replace_pair(w, pair, new_id) for w in words]
+    return merges

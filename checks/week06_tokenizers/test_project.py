@@ -1,0 +1,28 @@
+"""Check for w06.project: the short run trains a small BPE on the fixture and writes its tables."""
+
+from roadmap.impl import load
+from roadmap.project import load_project
+
+project = load_project("week06_tokenizers")
+
+
+def test_project_writes_the_tables(tmp_path):
+    assert project.main(["--short", "--out", str(tmp_path)]) == 0, "project.main returned non-zero"
+    merge_table = (tmp_path / "merge_table.md").read_text(encoding="utf-8")
+    rows = [
+        line for line in merge_table.splitlines() if line.startswith("| ") and "rank" not in line
+    ]
+    assert len(rows) == 20 and rows[0].startswith("| 0 | 256 |"), (
+        f"merge_table.md: expected 20 merge rows starting at rank 0, got {len(rows)}:\n{merge_table}"
+    )
+    compression = (tmp_path / "compression.md").read_text(encoding="utf-8")
+    for name in ("| char |", "| bytes |", "| bpe 320 |"):
+        assert name in compression, f"compression.md lacks the row {name}:\n{compression}"
+    speed = (tmp_path / "speed.md").read_text(encoding="utf-8")
+    assert "tiktoken" in speed and "HF BpeTrainer" in speed, f"speed.md incomplete:\n{speed}"
+    tok = load("week06_tokenizers.tokenizer").BPETokenizer.load(tmp_path / "bpe.txt")
+    assert len(tok.merges) == 64, f"bpe.txt: expected 64 merges (vocab 320), got {len(tok.merges)}"
+    text = "Before we proceed any further, hear me speak. 😀<|endoftext|>"
+    assert tok.decode(tok.encode(text)) == text, "the saved tokenizer does not round-trip"
+    assert (tmp_path / "tokenizer.json").exists(), "tokenizer.json missing"
+    assert (tmp_path / "metrics.txt").read_text().startswith("bpe 320:"), "metrics.txt missing"

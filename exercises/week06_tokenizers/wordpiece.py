@@ -1,0 +1,76 @@
+"""WordPiece encoding (BERT): greedy longest-match-first with "##" continuation pieces.
+
+Each word is cut left to right: take the longest prefix that is in the vocabulary, then the longest
+"##"-prefixed piece of what is left, and so on. If some position has no matching piece at all, the
+whole word becomes "[UNK]" (not just the bad part). Schuster & Nakajima 2012; Devlin et al. 2019.
+The reference behaviour is HF tokenizers' `models.WordPiece` after `BertPreTokenizer`.
+Check: `pytest checks/week06_tokenizers/test_wordpiece.py`
+"""
+
+import unicodedata
+
+
+def is_punctuation(ch: str) -> bool:
+    """BERT's punctuation: an ASCII symbol (not letter, digit, space) or Unicode class P*."""
+    cp = ord(ch)
+    if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
+        return True
+    return unicodedata.category(ch).startswith("P")
+
+
+def bert_pretokenize(text: str) -> list[str]:
+    """Split on whitespace, then cut every punctuation character out as a word of its own.
+
+    Example: bert_pretokenize("Hi, you're 5€!") -> ["Hi", ",", "you", "'", "re", "5€", "!"]
+    ("€" is a currency symbol, class Sc, not punctuation, so it stays in its word).
+    """
+    words = []
+    for chunk in text.split():
+        current = ""
+        for ch in chunk:
+            if is_punctuation(ch):
+                if current:
+                    words.append(current)
+                    current = ""
+                words.append(ch)
+            else:
+                current += ch
+        if current:
+            words.append(current)
+    return words
+
+
+def wordpiece_word(
+    word: str,
+    vocab: dict[str, int],
+    unk: str = "[UNK]",
+    prefix: str = "##",
+    max_chars: int = 100,
+) -> list[str]:
+    """The WordPiece pieces of one word, greedy longest match first.
+
+    Example with vocab {"un", "##aff", "##able", "##a"}: "unaffable" -> ["un", "##aff", "##able"]
+    (at position 2 "##affable", "##affabl", ... are tried before "##aff" matches);
+    "unx" -> ["[UNK]"] (nothing matches at "x", so the whole word is unknown).
+
+    Args:
+        word: one pre-tokenized word.
+        vocab: piece -> id; continuation pieces carry `prefix`.
+        unk: the piece for a word that cannot be cut.
+        prefix: marks a piece that continues a word.
+        max_chars: longer words are `unk` at once (counted in characters, not bytes).
+    """
+    # TODO(w06.wordpiece): from each start try the longest piece first ("##" after the
+    # first); if no piece fits, the whole word is [unk].
+    raise NotImplementedError(
+        "w06.wordpiece: write wordpiece_word in exercises/week06_tokenizers/wordpiece.py"
+    )
+
+
+def wordpiece_encode(text: str, vocab: dict[str, int], unk: str = "[UNK]") -> list[int]:
+    """Ids of `text`: bert_pretokenize, then wordpiece_word on every word."""
+    # TODO(w06.wordpiece): bert_pretokenize the text, wordpiece_word every word, map the
+    # pieces to ids.
+    raise NotImplementedError(
+        "w06.wordpiece: write wordpiece_encode in exercises/week06_tokenizers/wordpiece.py"
+    )
