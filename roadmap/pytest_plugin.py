@@ -37,6 +37,8 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # checks use tiny tensors: one thread avoids oversubscribing two cores (set before torch loads)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     impl = config.getoption("--impl")
     set_tree(impl or current_tree())
     path = os.environ.get(EVENTS_VAR)

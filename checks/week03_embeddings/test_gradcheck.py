@@ -1,0 +1,133 @@
+"""Checks for w03.gradcheck: central differences and the autograd-vs-numeric comparison.
+
+Oracles: derivatives worked out by hand, and layers with a deliberately wrong backward.
+"""
+
+import math
+
+import pytest
+import torch
+
+from roadmap.checking import assert_close, forbid, generator
+from roadmap.impl import load
+
+mod = load("week03_embeddings.gradcheck")
+
+AUTOGRAD = ("torch.autograd.grad", "torch.Tensor.backward", "torch.autograd.backward")
+
+
+def numeric(f, x, **kw):
+    with forbid(*AUTOGRAD, exercise="w03.gradcheck"):
+        return mod.numerical_gradient(f, x, **kw)
+
+
+class WrongTanh(torch.autograd.Function):
+    """tanh forward with the classic bug in backward: 1 - y instead of 1 - y^2."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = torch.tanh(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        return grad * (1 - y)
+
+
+class DoubledSum(torch.autograd.Function):
+    """sum(x) whose backward returns 2 instead of 1 per entry."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.shape = x.shape
+        return x.sum()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return 2 * grad * torch.ones(ctx.shape, dtype=torch.float64)
+
+
+def test_square_known_answer():
+    """d/dx sum(x^2) = 2x: at [1, -2] the gradient is [2, -4]."""
+    got = numeric(lambda x: (x**2).sum(), torch.tensor([1.0, -2.0], dtype=torch.float64))
+    assert_close(
+        got,
+        torch.tensor([2.0, -4.0], dtype=torch.float64),
+        atol=1e-6,
+        what="numerical_gradient(sum(x^2), [1, -2])",
+    )
+
+
+def test_matches_hand_derivative_on_a_matrix():
+    """f = sum(sin(x) * x^3), df/dx = cos(x) x^3 + 3 x^2 sin(x), on a (3, 4) float64 input."""
+    x = torch.randn(3, 4, generator=generator(0), dtype=torch.float64)
+    expected = x.cos() * x**3 + 3 * x**2 * x.sin()
+    got = numeric(lambda x: (x.sin() * x**3).sum(), x)
+    assert_close(
+        got,
+        expected,
+        atol=1e-6,
+        what="numerical_gradient(sum(sin(x) x^3), x (3, 4))",
+        hint="nudge every entry, in place of a copy, and restore it",
+    )
+
+
+def test_central_not_forward_difference():
+    """exp at 0 with eps = 1e-3: central error is eps^2 / 6 = 1.7e-7; forward difference is off by eps / 2."""
+    got = numeric(lambda x: x.exp().sum(), torch.zeros(1, dtype=torch.float64), eps=1e-3)
+    assert abs(got.item() - 1.0) < 1e-6, (
+        f"numerical_gradient(exp, 0, eps=1e-3) = {got.item():.8f}, expected 1 within 1e-6; likely cause: "
+        "a forward difference (f(x + eps) - f(x)) / eps instead of the central one (f(x + eps) - f(x - eps)) / 2 eps"
+    )
+
+
+def test_input_is_left_unchanged():
+    x = torch.randn(5, generator=generator(1), dtype=torch.float64)
+    before = x.clone()
+    numeric(lambda x: (x**3).sum(), x)
+    assert torch.equal(x, before), (
+        "numerical_gradient changed its input x: work on a clone and restore each entry"
+    )
+
+
+def test_check_gradients_known_answer():
+    """DoubledSum: autograd says 2, finite differences say 1: |2 - 1| / max(1, 2, 1) = 0.5."""
+    err = mod.check_gradients(
+        DoubledSum.apply, torch.randn(3, dtype=torch.float64, generator=generator(2))
+    )
+    assert abs(err - 0.5) < 1e-6, (
+        f"check_gradients on a sum whose backward doubles: expected 0.5, got {err}"
+    )
+
+
+def test_passes_a_correct_layer():
+    cell = torch.nn.GRUCell(4, 3).double()
+    h = torch.randn(2, 3, dtype=torch.float64, generator=generator(3))
+    x = torch.randn(2, 4, dtype=torch.float64, generator=generator(4))
+    err = mod.check_gradients(lambda x: (cell(x, h) ** 2).sum(), x)
+    assert err < 1e-6, (
+        f"check_gradients on torch's GRUCell (float64): error {err:.2e}, expected < 1e-6"
+    )
+
+
+def test_catches_a_wrong_backward():
+    x = torch.randn(6, dtype=torch.float64, generator=generator(5))
+    err = mod.check_gradients(
+        lambda x: (WrongTanh.apply(x) * torch.arange(6.0, dtype=torch.float64)).sum(), x
+    )
+    assert err > 1e-2 and math.isfinite(err), (
+        f"check_gradients on tanh with a wrong backward returned {err:.2e}; it should report an error > 1e-2"
+    )
+
+
+@pytest.mark.parametrize("eps", [1e-4, 1e-6])
+def test_eps_is_used(eps):
+    got = numeric(lambda x: x.exp().sum(), torch.ones(2, dtype=torch.float64), eps=eps)
+    assert_close(
+        got,
+        torch.full((2,), math.e, dtype=torch.float64),
+        atol=1e-6,
+        what=f"numerical_gradient(exp, 1, eps={eps})",
+    )

@@ -1,0 +1,23 @@
+"""Check for w03.project: a short race on a 4 KB Shakespeare excerpt writes the table and the plot."""
+
+import re
+
+from data import fixture_path
+from roadmap.project import load_project
+
+project = load_project("week03_embeddings")
+
+
+def test_short_race_writes_table_and_plot(tmp_path):
+    text_file = fixture_path("week03", "shakespeare_head.txt")
+    argv = ["--short", "--out", str(tmp_path), "--text-file", str(text_file), "--seconds", "0.2"]
+    assert project.main(argv) == 0, "project.main returned non-zero"
+    table = (tmp_path / "results.md").read_text()
+    for name in ("bigram", "mlp", "gru"):
+        assert f"| {name} |" in table, f"results.md lacks the {name} row:\n{table}"
+    assert (tmp_path / "val_loss_vs_time.png").read_bytes()[:4] == b"\x89PNG", (
+        "the plot is not a PNG"
+    )
+    metrics = (tmp_path / "metrics.txt").read_text()
+    values = [float(v) for v in re.findall(r"(?:bigram|mlp|gru) (\d+\.\d+)", metrics)]
+    assert len(values) == 3 and all(0 < v < 10 for v in values), f"metrics.txt: {metrics!r}"

@@ -1,0 +1,109 @@
+"""Checks for w05.generate: the sampling loop (crop, greedy, temperature, top-k, stop token, seed).
+
+Most checks replace the network with a counting rule (`next token = last + 1 mod V`), so the
+expected text can be written down by hand and the loop is tested on its own.
+"""
+
+import torch
+
+from roadmap.checking import assert_close, generator
+from roadmap.impl import load
+
+model = load("week05_gpt.model")
+V = 11
+
+
+def counting_gpt(block_size: int = 6, seen: list | None = None) -> torch.nn.Module:
+    """A GPT whose forward says: the next token is (last + 1) % V, with margin 10 in the logits."""
+    torch.manual_seed(0)
+    gpt = model.GPT(
+        model.GPTConfig(block_size=block_size, vocab_size=V, n_layer=1, n_head=1, n_embd=8)
+    )
+
+    def forward(idx, targets=None):
+        assert idx.size(1) <= block_size, (
+            f"generate fed {idx.size(1)} tokens to a model with block_size {block_size}: crop the "
+            "context to its last block_size tokens"
+        )
+        if seen is not None:
+            seen.append(idx.size(1))
+        logits = 10.0 * torch.nn.functional.one_hot((idx + 1) % V, V).float()  # (B, T, V)
+        return logits, None
+
+    gpt.forward = forward  # this check's own stand-in network
+    return gpt
+
+
+def test_greedy_counts_up():
+    """Prompt [3], temperature 0, 4 new tokens: 3 -> 4 -> 5 -> 6 -> 7."""
+    out = counting_gpt().generate(torch.tensor([[3]]), 4, temperature=0)
+    assert out.tolist() == [[3, 4, 5, 6, 7]], (
+        f"generate([[3]], 4, temperature=0) gave {out.tolist()}, expected [[3, 4, 5, 6, 7]]: "
+        "append argmax of the LAST position's logits each step"
+    )
+
+
+def test_long_prompts_are_cropped_to_block_size():
+    """A prompt of 9 tokens with block_size 6: the model may only ever see the last 6."""
+    seen = []
+    prompt = torch.arange(9)[None] % V
+    out = counting_gpt(block_size=6, seen=seen).generate(prompt, 3, temperature=0)
+    assert out.tolist() == [list(range(9)) + [9, 10, 0]], (
+        f"generate on a 9-token prompt gave {out.tolist()}"
+    )
+    assert max(seen) == 6, (
+        f"the model saw contexts of lengths {seen}; expected at most block_size 6"
+    )
+
+
+def test_stop_token_ends_generation_and_pads_finished_rows():
+    """Rows [3] and [1], stop token 5: row 0 gives 4, 5 (stop); row 1 gives 2, 3, 4, 5 (stop) while
+    row 0 is padded with 5. Generation ends once every row has produced 5, before max_new_tokens 8."""
+    out = counting_gpt().generate(torch.tensor([[3], [1]]), 8, temperature=0, stop_token=5)
+    expected = [[3, 4, 5, 5, 5], [1, 2, 3, 4, 5]]
+    assert out.tolist() == expected, (
+        f"generate(stop_token=5) gave {out.tolist()}, expected {expected}: stop when all rows have "
+        "produced the stop token; rows that are done keep emitting it"
+    )
+
+
+def test_top_k_never_samples_outside_the_k_best():
+    gpt = model.GPT(model.GPTConfig(block_size=8, vocab_size=V, n_layer=1, n_head=1, n_embd=8))
+    ranking = torch.arange(V, dtype=torch.float)  # token V-1 is best, then V-2, ...
+    gpt.forward = lambda idx, targets=None: (ranking.expand(idx.size(0), idx.size(1), V), None)
+    out = gpt.generate(
+        torch.zeros(50, 1, dtype=torch.long), 6, temperature=2.0, top_k=3, generator=generator(1)
+    )
+    new = out[:, 1:]
+    assert new.min() >= V - 3, (
+        f"generate(top_k=3) sampled token {new.min().item()}; allowed are {V - 3}..{V - 1}"
+    )
+    assert len(new.unique()) == 3, (
+        f"generate(top_k=3, temperature=2) over 300 draws used tokens {new.unique().tolist()}; all 3 "
+        "of the top-3 should appear (each has probability >= 0.21; missing one has chance < 1e-30)"
+    )
+
+
+def test_sampling_is_seeded_and_uses_multinomial_on_softmax():
+    """Oracle: the same loop written here, sampling with torch.multinomial(softmax(logits / t), 1)."""
+    torch.manual_seed(1)
+    gpt = model.GPT(
+        model.GPTConfig(block_size=8, vocab_size=V, n_layer=2, n_head=2, n_embd=16)
+    ).eval()
+    prompt = torch.randint(0, V, (2, 3), generator=generator(2))
+    got = gpt.generate(prompt, 12, temperature=0.7, generator=generator(3))
+    again = gpt.generate(prompt, 12, temperature=0.7, generator=generator(3))
+    assert torch.equal(got, again), "generate with the same seeded generator must repeat itself"
+    idx, g = prompt, generator(3)
+    with torch.no_grad():
+        for _ in range(12):
+            logits, _ = gpt(idx[:, -8:])
+            probs = torch.softmax(logits[:, -1] / 0.7, dim=-1)
+            idx = torch.cat([idx, torch.multinomial(probs, 1, generator=g)], dim=1)
+    assert_close(
+        got,
+        idx,
+        what="generate(prompt (2, 3), 12, temperature=0.7, generator=seed 3)",
+        hint="divide the last position's logits by temperature, softmax, torch.multinomial(probs, 1, "
+        "generator=generator), append; one multinomial call per step for the whole batch",
+    )

@@ -1,0 +1,67 @@
+"""A minimal training loop with evaluation: AdamW steps on train batches, mean loss on both splits.
+
+Works for any model with the `model(idx, targets) -> (logits, loss)` interface and any loader with
+`get_batch(split, batch_size, generator)`; it holds no batching logic of its own.
+Check: `pytest checks/week02_bigram/test_train_loop.py`
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .dataset import TokenDataset
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 2000  # optimizer steps
+    batch_size: int = 32  # blocks per step
+    lr: float = 1e-2  # AdamW learning rate
+    weight_decay: float = 0.0  # AdamW decoupled weight decay
+    eval_every: int = 200  # steps between evaluations (step 0 and the last step always evaluate)
+    eval_batches: int = 20  # batches averaged per split and evaluation
+    seed: int = 0  # seeds the batch generators
+
+
+@torch.no_grad()
+def estimate_loss(
+    model: nn.Module,
+    dataset: TokenDataset,
+    batch_size: int,
+    batches: int,
+    generator: torch.Generator,
+) -> dict[str, float]:
+    """Mean loss over `batches` batches of each split, in eval mode and without gradients.
+
+    Returns:
+        {"train": mean train loss, "val": mean val loss}, Python floats. The model is back in
+        the mode it was in before the call.
+    """
+    # TODO(w02.train_loop): in eval mode, average the loss of `batches` get_batch(split, ...) batches for split
+    # "train" then "val"; restore the model's mode; return floats.
+    raise NotImplementedError(
+        "w02.train_loop: write estimate_loss in exercises/week02_bigram/train.py"
+    )
+
+
+def train(
+    model: nn.Module,
+    dataset: TokenDataset,
+    config: TrainConfig,
+    log: Callable[[str], None] = print,
+) -> list[dict[str, float]]:
+    """Train `model` with AdamW on train batches; evaluate both splits along the way.
+
+    Evaluates at step 0 (before any update), every `config.eval_every` steps and after the last
+    step, logging one line each: `step 200 | train 2.5012 | val 2.5230 | 0.4 ms/step`.
+
+    Returns:
+        The history: one {"step": int, "train": float, "val": float} per evaluation, in order;
+        the last entry has step == config.steps.
+    """
+    # TODO(w02.train_loop): AdamW over model.parameters(); each step: get_batch("train"), loss, zero_grad, backward, step.
+    # Evaluate with estimate_loss at step 0, every eval_every steps and at the end; log and return the history.
+    raise NotImplementedError("w02.train_loop: write train in exercises/week02_bigram/train.py")

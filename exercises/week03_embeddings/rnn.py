@@ -1,0 +1,109 @@
+"""Recurrent cells and an unrolled recurrent language model.
+
+A recurrent cell updates a hidden state h from the current input x; unrolled over a sequence, the
+state carries everything seen so far. The vanilla RNN squashes both through one tanh; the GRU
+(Cho et al. 2014) adds an update gate z that can copy h forward unchanged and a reset gate r that
+can ignore it, which keeps gradients alive over long spans. Parameter names and layouts match
+torch.nn.RNNCell and torch.nn.GRUCell, so weights copy over key by key.
+Check: `pytest checks/week03_embeddings/test_recurrent_cells.py checks/week03_embeddings/test_recurrent_lm.py`
+"""
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class RNNCell(nn.Module):
+    """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh).
+
+    Args:
+        input_size: I.
+        hidden_size: H.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__()
+        self.hidden_size = hidden_size
+        bound = 1 / math.sqrt(hidden_size)
+        self.weight_ih = nn.Parameter(torch.empty(hidden_size, input_size).uniform_(-bound, bound))
+        self.weight_hh = nn.Parameter(torch.empty(hidden_size, hidden_size).uniform_(-bound, bound))
+        self.bias_ih = nn.Parameter(torch.empty(hidden_size).uniform_(-bound, bound))
+        self.bias_hh = nn.Parameter(torch.empty(hidden_size).uniform_(-bound, bound))
+
+    def forward(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """One step: x (B, I), h (B, H) -> h' (B, H)."""
+        # TODO(w03.recurrent_cells): tanh of x @ weight_ih.T + bias_ih + h @ weight_hh.T + bias_hh.
+        raise NotImplementedError(
+            "w03.recurrent_cells: write RNNCell.forward in exercises/week03_embeddings/rnn.py"
+        )
+
+
+class GRUCell(nn.Module):
+    """The gated recurrent unit, in torch.nn.GRUCell's convention.
+
+        r  = sigmoid(W_ir x + b_ir + W_hr h + b_hr)          reset gate
+        z  = sigmoid(W_iz x + b_iz + W_hz h + b_hz)          update gate
+        n  = tanh(W_in x + b_in + r * (W_hn h + b_hn))       candidate state
+        h' = (1 - z) * n + z * h
+
+    weight_ih is (3H, I) holding W_ir, W_iz, W_in stacked in that order; weight_hh, bias_ih and
+    bias_hh are stacked the same way.
+
+    Args:
+        input_size: I.
+        hidden_size: H.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__()
+        self.hidden_size = hidden_size
+        H, bound = hidden_size, 1 / math.sqrt(hidden_size)
+        self.weight_ih = nn.Parameter(torch.empty(3 * H, input_size).uniform_(-bound, bound))
+        self.weight_hh = nn.Parameter(torch.empty(3 * H, H).uniform_(-bound, bound))
+        self.bias_ih = nn.Parameter(torch.empty(3 * H).uniform_(-bound, bound))
+        self.bias_hh = nn.Parameter(torch.empty(3 * H).uniform_(-bound, bound))
+
+    def forward(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """One step: x (B, I), h (B, H) -> h' (B, H)."""
+        # TODO(w03.recurrent_cells): project x and h, chunk both into r, z, n parts, then the four equations of the class docstring.
+        raise NotImplementedError(
+            "w03.recurrent_cells: write GRUCell.forward in exercises/week03_embeddings/rnn.py"
+        )
+
+
+class RecurrentLM(nn.Module):
+    """Embedding -> a recurrent cell unrolled over time -> a linear head to V logits.
+
+    Args:
+        vocab_size: V.
+        n_embd: C, the embedding width (the cell's input size).
+        cell: a cell with `hidden_size` and `forward(x (B, C), h (B, H)) -> (B, H)`, e.g.
+            RNNCell(n_embd, H) or GRUCell(n_embd, H).
+    """
+
+    def __init__(self, vocab_size: int, n_embd: int, cell: nn.Module) -> None:
+        super().__init__()
+        self.vocab_size = vocab_size
+        self.wte = nn.Embedding(vocab_size, n_embd)
+        self.cell = cell
+        self.lm_head = nn.Linear(cell.hidden_size, vocab_size)
+
+    def forward(
+        self, idx: torch.Tensor, targets: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Run the cell over idx left to right from a zero state; predict the next token at each step.
+
+        Args:
+            idx: (B, T) int64.
+            targets: (B, T) int64 next-token ids, or None.
+
+        Returns:
+            (logits, loss): logits (B, T, V); loss the mean cross-entropy, or None.
+        """
+        # TODO(w03.recurrent_lm): embed idx, start from h = zeros(B, H), loop over t feeding x[:, t] and h to the cell,
+        # stack the states to (B, T, H), lm_head; loss as in week 02.
+        raise NotImplementedError(
+            "w03.recurrent_lm: write RecurrentLM.forward in exercises/week03_embeddings/rnn.py"
+        )

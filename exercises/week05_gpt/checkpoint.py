@@ -1,0 +1,50 @@
+"""Checkpoints: save a GPT (and its optimizer) to one file, and rebuild it from that file alone.
+
+The file is a plain dict of tensors and numbers written with torch.save and read back with
+`torch.load(..., weights_only=True)`, which refuses to run pickled code from an untrusted file.
+Check: `pytest checks/week05_gpt/test_checkpoint.py`
+"""
+
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from .model import GPT, GPTConfig
+
+
+def save_checkpoint(
+    path: str | Path,
+    model: GPT,
+    optimizer: torch.optim.Optimizer | None = None,
+    step: int = 0,
+) -> None:
+    """Write {"model": state dict, "config": GPTConfig as a dict, "step", "optimizer"?} to `path`.
+
+    Args:
+        path: the file to write (its folder must exist).
+        model: the GPT; its config is saved too, so load_checkpoint needs nothing else.
+        optimizer: saved as its state dict when given (for resuming), else left out.
+        step: the training step the checkpoint was taken at.
+    """
+    # TODO(w05.checkpoint): torch.save a dict with the state dict, asdict(config), the step and, if given, the optimizer state.
+    raise NotImplementedError(
+        "w05.checkpoint: write save_checkpoint in exercises/week05_gpt/checkpoint.py"
+    )
+
+
+def load_checkpoint(path: str | Path, map_location: str = "cpu") -> tuple[GPT, dict]:
+    """Rebuild the GPT saved by save_checkpoint.
+
+    Args:
+        path: a file written by save_checkpoint.
+        map_location: device to load the tensors onto.
+
+    Returns:
+        (model, ckpt): the model in eval mode with the saved weights, and the whole checkpoint dict
+        (ckpt["step"], ckpt.get("optimizer") for resuming).
+    """
+    # TODO(w05.checkpoint): torch.load with weights_only=True, build GPT(GPTConfig(**config)), load_state_dict, eval mode.
+    raise NotImplementedError(
+        "w05.checkpoint: write load_checkpoint in exercises/week05_gpt/checkpoint.py"
+    )

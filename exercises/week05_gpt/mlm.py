@@ -1,0 +1,44 @@
+"""The masked-LM objective of BERT (Devlin et al. 2018): hide 15% of the tokens, predict them back.
+
+An encoder sees the whole sequence at once (no causal mask), so "predict the next token" would be
+trivial; instead some inputs are corrupted and the loss is taken only where they were.
+Check: `pytest checks/week05_gpt/test_mlm.py`
+"""
+
+import torch
+import torch.nn.functional as F
+
+
+def mask_tokens(
+    ids: torch.Tensor,
+    mask_id: int,
+    vocab_size: int,
+    generator: torch.Generator,
+    mask_prob: float = 0.15,
+    special_ids: tuple[int, ...] = (),
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """BERT's 80/10/10 corruption.
+
+    Each position whose token is not in `special_ids` is selected independently with probability
+    `mask_prob`. Of the selected: 80% become `mask_id`, 10% a uniformly random token id in
+    [0, vocab_size), 10% keep their token. The model must predict every selected token.
+
+    Args:
+        ids: (B, T) int64 token ids.
+        mask_id: the [MASK] token id.
+        vocab_size: V, for the random replacements.
+        generator: a seeded CPU generator; all randomness comes from it.
+        mask_prob: the selection probability.
+        special_ids: ids never selected (padding, [CLS], [SEP]).
+
+    Returns:
+        inputs (B, T) int64, the corrupted ids, and labels (B, T) int64: the original id at
+        selected positions, -100 (ignored by cross-entropy) everywhere else.
+    """
+    # TODO(w05.mlm): select non-special positions with prob mask_prob; labels -100 elsewhere; 80% -> mask_id, 10% -> random id, 10% unchanged.
+    raise NotImplementedError("w05.mlm: write mask_tokens in exercises/week05_gpt/mlm.py")
+
+
+def mlm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy on the selected positions only: logits (B, T, V), labels (B, T) with -100."""
+    return F.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index=-100)

@@ -1,0 +1,209 @@
+"""A GPT in one file: LayerNorm, GELU MLP, causal self-attention, the pre-LN block, the model, generation.
+
+Module names match the GPT-2 checkpoint (`wte`, `wpe`, `h.{i}.ln_1`, `attn.c_attn`, `mlp.c_fc`,
+`ln_f`, `lm_head`), so loading real weights is a key-by-key copy (transpose the Conv1D weights of
+c_attn, c_proj and c_fc: HF stores them (in, out), nn.Linear stores (out, in)).
+References: Radford et al. 2019 (GPT-2), Karpathy's nanoGPT model.py, Ba et al. 2016 (LayerNorm),
+Hendrycks & Gimpel 2016 (GELU).
+Check: `pytest checks/week05_gpt/test_layernorm.py test_mlp.py test_block.py test_gpt.py test_generate.py`
+"""
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+@dataclass
+class GPTConfig:
+    block_size: int = 256  # max context length
+    vocab_size: int = 65  # e.g. characters of tiny Shakespeare
+    n_layer: int = 4  # number of transformer blocks
+    n_head: int = 4  # attention heads per block; n_embd must be divisible by it
+    n_embd: int = 128  # channels C of the residual stream
+    dropout: float = 0.0  # on embeddings, attention weights and residual branches while training
+    bias: bool = True  # biases in Linear and LayerNorm, like GPT-2
+
+
+class LayerNorm(nn.Module):
+    """LayerNorm over the last dimension, with an optional bias (PyTorch's always has one).
+
+    Each position is normalised on its own, over its C channels: the statistics never mix tokens,
+    sequences or batch rows, so the result does not depend on padding or on what else is in the batch.
+    """
+
+    def __init__(self, ndim: int, bias: bool = True, eps: float = 1e-5):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(ndim))
+        self.bias = nn.Parameter(torch.zeros(ndim)) if bias else None
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalise each row of the last dimension to mean 0, variance 1, then scale and shift.
+
+        Args:
+            x: (..., C) e.g. (B, T, C).
+
+        Returns:
+            (..., C): (x - mean) / sqrt(var + eps) * weight + bias, with the biased variance
+            (divide by C, not C - 1), as torch.nn.LayerNorm does.
+        """
+        # TODO(w05.layernorm): mean and biased variance over the last dim (keepdim), normalise with eps, then scale by weight and add bias if present.
+        raise NotImplementedError(
+            "w05.layernorm: write LayerNorm.forward in exercises/week05_gpt/model.py"
+        )
+
+
+def gelu(x: torch.Tensor) -> torch.Tensor:
+    """GELU, tanh approximation (GPT-2's "gelu_new"): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+
+    Example: gelu(0) = 0; gelu(x) -> x for large x; gelu(x) -> 0 for very negative x.
+    """
+    # TODO(w05.mlp): write the tanh approximation from the docstring with torch.tanh and plain arithmetic.
+    raise NotImplementedError("w05.mlp: write gelu in exercises/week05_gpt/model.py")
+
+
+class MLP(nn.Module):
+    """The feed-forward half of a block: expand to 4C, GELU, project back to C."""
+
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        self.c_fc = nn.Linear(config.n_embd, 4 * config.n_embd, bias=config.bias)
+        self.c_proj = nn.Linear(4 * config.n_embd, config.n_embd, bias=config.bias)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, C) -> (B, T, C), each position on its own: c_proj(gelu(c_fc(x))), then dropout."""
+        # TODO(w05.mlp): expand with c_fc, apply your gelu, project back with c_proj, then dropout.
+        raise NotImplementedError("w05.mlp: write MLP.forward in exercises/week05_gpt/model.py")
+
+
+class CausalSelfAttention(nn.Module):
+    """Multi-head causal self-attention (week 04), with GPT-2's fused q, k, v projection."""
+
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        assert config.n_embd % config.n_head == 0, "n_embd must be divisible by n_head"
+        self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)  # q, k, v
+        self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)  # merge heads
+        self.resid_dropout = nn.Dropout(config.dropout)
+        self.n_head = config.n_head
+        self.n_embd = config.n_embd
+        self.dropout = config.dropout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, C) -> (B, T, C); position t attends to positions 0..t only."""
+        B, T, C = x.shape
+        q, k, v = self.c_attn(x).split(self.n_embd, dim=2)  # 3 x (B, T, C)
+        q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, H, T, D)
+        k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, H, T, D)
+        v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, H, T, D)
+        # softmax(q k^T / sqrt(D) + causal mask) v, fused; week 04 writes it out by hand
+        y = F.scaled_dot_product_attention(
+            q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=True
+        )  # (B, H, T, D)
+        y = y.transpose(1, 2).contiguous().view(B, T, C)  # (B, T, C): heads side by side again
+        return self.resid_dropout(self.c_proj(y))
+
+
+class Block(nn.Module):
+    """One transformer block, pre-LN: normalise, transform, add back to the residual stream."""
+
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        self.ln_1 = LayerNorm(config.n_embd, bias=config.bias)
+        self.attn = CausalSelfAttention(config)
+        self.ln_2 = LayerNorm(config.n_embd, bias=config.bias)
+        self.mlp = MLP(config)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, C) -> (B, T, C): x = x + attn(ln_1(x)); x = x + mlp(ln_2(x))."""
+        # TODO(w05.block): pre-LN residuals: add attn(ln_1(x)) to x, then add mlp(ln_2(x)) to the result.
+        raise NotImplementedError("w05.block: write Block.forward in exercises/week05_gpt/model.py")
+
+
+class GPT(nn.Module):
+    """The GPT-2 architecture: embeddings, a stack of blocks, a final LayerNorm, a tied head."""
+
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        self.config = config
+        self.transformer = nn.ModuleDict(
+            dict(
+                wte=nn.Embedding(config.vocab_size, config.n_embd),  # token embeddings
+                wpe=nn.Embedding(config.block_size, config.n_embd),  # learned positions
+                drop=nn.Dropout(config.dropout),
+                h=nn.ModuleList([Block(config) for _ in range(config.n_layer)]),
+                ln_f=LayerNorm(config.n_embd, bias=config.bias),
+            )
+        )
+        self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+        # weight tying (Press & Wolf 2017): the input embedding is the output projection
+        self.transformer.wte.weight = self.lm_head.weight
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        """GPT-2 init, in place: every Linear and Embedding weight ~ N(0, 0.02), every bias 0, and
+        the residual output projections (`c_proj.weight` of attn and mlp) ~ N(0, 0.02 / sqrt(2 n_layer)).
+
+        LayerNorm keeps weight 1 and bias 0 from its constructor. With n_layer=4 the c_proj std is
+        0.02 / sqrt(8) = 0.00707.
+        """
+        # TODO(w05.gpt): normal(0, 0.02) for Linear and Embedding weights, zero biases, then re-init every c_proj.weight with std 0.02 / sqrt(2 * n_layer).
+        raise NotImplementedError(
+            "w05.gpt: write GPT._init_weights in exercises/week05_gpt/model.py"
+        )
+
+    def get_num_params(self, non_embedding: bool = True) -> int:
+        """Parameter count; the tied head is counted once, positions left out if `non_embedding`."""
+        n = sum(p.numel() for p in self.parameters())
+        if non_embedding:
+            n -= self.transformer.wpe.weight.numel()
+        return n
+
+    def forward(
+        self, idx: torch.Tensor, targets: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Logits for every position, and the mean cross-entropy if targets are given.
+
+        Args:
+            idx: (B, T) int64 token ids, T <= block_size.
+            targets: (B, T) int64 next-token ids, or None; positions set to -100 are ignored.
+
+        Returns:
+            logits (B, T, V) and the scalar loss (None without targets).
+        """
+        # TODO(w05.gpt): embed tokens and positions, dropout, run the blocks, ln_f, lm_head; cross-entropy over all positions when targets are given.
+        raise NotImplementedError("w05.gpt: write GPT.forward in exercises/week05_gpt/model.py")
+
+    @torch.no_grad()
+    def generate(
+        self,
+        idx: torch.Tensor,
+        max_new_tokens: int,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        stop_token: int | None = None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Extend idx one sampled token at a time.
+
+        Args:
+            idx: (B, T) int64 prompt; it may be longer than block_size, only the last block_size
+                tokens are fed to the model.
+            max_new_tokens: the most tokens to add.
+            temperature: divide the logits by it; 0 means greedy (argmax).
+            top_k: if set, sample only among the k most likely tokens.
+            stop_token: if set, stop once every row has produced it; rows that stopped earlier
+                are padded with it.
+            generator: a torch.Generator for reproducible sampling.
+
+        Returns:
+            (B, T + n) int64 with n <= max_new_tokens: the prompt followed by the new tokens.
+        """
+        # TODO(w05.generate): loop: crop to block_size, take the last logits, greedy if temperature == 0 else scale, top-k, sample with generator; handle stop_token.
+        raise NotImplementedError(
+            "w05.generate: write GPT.generate in exercises/week05_gpt/model.py"
+        )

@@ -1,0 +1,43 @@
+"""Sampling: grow a sequence one token at a time from a language model's next-token distribution.
+
+Check: `pytest checks/week02_bigram/test_sample.py`
+"""
+
+import torch
+from torch import nn
+
+
+@torch.no_grad()
+def sample(
+    model: nn.Module,
+    idx: torch.Tensor,
+    max_new_tokens: int,
+    generator: torch.Generator,
+    temperature: float = 1.0,
+    block_size: int | None = None,
+) -> torch.Tensor:
+    """Append `max_new_tokens` sampled tokens to each row of `idx`.
+
+    Each step runs the model on the sequence so far (its last `block_size` tokens if given),
+    takes the logits at the last position, divides them by `temperature` and draws the next token
+    from their softmax with `torch.multinomial(..., generator=generator)`.
+
+    Args:
+        model: `model(idx)` returns `(logits (B, T, V), loss)`.
+        idx: (B, T0) int64 the prompt, T0 >= 1.
+        max_new_tokens: how many tokens to add.
+        generator: a seeded torch.Generator; the same seed gives the same text.
+        temperature: > 0; below 1 sharpens the distribution, above 1 flattens it.
+        block_size: the longest context the model accepts, or None for no limit.
+
+    Returns:
+        (B, T0 + max_new_tokens) int64; the first T0 columns are `idx`.
+    """
+    # only the last position's logits matter: they predict the one token we add next
+    for _ in range(max_new_tokens):
+        context = idx if block_size is None else idx[:, -block_size:]
+        logits, _ = model(context)
+        probs = torch.softmax(logits[:, -1, :] / temperature, dim=-1)  # (B, V)
+        nxt = torch.multinomial(probs, num_samples=1, generator=generator)  # (B, 1)
+        idx = torch.cat([idx, nxt], dim=1)
+    return idx

@@ -1,0 +1,170 @@
+"""Week 03 project: bigram vs MLP vs GRU language models on tiny Shakespeare, at equal training time.
+
+Each model gets the same wall-clock budget, the same batches and the same optimiser; the table
+reports the val NLL each reached, and the plot shows val loss against training seconds. The bigram
+and the data pipeline come from the week-02 reference (solutions.week02_bigram); the MLP and GRU
+are your week-03 code.
+Run: `python tracker.py project 3` (your code) or `python tracker.py project 3 --impl solutions`.
+"""
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from roadmap.impl import load
+from roadmap.project import parser, record, setup
+from solutions.week02_bigram.bigram import BigramLM
+from solutions.week02_bigram.char_tokenizer import CharTokenizer
+from solutions.week02_bigram.dataset import TokenDataset
+
+
+@dataclass
+class RaceConfig:
+    seconds: float = 75.0  # training time per model
+    block_size: int = 32  # T of each batch (the GRU unrolls over it)
+    batch_size: int = 32  # B
+    eval_every: int = 100  # steps between val estimates for the curve
+    eval_batches: int = 10  # batches per val estimate during training
+    final_batches: int = 100  # batches of the final val NLL (the same batches for every model)
+    mlp_context: int = 8  # tokens the MLP sees
+    n_embd: int = 24  # embedding width of MLP and GRU
+    n_hidden: int = 192  # MLP tanh width and GRU state size
+    seed: int = 1337  # seeds init, batches and evaluation
+    threads: int = 1  # torch CPU threads: models this small run fastest on one, and a shared machine punishes two
+
+
+SHORT = {"seconds": 1.0, "eval_every": 10, "eval_batches": 2, "final_batches": 4, "n_hidden": 32}
+LEARNING_RATES = {"bigram": 0.1, "mlp": 3e-3, "gru": 3e-3}  # AdamW, tuned by hand for this budget
+
+
+def read_text(text_file: Path | None) -> str:
+    """The corpus: --text-file if given, else tiny Shakespeare from the data registry."""
+    if text_file is not None:
+        return text_file.read_text(encoding="utf-8")
+    from data import dataset_path
+
+    return dataset_path("tinyshakespeare").read_text(encoding="utf-8")
+
+
+def build_models(V: int, cfg: RaceConfig) -> dict[str, torch.nn.Module]:
+    mlp_lm = load("week03_embeddings.mlp_lm")
+    rnn = load("week03_embeddings.rnn")
+    torch.manual_seed(cfg.seed)
+    mlp_cfg = mlp_lm.MLPConfig(V, cfg.mlp_context, cfg.n_embd, cfg.n_hidden)
+    return {
+        "bigram": BigramLM(V),
+        "mlp": mlp_lm.MLPLanguageModel(mlp_cfg),
+        "gru": rnn.RecurrentLM(V, cfg.n_embd, rnn.GRUCell(cfg.n_embd, cfg.n_hidden)),
+    }
+
+
+@torch.no_grad()
+def val_loss(model: torch.nn.Module, ds: TokenDataset, cfg: RaceConfig, batches: int) -> float:
+    """Mean val loss over `batches` batches drawn with a fixed seed: every model sees the same ones."""
+    model.eval()
+    g = torch.Generator().manual_seed(cfg.seed + 1)
+    losses = [model(*ds.get_batch("val", cfg.batch_size, g))[1].item() for _ in range(batches)]
+    model.train()
+    return sum(losses) / len(losses)
+
+
+def race(model: torch.nn.Module, lr: float, ds: TokenDataset, cfg: RaceConfig) -> dict:
+    """Train for cfg.seconds of training time (evaluation not counted); return the curve and stats."""
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    g = torch.Generator().manual_seed(cfg.seed)
+    curve = [(0.0, val_loss(model, ds, cfg, cfg.eval_batches))]
+    spent, steps = 0.0, 0
+    while spent < cfg.seconds:
+        t0 = time.perf_counter()
+        x, y = ds.get_batch("train", cfg.batch_size, g)
+        _, loss = model(x, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        spent += time.perf_counter() - t0
+        steps += 1
+        if steps % cfg.eval_every == 0:
+            curve.append((spent, val_loss(model, ds, cfg, cfg.eval_batches)))
+    final = val_loss(model, ds, cfg, cfg.final_batches)
+    curve.append((spent, final))
+    return {"curve": curve, "steps": steps, "seconds": spent, "val": final}
+
+
+def plot(results: dict[str, dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, r in results.items():
+        ax.plot(
+            [s for s, _ in r["curve"]], [v for _, v in r["curve"]], label=f"{name} ({r['val']:.3f})"
+        )
+    ax.set_xlabel("training time (s)")
+    ax.set_ylabel("val loss (nats/char)")
+    ax.set_title("Equal training time: bigram vs MLP vs GRU")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = parser(3, "Bigram vs MLP vs GRU on tiny Shakespeare at equal training time.")
+    p.add_argument("--text-file", type=Path, default=None, help="train on this text instead")
+    p.add_argument("--seconds", type=float, default=None, help="training time per model")
+    args = p.parse_args(argv)
+    out = setup(3, args)
+    cfg = RaceConfig(**(SHORT if args.short else {}))
+    if args.seconds is not None:
+        cfg.seconds = args.seconds
+    threads = torch.get_num_threads()
+    torch.set_num_threads(cfg.threads)
+    try:
+        return run(args, cfg, out)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def run(args, cfg: RaceConfig, out: Path) -> int:
+    """Race the three models, plot and record; returns the exit code."""
+    text = read_text(args.text_file)
+    tok = CharTokenizer.from_text(text)
+    ds = TokenDataset(torch.tensor(tok.encode(text)), cfg.block_size)
+    models = build_models(tok.vocab_size, cfg)
+    results = {}
+    for name, model in models.items():
+        results[name] = race(model, LEARNING_RATES[name], ds, cfg)
+        r = results[name]
+        print(f"{name} | val {r['val']:.4f} | {r['steps']} steps in {r['seconds']:.1f} s")
+    plot(results, out / "val_loss_vs_time.png")
+    lines = [
+        f"# Equal training time ({cfg.seconds:g} s each), char-level, V={tok.vocab_size}",
+        "",
+        "| model | parameters | steps | ms/step | val NLL |",
+        "|---|---|---|---|---|",
+        *[
+            f"| {name} | {sum(p.numel() for p in models[name].parameters()):,} | {r['steps']} | "
+            f"{1000 * r['seconds'] / max(r['steps'], 1):.1f} | {r['val']:.4f} |"
+            for name, r in results.items()
+        ],
+        "",
+    ]
+    table = "\n".join(lines)
+    print(table)
+    (out / "results.md").write_text(table, encoding="utf-8")
+    record(
+        3,
+        "val NLL at equal time: "
+        + " | ".join(f"{name} {r['val']:.4f}" for name, r in results.items())
+        + f" ({cfg.seconds:g} s each)",
+        out,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,39 @@
+"""Attention heatmaps: one panel per head, queries down the side, keys along the top.
+
+Uses matplotlib's object API (`Figure`), which needs no GUI backend and no global state.
+Check: `pytest checks/week04_attention/test_heatmap.py`
+"""
+
+from pathlib import Path
+
+import torch
+from matplotlib.figure import Figure
+
+
+def plot_attention(weights: torch.Tensor, tokens: list[str], path: str | Path) -> Figure:
+    """Draw every head's (T, T) weight matrix side by side and save the figure as a PNG.
+
+    Args:
+        weights: (H, T, T), row i of head h is where query i looks; rows sum to 1.
+        tokens: the T labels, used for both axes (self-attention).
+        path: the PNG file to write.
+
+    Returns:
+        The figure: fig.axes[h] shows head h with `imshow(weights[h])`, its x and y tick labels are
+        the tokens and its title is "head h". Extra axes (a colorbar) may follow the H panels.
+    """
+    # one imshow per head on a shared 0..1 colour scale, so heads can be compared by eye
+    H, T, _ = weights.shape
+    fig = Figure(figsize=(2.6 * H + 1, 3))
+    axes = fig.subplots(1, H, squeeze=False)[0]
+    data = weights.detach().cpu().float().numpy()
+    for h, ax in enumerate(axes):
+        im = ax.imshow(data[h], vmin=0.0, vmax=1.0, cmap="viridis")
+        ax.set_title(f"head {h}")
+        ax.set_xticks(range(T), tokens, fontsize=7)
+        ax.set_yticks(range(T), tokens, fontsize=7)
+        ax.set_xlabel("key")
+    axes[0].set_ylabel("query")
+    fig.colorbar(im, ax=list(axes), shrink=0.8)
+    fig.savefig(path, dpi=100)
+    return fig
