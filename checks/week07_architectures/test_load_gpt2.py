@@ -1,0 +1,110 @@
+"""Checks for w07.load_gpt2: a transformers GPT2LMHeadModel -> the week-05 GPT.
+
+Oracles: the transformers model itself (tiny random GPT2Config built here, no downloads): after
+loading, our logits must equal its logits; Conv1D's (in, out) weight layout read from the HF model.
+"""
+
+import pytest
+import torch
+
+from roadmap.checking import assert_close, generator
+from roadmap.impl import load
+
+mod = load("week07_architectures.load_gpt2")
+
+CONV1D = (
+    "HF's Conv1D stores weights (in, out), nn.Linear (out, in): transpose c_attn, c_proj and c_fc "
+    "weights (not the biases, not the embeddings or LayerNorms)"
+)
+
+
+def hf_gpt2(seed: int, **overrides):
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    fields = dict(
+        n_layer=2,
+        n_embd=48,
+        n_head=4,
+        vocab_size=101,
+        n_positions=32,
+        bos_token_id=None,
+        eos_token_id=None,
+        attn_implementation="eager",
+    )
+    fields.update(overrides)
+    torch.manual_seed(seed)
+    model = GPT2LMHeadModel(GPT2Config(**fields)).eval()
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            p.normal_(1.0 if ".ln_" in name and name.endswith("weight") else 0.0, 0.2)
+    return model
+
+
+def test_config_from_hf():
+    hf = hf_gpt2(0, n_positions=64, vocab_size=77)
+    cfg = mod.gpt_config_from_hf(hf.config)
+    got = (cfg.block_size, cfg.vocab_size, cfg.n_layer, cfg.n_head, cfg.n_embd, cfg.bias)
+    assert got == (64, 77, 2, 4, 48, True), (
+        f"gpt_config_from_hf: expected (block_size, vocab, n_layer, n_head, n_embd, bias) = "
+        f"(64, 77, 2, 4, 48, True), got {got}"
+    )
+
+
+def test_config_from_hf_refuses_another_activation():
+    from transformers import GPT2Config
+
+    with pytest.raises(ValueError):
+        mod.gpt_config_from_hf(
+            GPT2Config(n_layer=1, n_embd=16, n_head=2, activation_function="relu")
+        )
+
+
+def test_convert_transposes_conv1d_weights_only():
+    hf = hf_gpt2(1)
+    hf_sd = hf.state_dict()
+    sd = mod.convert_gpt2_state_dict(hf_sd)
+    c_attn = hf_sd["transformer.h.0.attn.c_attn.weight"]
+    assert tuple(c_attn.shape) == (48, 144), "test setup: HF c_attn should be (C, 3C)"
+    assert_close(
+        sd["transformer.h.0.attn.c_attn.weight"],
+        c_attn.t(),
+        what="converted c_attn.weight",
+        hint=CONV1D,
+    )
+    assert_close(
+        sd["transformer.h.1.mlp.c_proj.weight"],
+        hf_sd["transformer.h.1.mlp.c_proj.weight"].t(),
+        what="converted mlp.c_proj.weight",
+        hint=CONV1D,
+    )
+    assert_close(
+        sd["transformer.wte.weight"],
+        hf_sd["transformer.wte.weight"],
+        what="converted wte.weight",
+        hint="embeddings are nn.Embedding in both: copy as they are",
+    )
+    assert_close(
+        sd["transformer.h.0.attn.c_attn.bias"],
+        hf_sd["transformer.h.0.attn.c_attn.bias"],
+        what="converted c_attn.bias",
+        hint="biases are 1-D: nothing to transpose",
+    )
+
+
+@pytest.mark.parametrize(
+    "overrides", [{}, {"n_layer": 3, "n_embd": 36, "n_head": 3, "vocab_size": 53}]
+)
+def test_loaded_gpt_reproduces_transformers_logits(overrides):
+    hf = hf_gpt2(2, **overrides)
+    before = {k: v.clone() for k, v in hf.state_dict().items()}
+    ours = mod.gpt2_from_hf(hf)
+    V = hf.config.vocab_size
+    idx = torch.randint(0, V, (2, 9), generator=generator(4))
+    with torch.no_grad():
+        expected = hf(idx).logits
+        got = ours(idx)[0]
+    assert_close(
+        got, expected, what=f"gpt2_from_hf(GPT2 {overrides})(idx (2, 9)) logits", hint=CONV1D
+    )
+    for k, v in hf.state_dict().items():
+        assert torch.equal(v, before[k]), f"gpt2_from_hf modified the transformers model's {k}"

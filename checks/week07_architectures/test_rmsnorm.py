@@ -1,0 +1,92 @@
+"""Checks for w07.rmsnorm: x / sqrt(mean(x^2) + eps) * weight, no mean subtraction, no bias.
+
+Oracles: hand-computed values; transformers' LlamaRMSNorm and torch.nn.functional.rms_norm with the
+same weight (computed before the from-scratch guard switches torch's versions off).
+"""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from roadmap.checking import assert_close, forbid, generator
+from roadmap.impl import load
+
+mod = load("week07_architectures.rmsnorm")
+
+LIBRARY = ("torch.nn.functional.rms_norm", "torch.rms_norm", "torch.nn.RMSNorm")
+NO_MEAN = (
+    "RMSNorm does not subtract the mean (that is LayerNorm): divide x by sqrt(mean(x^2) + eps)"
+)
+
+
+def run(norm, x):
+    with forbid(*LIBRARY, exercise="w07.rmsnorm"):
+        return norm(x)
+
+
+def test_known_answer():
+    """x = [3, 4]: mean(x^2) = (9 + 16) / 2 = 12.5, rms = 3.5355, y = [0.8485, 1.1314]."""
+    norm = mod.RMSNorm(2, eps=0.0)
+    got = run(norm, torch.tensor([[3.0, 4.0]]))
+    names = sorted(name for name, _ in norm.named_parameters())
+    assert names == ["weight"], f"RMSNorm(2) parameters: expected ['weight'], got {names}; no bias"
+    assert_close(
+        got, torch.tensor([[3.0, 4.0]]) / 12.5**0.5, what="RMSNorm(2, eps=0)([3, 4])", hint=NO_MEAN
+    )
+
+
+def test_constant_vector_is_not_zeroed():
+    """[2, 2, 2, 2] has rms 2, so it normalises to ones; a mean-subtracting norm would give zeros."""
+    norm = mod.RMSNorm(4, eps=0.0)
+    got = run(norm, torch.full((1, 4), 2.0))
+    assert_close(got, torch.ones(1, 4), what="RMSNorm(4, eps=0)([2, 2, 2, 2])", hint=NO_MEAN)
+
+
+@pytest.mark.parametrize("shape,eps,scale", [((2, 7, 37), 1e-5, 1.0), ((1, 3, 8), 1e-6, 1000.0)])
+def test_matches_transformers_llama_rmsnorm(shape, eps, scale):
+    from transformers.models.llama.modeling_llama import LlamaRMSNorm
+
+    g = generator(shape[-1])
+    x = torch.randn(*shape, generator=g) * scale + 0.7 * scale  # a nonzero mean on purpose
+    weight = torch.randn(shape[-1], generator=g)
+    oracle = LlamaRMSNorm(shape[-1], eps=eps)
+    ours = mod.RMSNorm(shape[-1], eps=eps)
+    with torch.no_grad():
+        oracle.weight.copy_(weight)
+        ours.weight.copy_(weight)
+    assert_close(
+        run(ours, x),
+        oracle(x),
+        what=f"RMSNorm({shape[-1]}, eps={eps})(x {shape})",
+        hint=NO_MEAN + "; eps goes inside the square root; multiply by weight last",
+    )
+    assert_close(
+        run(ours, x),
+        F.rms_norm(x, (shape[-1],), weight, eps),
+        what="RMSNorm vs torch.nn.functional.rms_norm",
+    )
+
+
+def test_bfloat16_model_stays_bfloat16_and_is_accurate():
+    """transformers computes in float32 and casts back; so should you (bf16 has 8 bits of mantissa)."""
+    from transformers.models.llama.modeling_llama import LlamaRMSNorm
+
+    x = (torch.randn(2, 5, 64, generator=generator(3)) * 30).to(torch.bfloat16)
+    got = run(mod.RMSNorm(64).to(torch.bfloat16), x)
+    assert got.dtype == torch.bfloat16, f"RMSNorm on bf16 input returned {got.dtype}, expected bf16"
+    assert_close(
+        got,
+        LlamaRMSNorm(64, eps=1e-6).to(torch.bfloat16)(x),
+        what="RMSNorm(64)(x bf16)",
+        atol=2e-2,
+        rtol=2e-2,
+        hint="compute the mean of squares in float32 (x.float()) and cast the result back",
+    )
+
+
+def test_output_ignores_the_scale_of_the_input():
+    x = torch.randn(3, 11, generator=generator(4))
+    norm = mod.RMSNorm(11, eps=1e-12)
+    assert_close(
+        run(norm, 50.0 * x), run(norm, x), what="RMSNorm(50 x) vs RMSNorm(x)", hint=NO_MEAN
+    )

@@ -1,0 +1,30 @@
+"""RMSNorm: scale each vector by the reciprocal of its root mean square, then by a learned gain.
+
+y = x / sqrt(mean(x^2) + eps) * weight. Unlike LayerNorm there is no mean subtraction and no bias:
+it only fixes the vector's scale, which is cheaper and works as well (LLaMA, Mistral, Qwen, Phi-3).
+Paper: Zhang & Sennrich 2019, Root Mean Square Layer Normalization, https://arxiv.org/abs/1910.07467
+Check: `pytest checks/week07_architectures/test_rmsnorm.py`
+"""
+
+import torch
+from torch import nn
+
+
+class RMSNorm(nn.Module):
+    """Root-mean-square normalisation over the last dimension, with a gain initialised to ones."""
+
+    def __init__(self, dim: int, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalise x (..., C) by its RMS over C; computed in float32, returned in x's dtype.
+
+        Example: x=[3, 4], weight=[1, 1], eps=0 -> rms = sqrt((9 + 16) / 2) = 3.5355,
+        y = [0.8485, 1.1314].
+        """
+        # TODO(w07.rmsnorm): in float32, multiply x by rsqrt(mean(x^2 over C) + eps); cast back; multiply by weight (no mean subtraction).
+        raise NotImplementedError(
+            "w07.rmsnorm: write RMSNorm.forward in exercises/week07_architectures/rmsnorm.py"
+        )

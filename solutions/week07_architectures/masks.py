@@ -1,0 +1,34 @@
+"""The sliding-window causal mask: each token sees itself and the W - 1 tokens before it.
+
+Mistral limits attention to a window of W positions, so the KV cache never needs more than W
+entries per layer and the cost per token stays constant; information from further back still
+flows, one window per layer. With W >= T the mask is the plain causal mask.
+Paper: Jiang et al. 2023, Mistral 7B, https://arxiv.org/abs/2310.06825 (and Longformer,
+https://arxiv.org/abs/2004.05150)
+Check: `pytest checks/week07_architectures/test_masks.py`
+"""
+
+import torch
+
+
+def sliding_window_mask(T: int, window: int | None) -> torch.Tensor:
+    """(T, T) bool mask, True where query i may attend to key j: j <= i and i - j < window.
+
+    Args:
+        T: sequence length.
+        window: W, the number of keys a query sees, itself included; None means unlimited (causal).
+
+    Example (T=4, window=2):
+        [[True,  False, False, False],
+         [True,  True,  False, False],
+         [False, True,  True,  False],
+         [False, False, True,  True ]]
+    """
+    # distance i - j for every pair: >= 0 is causal, < window keeps it inside the window
+    i = torch.arange(T)[:, None]
+    j = torch.arange(T)[None, :]
+    distance = i - j  # (T, T)
+    allowed = distance >= 0
+    if window is not None:
+        allowed = allowed & (distance < window)
+    return allowed
