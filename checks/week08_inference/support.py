@@ -1,0 +1,118 @@
+"""Shared pieces of the week-08 checks (not a check file itself): tiny models and a chi-square test.
+
+`tiny_gpt` builds a week-05 GPT whose weights are larger than GPT-2's init, so that greedy decoding
+wanders over many tokens instead of repeating one (a repeating model would let a wrong cache pass).
+`to_hf` copies its weights into a transformers GPT2LMHeadModel: the independent oracle.
+"""
+
+import torch
+
+from solutions.week05_gpt.model import GPT, GPTConfig
+
+
+def tiny_gpt(
+    seed: int = 0, vocab_size: int = 23, block_size: int = 16, n_layer: int = 2, n_embd: int = 36
+) -> GPT:
+    """A (2 layers, 3 heads, C=36) GPT in eval mode with N(0, 0.5) weights."""
+    torch.manual_seed(seed)
+    config = GPTConfig(
+        block_size=block_size, vocab_size=vocab_size, n_layer=n_layer, n_head=3, n_embd=n_embd
+    )
+    model = GPT(config).eval()
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if not name.endswith("ln_1.weight") and not name.endswith("ln_2.weight"):
+                p.copy_(torch.randn(p.shape, generator=g) * 0.5)
+    return model
+
+
+def to_hf(model: GPT):
+    """The same weights in a transformers GPT2LMHeadModel (Conv1D weights are transposed)."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    c = model.config
+    hf_config = GPT2Config(
+        vocab_size=c.vocab_size,
+        n_positions=c.block_size,
+        n_embd=c.n_embd,
+        n_layer=c.n_layer,
+        n_head=c.n_head,
+        activation_function="gelu_new",
+        resid_pdrop=0.0,
+        embd_pdrop=0.0,
+        attn_pdrop=0.0,
+        layer_norm_epsilon=1e-5,
+        bos_token_id=None,
+        eos_token_id=None,
+        pad_token_id=None,
+    )
+    hf = GPT2LMHeadModel(hf_config).eval()
+    conv1d = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
+    state = {k: (v.t() if k.endswith(conv1d) else v).clone() for k, v in model.state_dict().items()}
+    missing, unexpected = hf.load_state_dict(state, strict=False)
+    assert not unexpected, f"unexpected keys copying into GPT2LMHeadModel: {unexpected}"
+    assert all(k.endswith("attn.bias") or k.endswith("masked_bias") for k in missing), missing
+    return hf
+
+
+# chi-square critical values at false-alarm rate 1e-4 (scipy.stats.chi2.isf(1e-4, df)), df 1..30
+CHI2_CRITICAL_1E4 = (
+    15.14,
+    18.42,
+    21.11,
+    23.51,
+    25.74,
+    27.86,
+    29.88,
+    31.83,
+    33.72,
+    35.56,
+    37.37,
+    39.13,
+    40.87,
+    42.58,
+    44.26,
+    45.92,
+    47.57,
+    49.19,
+    50.80,
+    52.39,
+    53.96,
+    55.52,
+    57.07,
+    58.61,
+    60.14,
+    61.66,
+    63.16,
+    64.66,
+    66.15,
+    67.63,
+)
+
+
+def chi_square_check(counts: torch.Tensor, probs: torch.Tensor, *, what: str, hint: str) -> None:
+    """Pearson goodness-of-fit of `counts` (V,) against `probs` (V,), false-alarm rate 1e-4.
+
+    Cells with probability 0 must have count 0 (a sample there is an error, not noise); the rest
+    give chi2 = sum (observed - expected)^2 / expected with df = cells - 1. A correct sampler fails
+    for 1 seed in 10,000; the checks use fixed seeds, so a correct sampler passes every time.
+    """
+    counts = counts.to(torch.float64)
+    probs = probs.to(torch.float64)
+    n = counts.sum()
+    zero = probs <= 0
+    assert not (counts[zero] > 0).any(), (
+        f"{what}: sampled tokens {zero.nonzero().flatten()[counts[zero] > 0].tolist()} whose "
+        f"probability after processing is 0\n  likely cause: {hint}"
+    )
+    expected = n * probs[~zero]
+    stat = float(((counts[~zero] - expected) ** 2 / expected).sum())
+    df = int((~zero).sum()) - 1
+    critical = CHI2_CRITICAL_1E4[df - 1]
+    assert stat <= critical, (
+        f"{what}: frequencies do not match the expected distribution: chi2 = {stat:.1f} > "
+        f"{critical} (df {df}, false-alarm rate 1e-4)\n"
+        f"  expected {[round(x, 4) for x in probs.tolist()]}\n"
+        f"  got      {[round(x, 4) for x in (counts / n).tolist()]}\n  likely cause: {hint}"
+    )

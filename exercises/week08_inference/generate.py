@@ -1,0 +1,117 @@
+"""Generation loops for the week-05 GPT: the uncached baseline and the KV-cached loop.
+
+Block-size policy of the cached loop: *slide*. The model knows block_size positions. When the
+cache is full and another token is needed, keep the last block_size // 2 tokens of the sequence,
+prefill them into a fresh cache (positions restart at 0) and go on decoding. The uncached loop
+instead re-crops to the last block_size tokens at every step. So the two agree token for token
+while prompt + new tokens fit in block_size + 1; past that, the cached loop sees between
+block_size // 2 and block_size tokens of context. Re-prefilling block_size tokens at every step
+would match the uncached loop exactly, but then the cache would save nothing.
+Check: `pytest checks/week08_inference/test_generate.py`
+"""
+
+from collections.abc import Iterator
+
+import torch
+
+from solutions.week05_gpt.model import GPT
+
+from .kv_cache import KVCache, forward_cached
+from .sampling import sample_next
+
+
+@torch.inference_mode()
+def generate_uncached(
+    model: GPT,
+    idx: torch.Tensor,
+    max_new_tokens: int,
+    *,
+    temperature: float = 0.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    min_p: float | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """The baseline: rerun the model on the (cropped) whole sequence for every new token.
+
+    Args:
+        model: a week-05 GPT in eval mode.
+        idx: (B, T) int64 prompt.
+        max_new_tokens: tokens to add.
+        temperature, top_k, top_p, min_p, generator: passed to sample_next (0 = greedy).
+
+    Returns:
+        (B, T + max_new_tokens) int64.
+    """
+    for _ in range(max_new_tokens):
+        logits, _ = model(idx[:, -model.config.block_size :])  # (B, T', V)
+        nxt = sample_next(
+            logits[:, -1],
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            min_p=min_p,
+            generator=generator,
+        )
+        idx = torch.cat([idx, nxt[:, None]], dim=1)
+    return idx
+
+
+@torch.inference_mode()
+def iter_tokens_cached(
+    model: GPT,
+    idx: torch.Tensor,
+    max_new_tokens: int,
+    *,
+    temperature: float = 0.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    min_p: float | None = None,
+    generator: torch.Generator | None = None,
+) -> Iterator[torch.Tensor]:
+    """Yield the new tokens one step at a time, (B,) int64 each, using a KV cache.
+
+    Prefill the last block_size tokens of the prompt once, then decode one token per step.
+    Slide policy (module docstring): when the cache holds block_size positions and another token
+    is needed, prefill the last block_size // 2 tokens of the sequence into a fresh cache.
+    Every row of the batch has the same length, so all rows share one cache position.
+
+    Args:
+        model: a week-05 GPT in eval mode.
+        idx: (B, T) int64 prompt, T >= 1.
+        max_new_tokens: how many tokens to yield.
+        temperature, top_k, top_p, min_p, generator: passed to sample_next (0 = greedy).
+
+    Yields:
+        (B,) int64: the next token of each row.
+    """
+    # TODO(w08.generate): prefill once, then yield a sampled token and decode it with
+    #   forward_cached; slide when the cache is full.
+    raise NotImplementedError(
+        "w08.generate: write iter_tokens_cached in exercises/week08_inference/generate.py"
+    )
+
+
+def generate_cached(
+    model: GPT,
+    idx: torch.Tensor,
+    max_new_tokens: int,
+    *,
+    temperature: float = 0.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    min_p: float | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """The prompt followed by the tokens of iter_tokens_cached: (B, T + max_new_tokens) int64."""
+    steps = iter_tokens_cached(
+        model,
+        idx,
+        max_new_tokens,
+        temperature=temperature,
+        top_k=top_k,
+        top_p=top_p,
+        min_p=min_p,
+        generator=generator,
+    )
+    return torch.cat([idx, *(t[:, None] for t in steps)], dim=1)

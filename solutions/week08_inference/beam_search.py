@@ -1,0 +1,81 @@
+"""Beam search with length normalisation over any next-token model.
+
+Keep the `num_beams` best partial sequences by total log-probability; extend each by every token,
+keep the best again. A hypothesis that emits EOS is finished and scored by
+sum of log-probs / (generated length ** length_penalty), the convention of transformers'
+`generate(num_beams=...)`: without normalisation short hypotheses win simply because every extra
+token adds a negative log-probability.
+Reference: Wu et al. 2016 (GNMT), section 7, for length normalisation.
+Check: `pytest checks/week08_inference/test_beam_search.py`
+"""
+
+from collections.abc import Callable
+
+import torch
+
+
+def beam_search(
+    logits_fn: Callable[[torch.Tensor], torch.Tensor],
+    prompt: torch.Tensor,
+    *,
+    num_beams: int,
+    max_new_tokens: int,
+    length_penalty: float = 1.0,
+    eos_token_id: int | None = None,
+) -> list[tuple[list[int], float]]:
+    """The `num_beams` best continuations of `prompt`, best first, as (new tokens, score).
+
+    Each step: log-probs of all N alive beams (N, V) plus their running sums give N * V
+    candidates; walk them from best to worst. A candidate ending in EOS (only if it ranks among
+    the first `num_beams`) becomes a finished hypothesis; the others refill the alive beams until
+    there are `num_beams`. Stop early once `num_beams` hypotheses have finished (transformers'
+    early_stopping=True). After `max_new_tokens` steps the alive beams are finished too. Score = sum of the generated tokens'
+    log-probs (EOS included) / len(new tokens) ** length_penalty.
+
+    Example: num_beams=1 is greedy decoding.
+
+    Args:
+        logits_fn: (N, T) int64 sequences -> (N, V) logits of the next token of each.
+        prompt: (T,) int64 prompt, T >= 1.
+        num_beams: beams kept per step, >= 1.
+        max_new_tokens: at most this many new tokens per hypothesis, >= 1.
+        length_penalty: exponent of the length in the normaliser; 0 turns normalisation off.
+        eos_token_id: the token that finishes a hypothesis, or None.
+
+    Returns:
+        at most `num_beams` pairs (new token ids, normalised score), sorted by score, best first.
+    """
+    seqs = prompt[None, :]  # (N, T): the alive beams, N = 1 at the start
+    sums = torch.zeros(1, dtype=torch.float64)  # (N,) total log-prob of each beam's new tokens
+    finished: list[tuple[list[int], float]] = []
+    n_prompt = prompt.shape[0]
+    for _ in range(max_new_tokens):
+        logp = torch.log_softmax(logits_fn(seqs).to(torch.float64), dim=-1)  # (N, V)
+        V = logp.shape[-1]
+        candidates = (sums[:, None] + logp).view(-1)  # (N * V,)
+        # 2 * num_beams candidates always leave num_beams that do not end in EOS
+        top = candidates.topk(min(2 * num_beams, candidates.numel()))
+        keep_rows, keep_tokens, keep_sums = [], [], []
+        for rank, (total, flat) in enumerate(zip(top.values.tolist(), top.indices.tolist())):
+            row, token = divmod(flat, V)
+            if token == eos_token_id:
+                if rank < num_beams:  # an EOS ranked below the beam width is not good enough
+                    new = seqs[row, n_prompt:].tolist() + [token]
+                    finished.append((new, total / len(new) ** length_penalty))
+                continue
+            keep_rows.append(row)
+            keep_tokens.append(token)
+            keep_sums.append(total)
+            if len(keep_rows) == num_beams:
+                break
+        seqs = torch.cat([seqs[keep_rows], torch.tensor(keep_tokens)[:, None]], dim=1)
+        sums = torch.tensor(keep_sums, dtype=torch.float64)
+        if len(finished) >= num_beams:
+            break
+    else:
+        # ran out of steps: the alive beams count as hypotheses of length max_new_tokens
+        for row in range(seqs.shape[0]):
+            new = seqs[row, n_prompt:].tolist()
+            finished.append((new, sums[row].item() / len(new) ** length_penalty))
+    finished.sort(key=lambda hyp: hyp[1], reverse=True)
+    return finished[:num_beams]
