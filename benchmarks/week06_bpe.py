@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import regex
 
 from roadmap.impl import load, set_tree
+from solutions.week06_tokenizers.project import train_hf
 
 
 @dataclass
@@ -65,28 +66,6 @@ def naive_train(text: str, vocab_size: int, pattern: str, cap_s: float) -> tuple
     return time.perf_counter() - start, asked, asked
 
 
-def hf_train(text: str, vocab_size: int, pattern: str) -> float:
-    """Seconds for tokenizers' BpeTrainer with the same split pattern and byte alphabet."""
-    from tokenizers import Regex, Tokenizer, models, pre_tokenizers, trainers
-
-    hf = Tokenizer(models.BPE())
-    hf.pre_tokenizer = pre_tokenizers.Sequence(
-        [
-            pre_tokenizers.Split(Regex(pattern), behavior="isolated"),
-            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-        ]
-    )
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    lines = text.splitlines(keepends=True)
-    start = time.perf_counter()
-    hf.train_from_iterator(lines, trainer)
-    return time.perf_counter() - start
-
-
 def timed(fn, *args):
     start = time.perf_counter()
     result = fn(*args)
@@ -122,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         text = path.read_text(encoding="utf-8")
         mb = len(text.encode("utf-8")) / 1e6
         mine_s, merges = timed(train.train_bpe, text, vocab, pattern)
-        hf_s = hf_train(text, vocab, pattern)
+        hf_s = train_hf(text, vocab, pattern)
         naive_s, done, asked = naive_train(text, vocab, pattern, cap_s)
         note = "" if done == asked else f" est. ({done}/{asked} merges)"
         train_rows.append(
