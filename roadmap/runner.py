@@ -21,7 +21,6 @@ from roadmap import ROOT
 from roadmap.extras import install_hint, missing_extras
 from roadmap.manifest import Exercise
 
-STATUSES = ("passing", "failing", "error", "todo", "needs-extra")
 ERROR_PATTERNS = re.compile(
     r"Timeout|MemoryError|can't allocate memory|out of memory|SystemExit|Fatal Python error", re.I
 )
@@ -37,7 +36,6 @@ class Result:
     passed: int = 0
     failed: int = 0
     todo: int = 0
-    seconds: float = 0.0
     details: list[str] = field(default_factory=list)  # one line per failing check
 
 
@@ -135,7 +133,6 @@ def _run_pytest(
 def run_checks(items: list[Exercise], tree: str, timeout: float = 30.0) -> dict[str, Result]:
     """Run the checks of `items` against `tree` and classify each item."""
     results: dict[str, Result] = {}
-    owner: dict[str, str] = {}  # check file -> item id
     files: list[str] = []
     for item in items:
         missing = missing_extras(item.extras)
@@ -144,18 +141,17 @@ def run_checks(items: list[Exercise], tree: str, timeout: float = 30.0) -> dict[
                 "needs-extra", f"needs extra {','.join(missing)}: {install_hint(missing)}"
             )
             continue
-        for check in item.checks:
-            owner[check] = item.id
-            files.append(check)
+        files.extend(item.checks)
 
     tests: dict[str, dict] = {}  # nodeid -> worst result event
     file_errors: dict[str, str] = {}
     file_skips: dict[str, str] = {}
     deselect: list[str] = []
-    started = time.monotonic()
-    pending = [f for f in files if (ROOT / f).exists()]
+    pending = []
     for f in files:
-        if not (ROOT / f).exists():
+        if (ROOT / f).exists():
+            pending.append(f)
+        else:
             file_errors[f] = f"check file {f} is missing"
     while pending:
         events, output, code, killed = _run_pytest(pending, deselect, tree, timeout)
@@ -209,13 +205,11 @@ def run_checks(items: list[Exercise], tree: str, timeout: float = 30.0) -> dict[
             for f in pending:
                 file_errors.setdefault(f, f"pytest could not start: {_crash_line(output)}")
         break
-    elapsed = time.monotonic() - started
 
     for item in items:
         if item.id in results:
             continue
         results[item.id] = _classify(item, tests, file_errors, file_skips)
-        results[item.id].seconds = elapsed
     return results
 
 
