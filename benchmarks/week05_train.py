@@ -14,8 +14,8 @@ import json
 import os
 from pathlib import Path
 
+from course.week05_gpt import train
 from roadmap import ROOT
-from solutions.week05_gpt import train
 
 
 def main(argv: list[str] | None = None) -> int:

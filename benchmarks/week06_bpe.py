@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import regex
 
+from course.week06_tokenizers.project import train_hf
 from roadmap.impl import load, set_tree
-from solutions.week06_tokenizers.project import train_hf
 
 
 @dataclass
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     cfg = Config(args.impl, args.naive_cap_s, args.naive_cap_large_s)
     set_tree(cfg.impl)
-    from data import dataset_path
+    from course.data import dataset_path
 
     train = load("week06_tokenizers.train")
     tokenizer = load("week06_tokenizers.tokenizer")

@@ -91,8 +91,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.train_steps <= 0:
         return 0
-    from solutions.week05_gpt.data import CharTokenizer, load_text
-    from solutions.week08_inference.project import train_char_gpt
+    from course.week05_gpt.data import CharTokenizer, load_text
+    from course.week08_inference.project import train_char_gpt
 
     text = load_text(None)
     tok = CharTokenizer.from_text(text)

@@ -96,10 +96,15 @@ def _resolve(target: str):
 
 
 @contextlib.contextmanager
-def forbid(*targets: str, exercise: str) -> Iterator[None]:
+def forbid(
+    *targets: str, exercise: str, instead: str = "the elementary operations its docstring names"
+) -> Iterator[None]:
     """Make library functions raise while the block runs: the exercise builds them from scratch.
 
-    Example: `with forbid("torch.softmax", "torch.nn.functional.softmax", exercise="w01.softmax"):`
+    The message names the exercise and what to use `instead`, so it teaches the exercise's own idea.
+    State every forbidden target in the exercise's docstring and the week's handout too.
+
+    Example: `with forbid("torch.softmax", exercise="w01.softmax", instead="exp, amax, sum"):`
     """
     saved = []
     for target in targets:
@@ -109,8 +114,8 @@ def forbid(*targets: str, exercise: str) -> Iterator[None]:
 
         def blocked(*args, _target=target, **kwargs):
             raise AssertionError(
-                f"{exercise} builds this from scratch: `{_target}` is off-limits while its check runs. "
-                f"Write it with elementary tensor operations (exp, max, sum, log, indexing)."
+                f"{exercise} builds this from scratch: `{_target}` is off-limits while its check "
+                f"runs (the docstring says so). Use {instead} instead."
             )
 
         setattr(owner, name, blocked)
@@ -119,6 +124,89 @@ def forbid(*targets: str, exercise: str) -> Iterator[None]:
     finally:
         for owner, name, original in reversed(saved):
             setattr(owner, name, original)
+
+
+def from_scratch(
+    fn, *args, forbid: tuple[str, ...] | list[str], exercise: str, instead: str, **kwargs
+):
+    """Call `fn(*args, **kwargs)` with the library shortcuts `forbid` made to raise.
+
+    Example: `from_scratch(mod.softmax, x, forbid=SOFTMAXES, exercise="w01.softmax",
+    instead="exp, amax and sum")`.
+    """
+    with globals()["forbid"](*forbid, exercise=exercise, instead=instead):
+        return fn(*args, **kwargs)
+
+
+def adam(params, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
+    """A bare Adam for checks that train a little; returns `step()`, which also clears the grads.
+
+    torch.optim would import torch._dynamo, seconds of check time; week 09 checks the learner's own
+    AdamW against torch.optim.AdamW instead.
+    """
+    import torch
+
+    params = list(params)
+    state = [(torch.zeros_like(p), torch.zeros_like(p)) for p in params]
+    t = 0
+    b1, b2 = betas
+
+    def step():
+        nonlocal t
+        t += 1
+        with torch.no_grad():
+            for p, (m, v) in zip(params, state):
+                if p.grad is None:
+                    continue
+                m.mul_(b1).add_(p.grad, alpha=1 - b1)
+                v.mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
+                p.sub_(lr * (m / (1 - b1**t)) / ((v / (1 - b2**t)).sqrt() + eps))
+                p.grad = None
+
+    return step
+
+
+CONV1D = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
+
+
+def hf_gpt2_config(vocab_size: int, block_size: int, n_layer: int, n_head: int, n_embd: int):
+    """A transformers GPT2Config matching the week-05 GPT (tanh GELU, no dropout, eps 1e-5)."""
+    from transformers import GPT2Config
+
+    return GPT2Config(
+        vocab_size=vocab_size,
+        n_positions=block_size,
+        n_embd=n_embd,
+        n_layer=n_layer,
+        n_head=n_head,
+        activation_function="gelu_new",
+        resid_pdrop=0.0,
+        embd_pdrop=0.0,
+        attn_pdrop=0.0,
+        layer_norm_epsilon=1e-5,
+        bos_token_id=None,
+        eos_token_id=None,
+        pad_token_id=None,
+    )
+
+
+def to_hf_gpt2(
+    state_dict: dict, vocab_size: int, block_size: int, n_layer: int, n_head: int, n_embd: int
+):
+    """The oracle of every GPT check: a transformers GPT2LMHeadModel (eval mode) holding the weights of
+    a state dict with GPT-2 names (the week-05 GPT's), Conv1D weights transposed to (in, out)."""
+    from transformers import GPT2LMHeadModel
+
+    hf = GPT2LMHeadModel(hf_gpt2_config(vocab_size, block_size, n_layer, n_head, n_embd)).eval()
+    state = {
+        k: (v.t() if k.endswith(CONV1D) else v).detach().clone()
+        for k, v in state_dict.items()
+        if not k.endswith((".attn.bias", ".attn.masked_bias"))
+    }
+    missing, unexpected = hf.load_state_dict(state, strict=False)
+    assert not unexpected, f"unexpected keys copying into GPT2LMHeadModel: {unexpected}"
+    assert all(k.endswith(("attn.bias", "masked_bias")) for k in missing), missing
+    return hf
 
 
 def generator(seed: int):

@@ -363,7 +363,7 @@ def cmd_doctor(args, manifest: Manifest) -> int:
                 install_hint([extra]),
             )
         )
-    from data.registry import DATASETS, MIRROR_VAR, cache_dir
+    from course.data import DATASETS, MIRROR_VAR, cache_dir
 
     mirror = os.environ.get(MIRROR_VAR)
     rows.append(("data mirror", True, mirror or f"not set (optional: {MIRROR_VAR}=DIR)", ""))
@@ -407,6 +407,19 @@ def cmd_verify(args, manifest: Manifest) -> int:
     return 0
 
 
+def cmd_mistakes(args, manifest: Manifest) -> int:
+    from roadmap.mistakes import run_battery, table
+
+    weeks = [manifest.week(args.week)] if args.week else manifest.ready_weeks()
+    say(
+        f"applying known mistakes to a copy of the reference ({'one per exercise' if args.sample else 'all'})"
+    )
+    outcomes = run_battery(manifest, weeks, sample=args.sample, timeout=args.timeout, say=say)
+    print(table(manifest, outcomes))
+    bad = [o for o in outcomes if o.status != "caught"]
+    return 1 if bad else 0
+
+
 def cmd_project(args, manifest: Manifest, rest: list[str]) -> int:
     from roadmap.project import load_project
 
@@ -419,7 +432,7 @@ def cmd_project(args, manifest: Manifest, rest: list[str]) -> int:
 
 
 def cmd_data(args, manifest: Manifest) -> int:
-    from data.registry import DATASETS, cache_dir, fetch
+    from course.data import DATASETS, cache_dir, fetch
 
     if args.action == "list":
         for name, d in DATASETS.items():
@@ -519,6 +532,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--timeout", type=float, default=120.0)
     s.add_argument("--no-run", action="store_true", help="skip running the checks")
     s = sub.add_parser(
+        "mistakes", help="maintainers: run the known-mistakes battery (each must be caught)"
+    )
+    s.add_argument("--week", default=None)
+    s.add_argument("--sample", action="store_true", help="one mistake per exercise (CI)")
+    s.add_argument("--timeout", type=float, default=60.0)
+    s = sub.add_parser(
         "project", help="run a week's project (other options go to the project: --short, --out)"
     )
     s.add_argument("week")
@@ -566,6 +585,7 @@ def main(argv: list[str] | None = None) -> int:
         "watch": cmd_watch,
         "doctor": cmd_doctor,
         "verify": cmd_verify,
+        "mistakes": cmd_mistakes,
         "data": cmd_data,
         "notebooks": cmd_notebooks,
         "readme": cmd_readme,

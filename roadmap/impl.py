@@ -4,6 +4,16 @@ Checks, projects and console commands never import `exercises` or `solutions` di
 `load("week01_tensors.softmax")`, which imports `exercises.week01_tensors.softmax` or
 `solutions.week01_tensors.softmax` depending on `--impl` (pytest option, command flag) or the
 environment variable `LLM_IMPL`.
+
+The import rule (`python tracker.py verify` enforces it):
+- A check reaches the code of its own week only through this seam. It may import an earlier week's
+  building block from `solutions` (week 08's checks build the week-05 GPT from
+  `solutions.week05_gpt.model`), never `exercises`, and never its own week's `solutions` directly.
+- Exercises and solutions import earlier weeks' building blocks from `solutions` (so any week can be
+  started without finishing the ones before it) and their own week with relative imports (so the two
+  trees stay twins). Nothing imports `exercises.` of another week.
+- Given runtime (`course/`: projects, commands, data helpers) goes through this seam for the week's
+  own code, so it runs on either tree.
 """
 
 import importlib

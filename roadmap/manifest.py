@@ -1,4 +1,6 @@
-"""Read `curriculum.toml`, the one list of weeks and exercises, into plain dataclasses."""
+"""Read the manifest, `curriculum/index.toml` plus one `curriculum/<week slug>.toml` per week, into
+plain dataclasses. It is the one list of weeks and exercises; the file format is described at the top
+of the index."""
 
 import tomllib
 from dataclasses import dataclass, field
@@ -6,11 +8,12 @@ from pathlib import Path
 
 from roadmap import ROOT
 
-MANIFEST = ROOT / "curriculum.toml"
+MANIFEST_DIR = ROOT / "curriculum"
+INDEX = MANIFEST_DIR / "index.toml"
 
 
 class NotInManifest(KeyError):
-    """A week or exercise named on the command line is not in curriculum.toml (or not ready)."""
+    """A week or exercise named on the command line is not in the manifest (or not ready)."""
 
 
 @dataclass
@@ -21,7 +24,7 @@ class Exercise:
     title: str
     week: int
     slug: str  # the week's package, "week01_tensors"
-    file: str  # path inside a tree, "week01_tensors/softmax.py"
+    file: str  # path inside a tree ("week01_tensors/softmax.py"); a project's file is in course/
     functions: list[str]
     checks: list[str]  # repository-relative check files
     prerequisites: list[str] = field(default_factory=list)
@@ -33,7 +36,7 @@ class Exercise:
     produces: str = ""  # projects only: what the run leaves in reports/
 
     def path(self, tree: str) -> Path:
-        """Absolute path of this exercise's file in `tree` ("exercises" or "solutions")."""
+        """Absolute path of this item's file in `tree` ("exercises", "solutions" or "course")."""
         return ROOT / tree / self.file
 
     @property
@@ -82,14 +85,14 @@ class Manifest:
         for week in self.weeks:
             if str(key) in (week.slug, str(week.number), week.label):
                 return week
-        raise NotInManifest(f"no week {key!r} in curriculum.toml; weeks are 1..{len(self.weeks)}")
+        raise NotInManifest(f"no week {key!r} in the manifest; weeks are 1..{len(self.weeks)}")
 
     def item(self, exercise_id: str) -> Exercise:
         for item in self.all_items():
             if item.id == exercise_id:
                 return item
         raise NotInManifest(
-            f"no exercise {exercise_id!r} in curriculum.toml; `python tracker.py list` shows them"
+            f"no exercise {exercise_id!r} in the manifest; `python tracker.py list` shows them"
         )
 
     def select(self, key: str | None) -> list[Exercise]:
@@ -104,6 +107,13 @@ class Manifest:
         return week.items()
 
 
+def unwrap(text: str) -> str:
+    """A hint as written in the manifest (a literal string wrapped at ~100 columns) as one paragraph
+    per blank-line-separated block."""
+    paragraphs = [" ".join(p.split()) for p in text.strip().split("\n\n")]
+    return "\n\n".join(p for p in paragraphs if p)
+
+
 def _item(raw: dict, week: dict, kind: str) -> Exercise:
     return Exercise(
         id=raw["id"],
@@ -114,7 +124,7 @@ def _item(raw: dict, week: dict, kind: str) -> Exercise:
         functions=list(raw.get("functions", [])),
         checks=list(raw["checks"]),
         prerequisites=list(raw.get("prerequisites", [])),
-        hints=list(raw.get("hints", [])),
+        hints=[unwrap(h) for h in raw.get("hints", [])],
         difficulty=int(raw.get("difficulty", 1)),
         minutes=int(raw.get("minutes", 30)),
         extras=sorted(set(week.get("extras", [])) | set(raw.get("extras", []))),
@@ -123,12 +133,21 @@ def _item(raw: dict, week: dict, kind: str) -> Exercise:
     )
 
 
-def load_manifest(path: Path = MANIFEST) -> Manifest:
-    with open(path, "rb") as f:
-        raw = tomllib.load(f)
-    phases = raw.get("phases", {})
+def week_file(slug: str, root: Path = MANIFEST_DIR) -> Path:
+    """The manifest file of one week: curriculum/week06_tokenizers.toml."""
+    return root / f"{slug}.toml"
+
+
+def load_manifest(root: Path = MANIFEST_DIR) -> Manifest:
+    with open(root / "index.toml", "rb") as f:
+        index = tomllib.load(f)
+    phases = index.get("phases", {})
     weeks = []
-    for w in raw["weeks"]:
+    for slug in index["weeks"]:
+        with open(week_file(slug, root), "rb") as f:
+            w = tomllib.load(f)
+        if w.get("slug") != slug:
+            raise ValueError(f"{week_file(slug, root)}: slug {w.get('slug')!r} must be {slug!r}")
         project = w.get("project")
         weeks.append(
             Week(

@@ -25,7 +25,7 @@ def build(week: Week) -> nbformat.NotebookNode:
     cells = [
         new_markdown_cell(
             f"# Week {week.label} — {week.title}\n\n{week.summary}\n\n"
-            f"_Generated from `curriculum.toml` and `exercises/{week.slug}/README.md` by "
+            f"_Generated from `curriculum/` and `exercises/{week.slug}/README.md` by "
             "`python tracker.py notebooks`: edit those, not this notebook. Run it from the repository root._"
         ),
     ]

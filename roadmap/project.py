@@ -60,7 +60,7 @@ def record(week: int, line: str, out: Path) -> None:
 
 
 def load_project(slug: str):
-    """The project module of a week ("week01_tensors"): projects live in the reference tree only."""
+    """The project module of a week ("week01_tensors"): projects are given runtime, in course/."""
     import importlib
 
-    return importlib.import_module(f"solutions.{slug}.project")
+    return importlib.import_module(f"course.{slug}.project")

@@ -1,10 +1,10 @@
-"""The README's week table, generated from curriculum.toml (`python tracker.py readme`)."""
+"""The README's week table, generated from curriculum/ (`python tracker.py readme`)."""
 
 from roadmap import ROOT
 from roadmap.manifest import Manifest
 
 README = ROOT / "README.md"
-BEGIN = "<!-- weeks:begin (generated from curriculum.toml by `python tracker.py readme`) -->"
+BEGIN = "<!-- weeks:begin (generated from curriculum/ by `python tracker.py readme`) -->"
 END = "<!-- weeks:end -->"
 
 

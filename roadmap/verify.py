@@ -5,6 +5,10 @@
    code (compared as ASTs with the learner's function bodies removed).
 3. Every check passes on the solutions, and every exercise reports todo as shipped.
 4. Each ready week has its handout and an up-to-date notebook.
+5. The mirror: `solutions/weekNN/` holds exactly the files of `exercises/weekNN/` (minus the handout).
+6. The import rule (see roadmap.impl): exercises and solutions import earlier weeks only from
+   `solutions` and never `exercises.` of another week; checks reach their own week through the seam,
+   never `solutions.`/`exercises.` of their week.
 Each problem is printed with the file and the fix; the exit code is non-zero if there is any.
 """
 
@@ -13,6 +17,7 @@ import re
 
 from roadmap import ROOT
 from roadmap.manifest import Exercise, Manifest
+from roadmap.mistakes import check_battery
 from roadmap.notebook import handout_path, path_for, render
 
 
@@ -76,11 +81,11 @@ def check_manifest(manifest: Manifest) -> list[str]:
     for week in manifest.weeks:
         if not re.fullmatch(rf"week{week.number:02d}_[a-z0-9_]+", week.slug):
             problems.append(
-                f"curriculum.toml: week {week.number} slug {week.slug!r} must be week{week.number:02d}_<topic>"
+                f"curriculum/index.toml: week {week.number} slug {week.slug!r} must be week{week.number:02d}_<topic>"
             )
         if week.status not in ("ready", "coming"):
             problems.append(
-                f"curriculum.toml: week {week.label} status {week.status!r} must be 'ready' or 'coming'"
+                f"curriculum/{week.slug}.toml: week {week.label} status {week.status!r} must be 'ready' or 'coming'"
             )
         if not week.ready:
             continue
@@ -90,14 +95,14 @@ def check_manifest(manifest: Manifest) -> list[str]:
             )
         if week.project is None:
             problems.append(
-                f"curriculum.toml: week {week.label} is ready but has no [weeks.project]"
+                f"curriculum/{week.slug}.toml: week {week.label} is ready but has no [project]"
             )
         for tree in ("exercises", "solutions", "checks"):
             init = ROOT / tree / week.slug / "__init__.py"
             if not init.exists():
                 problems.append(f"{init.relative_to(ROOT)}: missing; every folder is a package")
         for item in week.items():
-            where = f"curriculum.toml [{item.id}]"
+            where = f"curriculum/{week.slug}.toml [{item.id}]"
             if item.id in ids:
                 problems.append(f"{where}: duplicate id")
             ids.add(item.id)
@@ -124,7 +129,7 @@ def check_manifest(manifest: Manifest) -> list[str]:
                         f"{check}: listed for both {owners[check]} and {item.id}; give each exercise its own check file"
                     )
                 owners[check] = item.id
-            trees = ("exercises", "solutions") if item.kind == "exercise" else ("solutions",)
+            trees = ("exercises", "solutions") if item.kind == "exercise" else ("course",)
             for tree in trees:
                 if not item.path(tree).exists():
                     problems.append(f"{tree}/{item.file}: missing (listed for {item.id})")
@@ -139,7 +144,9 @@ def check_manifest(manifest: Manifest) -> list[str]:
         for check in sorted((ROOT / "checks" / week.slug).glob("test_*.py")):
             rel = check.relative_to(ROOT).as_posix()
             if rel not in owners:
-                problems.append(f"{rel}: not listed under any exercise's checks in curriculum.toml")
+                problems.append(
+                    f"{rel}: not listed under any exercise's checks in curriculum/{week.slug}.toml"
+                )
     return problems
 
 
@@ -201,6 +208,82 @@ def check_readme(manifest: Manifest) -> list[str]:
     return [] if fresh else ["README.md: the week table is stale; run `python tracker.py readme`"]
 
 
+def _tree_files(folder) -> set[str]:
+    return {
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+    }
+
+
+def check_mirror(manifest: Manifest) -> list[str]:
+    """Both trees hold the same files for every week (the handout README.md is the exercise's own)."""
+    problems = []
+    for week in manifest.weeks:
+        ex_dir, sol_dir = ROOT / "exercises" / week.slug, ROOT / "solutions" / week.slug
+        if not (ex_dir.exists() or sol_dir.exists()):
+            continue
+        ex = _tree_files(ex_dir) - {"README.md"} if ex_dir.exists() else set()
+        sol = _tree_files(sol_dir) if sol_dir.exists() else set()
+        for rel in sorted(sol - ex):
+            problems.append(
+                f"solutions/{week.slug}/{rel}: has no twin in exercises/{week.slug}/; code without a "
+                f"twin (projects, commands, helpers) belongs in course/{week.slug}/"
+            )
+        for rel in sorted(ex - sol):
+            problems.append(
+                f"exercises/{week.slug}/{rel}: has no twin in solutions/{week.slug}/; add the reference"
+            )
+    return problems
+
+
+def _imports(path) -> list[tuple[int, str]]:
+    """(line, module) for every absolute import in a Python file."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.append((node.lineno, node.module))
+    return found
+
+
+def _week_of(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1].startswith("week") else None
+
+
+def check_imports(manifest: Manifest) -> list[str]:
+    """The import rule of roadmap.impl, file by file."""
+    problems = []
+    for tree in ("exercises", "solutions", "checks"):
+        for path in sorted((ROOT / tree).rglob("*.py")):
+            rel = path.relative_to(ROOT).as_posix()
+            own = path.relative_to(ROOT / tree).parts[0]
+            for line, module in _imports(path):
+                top, week = module.split(".")[0], _week_of(module)
+                if top not in ("exercises", "solutions"):
+                    continue
+                if tree != "checks" and top == "exercises":
+                    problems.append(
+                        f"{rel}:{line}: imports {module}; earlier weeks' building blocks come from "
+                        f"`solutions` (so any week can be started first), never from `exercises`"
+                    )
+                elif tree != "checks" and week == own:
+                    problems.append(
+                        f"{rel}:{line}: imports {module}; use a relative import (`from .x import y`) "
+                        f"inside a week, so both trees stay twins"
+                    )
+                elif tree == "checks" and (top == "exercises" or week == own or week is None):
+                    problems.append(
+                        f"{rel}:{line}: imports {module}; checks reach the code under test through "
+                        f'the seam (`load("{own}.<module>")`), never a tree directly'
+                    )
+                elif week is not None and week > own:
+                    problems.append(f"{rel}:{line}: imports {module}, a later week than {own}")
+    return problems
+
+
 def check_runs(manifest: Manifest, items: list[Exercise], timeout: float) -> list[str]:
     from roadmap.runner import run_checks
 
@@ -227,6 +310,9 @@ def verify(
         + check_twins(manifest)
         + check_notebooks(manifest)
         + check_readme(manifest)
+        + check_mirror(manifest)
+        + check_imports(manifest)
+        + check_battery(manifest)
     )
     if run and not problems:
         problems += check_runs(manifest, items, timeout)

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from data import fixture_path
+from course.data import fixture_path
 from roadmap.project import load_project
 
 project = load_project("week02_bigram")

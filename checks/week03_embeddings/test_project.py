@@ -2,7 +2,7 @@
 
 import re
 
-from data import fixture_path
+from course.data import fixture_path
 from roadmap.project import load_project
 
 project = load_project("week03_embeddings")

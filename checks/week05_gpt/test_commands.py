@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from data import fixture_path
+from course.data import fixture_path
+from course.week05_gpt import infer, train
 from roadmap import ROOT
 from roadmap.impl import current_tree
-from solutions.week05_gpt import infer, train
 
 TINY = str(ROOT / "configs" / "tiny_test.json")
 

@@ -1,6 +1,6 @@
 """Check for w05.project: the short run trains, samples and records a metrics line."""
 
-from data import fixture_path
+from course.data import fixture_path
 from roadmap.project import load_project
 
 project = load_project("week05_gpt")

@@ -8,7 +8,7 @@ inside the functions, so importing this module does not need the hf extra.
 import json
 from collections import Counter
 
-from data import fixture_path
+from course.data import fixture_path
 
 GPT2_SPLIT_PATTERN = (
     r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""

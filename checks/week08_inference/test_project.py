@@ -3,7 +3,7 @@
 Runs `--short` on a 3 KB text fixture with untrained models (--train-steps 0), so it never needs the dataset.
 """
 
-from data import fixture_path
+from course.data import fixture_path
 from roadmap.project import load_project
 
 project = load_project("week08_inference")

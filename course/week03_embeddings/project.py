@@ -43,7 +43,7 @@ def read_text(text_file: Path | None) -> str:
     """The corpus: --text-file if given, else tiny Shakespeare from the data registry."""
     if text_file is not None:
         return text_file.read_text(encoding="utf-8")
-    from data import dataset_path
+    from course.data import dataset_path
 
     return dataset_path("tinyshakespeare").read_text(encoding="utf-8")
 

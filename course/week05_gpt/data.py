@@ -54,7 +54,7 @@ def load_text(text_file: str | Path | None) -> str:
     """The training text: `text_file` if given, else tiny Shakespeare from the data registry."""
     if text_file:
         return Path(text_file).read_text(encoding="utf-8")
-    from data import dataset_path
+    from course.data import dataset_path
 
     return dataset_path("tinyshakespeare").read_text(encoding="utf-8")
 

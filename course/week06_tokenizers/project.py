@@ -6,7 +6,7 @@ for characters, raw bytes and your BPE at several vocab sizes: the first k merge
 run are themselves a BPE of vocab 256 + k), speed.md (your trainer vs HF tokenizers' BpeTrainer,
 your encoder vs tiktoken and HF tokenizers given your ranks), and the tokenizer itself (bpe.txt,
 tokenizer.json). `--short` trains a small vocab on the committed fixture.
-Run: `python tracker.py project 6` (your code) or `python -m solutions.week06_tokenizers.project
+Run: `python tracker.py project 6` (your code) or `python -m course.week06_tokenizers.project
 --impl solutions`; the dataset needs env LLM_DATA_MIRROR=/work/shared/data or a network.
 """
 
@@ -34,7 +34,7 @@ def read_text(cfg: Config, short: bool) -> tuple[str, str]:
     """(text, where it came from): --text-file, the fixture in short mode, else the dataset."""
     if cfg.text_file:
         return Path(cfg.text_file).read_text(encoding="utf-8"), cfg.text_file
-    from data import dataset_path, fixture_path
+    from course.data import dataset_path, fixture_path
 
     if short:
         parts = [fixture_path("week06", n) for n in ("tinyshakespeare_4k.txt", "unicode.txt")]

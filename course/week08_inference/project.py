@@ -6,7 +6,7 @@ small character GPT on tiny Shakespeare (or `--text-file`) for `--train-steps` s
 to the out folder (default reports/week08/):
   samples.md  streamed samples at several temperatures, top-p and min-p values
   speed.md    tokens/s without and with the KV cache, and speculative decoding with a smaller draft
-Run: `python tracker.py project 8` (your code) or `python -m solutions.week08_inference.project
+Run: `python tracker.py project 8` (your code) or `python -m course.week08_inference.project
 --impl solutions`. `--short` finishes in seconds.
 """
 
@@ -17,10 +17,10 @@ from pathlib import Path
 
 import torch
 
+from course.week05_gpt.data import CharTokenizer, load_text
 from roadmap.impl import load
 from roadmap.project import parser, record, setup
 from solutions.week05_gpt.checkpoint import load_checkpoint
-from solutions.week05_gpt.data import CharTokenizer, load_text
 from solutions.week05_gpt.model import GPT, GPTConfig
 
 PRESET = Path(__file__).resolve().parents[2] / "configs" / "shakespeare_char_cpu.json"

@@ -3,7 +3,7 @@
 The full run trains the CPU preset (configs/shakespeare_char_cpu.json) on tiny Shakespeare for a few
 minutes; --short trains configs/tiny_test.json for a handful of steps. The run directory (checkpoint,
 loss.png, log.txt, sample.txt) is OUT/run; OUT/samples.md holds samples at three temperatures.
-Run: `python tracker.py project 5` (your code) or `python -m solutions.week05_gpt.project --impl solutions`.
+Run: `python tracker.py project 5` (your code) or `python -m course.week05_gpt.project --impl solutions`.
 """
 
 import contextlib

@@ -2,7 +2,7 @@
 
     tiny-gpt-train --config configs/shakespeare_char_cpu.json
     tiny-gpt-train --config configs/tiny_test.json --text-file my.txt --max-steps 50 --impl exercises
-    python -m solutions.week05_gpt.train --config configs/shakespeare_char_cpu.json --max-minutes 5
+    python -m course.week05_gpt.train --config configs/shakespeare_char_cpu.json --max-minutes 5
 
 Settings come from the TrainConfig defaults, then the --config JSON file (unknown keys are errors),
 then command-line flags (one per field). The run directory gets config.json (the resolved settings),

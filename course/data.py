@@ -9,7 +9,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-DATA_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 MIRROR_VAR = "LLM_DATA_MIRROR"
 CACHE_VAR = "LLM_DATA_CACHE"
 RAW = "https://raw.githubusercontent.com"

@@ -1,0 +1,1 @@
+"""Week 04: attention: the project (given runtime)."""

@@ -1,0 +1,1 @@
+"""Week 08: inference: sampling, KV cache, beam search, speculative decoding, streaming, speed: the project (given runtime)."""
