@@ -13,12 +13,12 @@ from pathlib import Path
 
 from roadmap import ROOT
 from roadmap.manifest import Exercise, Manifest, Week
+from roadmap.status import Status
 
 PROGRESS_DIR = ROOT / "progress"
 LOGS_DIR = ROOT / "logs"
 BEGIN = "<!-- tracker:begin — this section is rewritten by `python tracker.py`; write your notes outside it -->"
 END = "<!-- tracker:end -->"
-STATUS_MARK = {"passing": "✅", "failing": "❌", "error": "💥", "todo": "⬜", "needs-extra": "📦"}
 
 
 def now() -> str:
@@ -62,7 +62,7 @@ class Progress:
     def entry(self, exercise_id: str) -> dict:
         entry = self.data["exercises"].setdefault(exercise_id, {})
         for key, default in (
-            ("status", "todo"),
+            ("status", Status.TODO.value),
             ("attempts", 0),
             ("first_seen", now()),
             ("first_passed", None),
@@ -79,15 +79,22 @@ class Progress:
     def record_result(self, item: Exercise, status: str, message: str) -> None:
         entry = self.entry(item.id)
         stamp = now()
-        digest = file_hash(item.path("exercises")) if item.kind == "exercise" else ""
-        # an attempt is a new version of the learner's file that was run and is no longer a stub
-        if status in ("passing", "failing", "error") and digest != entry.get("file_hash"):
+        # an attempt is a new version of the learner's code that was run and is no longer a stub:
+        # the exercise's file, or for a project every file of the week it runs
+        if item.kind == "exercise":
+            digest = file_hash(item.path("exercises"))
+        else:
+            files = sorted((ROOT / "exercises" / item.slug).glob("*.py"))
+            digest = hashlib.sha256("".join(file_hash(f) for f in files).encode()).hexdigest()[:16]
+        if status in (Status.PASSING, Status.FAILING, Status.ERROR) and digest != entry.get(
+            "file_hash"
+        ):
             entry["attempts"] += 1
         entry["file_hash"] = digest
-        entry["status"] = status
+        entry["status"] = Status(status).value
         entry["message"] = message
         entry["last_run"] = stamp
-        if status == "passing" and not entry["first_passed"]:
+        if status == Status.PASSING and not entry["first_passed"]:
             entry["first_passed"] = stamp
 
     def add_metric(self, week: int, line: str) -> None:
@@ -121,7 +128,7 @@ def render_progress_md(manifest: Manifest, progress: Progress) -> str:
             continue
         items = week.items()
         passed = sum(progress.status(i.id) == "passing" for i in items)
-        marks = "".join(STATUS_MARK.get(progress.status(i.id), "⬜") for i in items)
+        marks = "".join(Status(progress.status(i.id)).mark for i in items)
         lines.append(f"| {week.label} | {week.title} | {passed}/{len(items)} | {marks} |")
     lines += ["", "Legend: ✅ passing · ❌ failing · 💥 error · ⬜ todo · 📦 needs an extra", ""]
     for week in manifest.ready_weeks():
@@ -135,7 +142,7 @@ def render_progress_md(manifest: Manifest, progress: Progress) -> str:
             e = progress.data["exercises"].get(item.id, {})
             first = (e.get("first_passed") or "")[:10]
             lines.append(
-                f"| `{item.id}` {item.title} | {STATUS_MARK.get(e.get('status', 'todo'))} "
+                f"| `{item.id}` {item.title} | {Status(e.get('status', 'todo')).mark} "
                 f"{e.get('status', 'todo')} | {e.get('attempts', 0)} | {first} | {e.get('hints_shown', 0)}/3 |"
             )
         lines.append("")
@@ -154,7 +161,7 @@ def render_log_section(week: Week, progress: Progress) -> str:
     for item in week.items():
         e = progress.data["exercises"].get(item.id, {})
         lines.append(
-            f"| `{item.id}` | {STATUS_MARK.get(e.get('status', 'todo'))} {e.get('status', 'todo')} | "
+            f"| `{item.id}` | {Status(e.get('status', 'todo')).mark} {e.get('status', 'todo')} | "
             f"{e.get('attempts', 0)} | {(e.get('first_passed') or '—')[:16].replace('T', ' ')} | "
             f"{e.get('hints_shown', 0)}/3 | {'yes' if e.get('solution_viewed') else 'no'} |"
         )

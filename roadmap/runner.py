@@ -20,6 +20,7 @@ from pathlib import Path
 from roadmap import ROOT
 from roadmap.extras import install_hint, missing_extras
 from roadmap.manifest import Exercise
+from roadmap.status import Status
 
 ERROR_PATTERNS = re.compile(
     r"Timeout|MemoryError|can't allocate memory|out of memory|SystemExit|Fatal Python error", re.I
@@ -31,7 +32,7 @@ MEMORY_LIMIT_GB = float(os.environ.get("LLM_TRACKER_MEMORY_GB", "16"))
 class Result:
     """What one exercise's checks said."""
 
-    status: str
+    status: Status
     message: str = ""
     passed: int = 0
     failed: int = 0
@@ -138,7 +139,7 @@ def run_checks(items: list[Exercise], tree: str, timeout: float = 30.0) -> dict[
         missing = missing_extras(item.extras)
         if missing:
             results[item.id] = Result(
-                "needs-extra", f"needs extra {','.join(missing)}: {install_hint(missing)}"
+                Status.NEEDS_EXTRA, f"needs extra {','.join(missing)}: {install_hint(missing)}"
             )
             continue
         files.extend(item.checks)
@@ -218,15 +219,15 @@ def _classify(
 ) -> Result:
     errors = [file_errors[c] for c in item.checks if c in file_errors]
     if errors:
-        return Result("error", errors[0])
+        return Result(Status.ERROR, errors[0])
     mine = [ev for nodeid, ev in tests.items() if nodeid.split("::")[0] in item.checks]
     skips = [file_skips[c] for c in item.checks if c in file_skips]
     if not mine:
         if skips:
-            status = "needs-extra" if skips[0].startswith("needs extra") else "todo"
+            status = Status.NEEDS_EXTRA if skips[0].startswith("needs extra") else Status.TODO
             return Result(status, skips[0])
-        return Result("error", f"no checks ran from {', '.join(item.checks)}")
-    result = Result("passing")
+        return Result(Status.ERROR, f"no checks ran from {', '.join(item.checks)}")
+    result = Result(Status.PASSING)
     failures, todos = [], []
     for ev in mine:
         if ev["outcome"] == "passed":
@@ -245,13 +246,13 @@ def _classify(
         line for ev, line in failures if ev.get("crash") or ERROR_PATTERNS.search(ev.get("msg", ""))
     ]
     if hard:
-        result.status, result.message = "error", hard[0]
+        result.status, result.message = Status.ERROR, hard[0]
     elif failures:
-        result.status, result.message = "failing", failures[0][1]
+        result.status, result.message = Status.FAILING, failures[0][1]
     elif todos:
-        result.status, result.message = "todo", todos[0]
+        result.status, result.message = Status.TODO, todos[0]
     elif result.passed == 0 and skips:
-        result.status, result.message = "needs-extra", skips[0]
+        result.status, result.message = Status.NEEDS_EXTRA, skips[0]
     elif result.passed == 0:
-        result.status, result.message = "todo", "every check was skipped"
+        result.status, result.message = Status.TODO, "every check was skipped"
     return result
