@@ -284,6 +284,37 @@ def check_imports(manifest: Manifest) -> list[str]:
     return problems
 
 
+COMMAND = re.compile(r"`((?:python -m )?pytest [^`]+|python tracker\.py check [^`]+)`")
+
+
+def check_commands(manifest: Manifest) -> list[str]:
+    """Every command quoted in a stub or handout works when pasted from the repository root."""
+    problems = []
+    known = {item.id for week in manifest.weeks for item in week.items()}
+    known |= {w.slug for w in manifest.weeks} | {str(w.number) for w in manifest.weeks}
+    known |= {w.label for w in manifest.weeks}
+    files = [p for w in manifest.ready_weeks() for p in (ROOT / "exercises" / w.slug).glob("*.*")]
+    for path in sorted(files):
+        if path.suffix not in (".py", ".md"):
+            continue
+        for command in COMMAND.findall(path.read_text(encoding="utf-8")):
+            words = command.split()
+            if "tracker.py" in command:
+                targets = [w for w in words[3:] if not w.startswith("-")]
+                bad = [w for w in targets[:1] if w not in known]
+            else:
+                paths = [w.split("::")[0] for w in words if w.startswith(("checks/", "tests/"))]
+                bad = [w for w in paths if not (ROOT / w).exists()]
+                if not paths:
+                    bad = [command]
+            if bad:
+                problems.append(
+                    f"{path.relative_to(ROOT)}: `{command}` does not work when pasted "
+                    f"({', '.join(bad)} unknown); prefer `python tracker.py check wNN.id`"
+                )
+    return problems
+
+
 def check_runs(
     manifest: Manifest, items: list[Exercise], timeout: float, stubs_only: bool = False
 ) -> list[str]:
@@ -326,6 +357,7 @@ def verify(
         + check_mirror(manifest)
         + check_imports(manifest)
         + check_battery(manifest)
+        + check_commands(manifest)
     )
     subset = len(items) < len(manifest.all_items())
     if run and (not problems or subset):

@@ -1,7 +1,7 @@
 """Cross-entropy from logits: the language-modelling loss.
 
 loss = mean over non-ignored positions of -log softmax(logits)[target].
-Check: `pytest checks/week01_tensors/test_cross_entropy.py`
+Check: `python tracker.py check w01.cross_entropy`
 """
 
 import torch

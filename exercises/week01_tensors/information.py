@@ -1,6 +1,6 @@
 """Entropy, KL divergence and perplexity: how to read a loss in nats.
 
-Check: `pytest checks/week01_tensors/test_information.py`
+Check: `python tracker.py check w01.information`
 """
 
 import math

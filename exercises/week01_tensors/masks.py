@@ -2,7 +2,7 @@
 
 Convention: a boolean mask is True where attention is allowed. An additive bias is 0 where allowed
 and -inf where blocked, so softmax gives blocked positions exactly zero weight.
-Check: `pytest checks/week01_tensors/test_masks.py`
+Check: `python tracker.py check w01.masks`
 """
 
 import torch

@@ -1,7 +1,7 @@
 """Shape drills: the (B, T, C) conventions every later week uses.
 
 B batch, T time (sequence length), C channels (n_embd), H heads, D head dim = C // H.
-Check: `pytest checks/week01_tensors/test_shapes.py`
+Check: `python tracker.py check w01.shapes`
 """
 
 import torch

@@ -2,7 +2,7 @@
 
 softmax(x)_i = exp(x_i) / sum_j exp(x_j). exp overflows float32 past about 88, so subtract the
 maximum first: the result is unchanged because the factor exp(-m) cancels.
-Check: `pytest checks/week01_tensors/test_softmax.py`
+Check: `python tracker.py check w01.softmax`
 """
 
 import torch

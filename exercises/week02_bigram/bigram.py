@@ -4,7 +4,7 @@ It has exactly the expressive power of the count table (one distribution per pre
 trained well it approaches the count-bigram NLL; that is the week's sanity check on the training
 loop. Every language model of weeks 02-03 shares its interface: `model(idx, targets)` returns
 `(logits, loss)`.
-Check: `pytest checks/week02_bigram/test_neural_bigram.py`
+Check: `python tracker.py check w02.neural_bigram`
 """
 
 import torch

@@ -3,7 +3,7 @@
 The vocabulary is the sorted set of characters, so the same text always gives the same ids. A
 character outside the vocabulary is an error unless the tokenizer was built with an `unk`
 character, in which case it maps to that character's id: the choice is explicit, never silent.
-Check: `pytest checks/week02_bigram/test_char_tokenizer.py`
+Check: `python tracker.py check w02.char_tokenizer`
 """
 
 import json

@@ -4,7 +4,7 @@ A bigram model (n=2) predicts each token from the one before it with the table
 P[a, b] = count(a, b) / count(a, .); an n-gram model uses the n - 1 tokens before it. Counting is
 the maximum-likelihood fit, so on its own training text no bigram model of any kind, neural ones
 included, reaches a lower mean NLL than the counted table.
-Check: `pytest checks/week02_bigram/test_ngram_counts.py checks/week02_bigram/test_ngram_nll.py`
+Check: `python tracker.py check w02.ngram_counts` (then w02.ngram_nll)
 """
 
 import torch

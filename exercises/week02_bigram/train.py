@@ -2,7 +2,7 @@
 
 Works for any model with the `model(idx, targets) -> (logits, loss)` interface and any loader with
 `get_batch(split, batch_size, generator)`; it holds no batching logic of its own.
-Check: `pytest checks/week02_bigram/test_train_loop.py`
+Check: `python tracker.py check w02.train_loop`
 """
 
 import time

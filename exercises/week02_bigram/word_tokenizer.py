@@ -4,7 +4,7 @@ Text is split into words (letters and digits, with inner apostrophes: "know't"),
 marks and newlines; spaces are dropped. Only the `max_vocab - 1` most frequent tokens get their own
 id; everything else becomes `<UNK>` (id 0). Same interface as CharTokenizer (`from_text`, `encode`,
 `decode`, `vocab_size`), so the week's project switches between them with one line.
-Check: `pytest checks/week02_bigram/test_word_tokenizer.py`
+Check: `python tracker.py check w02.word_tokenizer`
 """
 
 import re

@@ -3,7 +3,7 @@
 PE[t, 2i] = sin(t / base^(2i / C)) and PE[t, 2i + 1] = cos(t / base^(2i / C)): each pair of channels
 is a clock turning at its own speed, from one radian per step (i = 0) down to about 1 / base.
 Nothing is learned, and PE[t + k] is a fixed rotation of PE[t] for every t.
-Check: `pytest checks/week03_embeddings/test_sinusoidal.py`
+Check: `python tracker.py check w03.sinusoidal`
 """
 
 import torch

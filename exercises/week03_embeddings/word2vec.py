@@ -3,7 +3,7 @@
 Each (center, context) pair within a window is a positive example; k words drawn from the unigram
 distribution raised to 3/4 are negatives. The loss pushes the center's input vector towards its
 context's output vector and away from the negatives': words that share contexts end up close.
-Check: `pytest checks/week03_embeddings/test_skipgram_data.py checks/week03_embeddings/test_skipgram_loss.py`
+Check: `python tracker.py check w03.skipgram_data` (then w03.skipgram_loss)
 """
 
 import torch

@@ -1,7 +1,7 @@
 """Attention heatmaps: one panel per head, queries down the side, keys along the top.
 
 Uses matplotlib's object API (`Figure`), which needs no GUI backend and no global state.
-Check: `pytest checks/week04_attention/test_heatmap.py`
+Check: `python tracker.py check w04.heatmap`
 """
 
 from pathlib import Path

@@ -1,7 +1,7 @@
 """Multi-head causal self-attention in pure NumPy: every matrix product written out, no autograd.
 
 The same computation as the torch version, so the two can be compared number by number.
-Check: `pytest checks/week04_attention/test_numpy.py`
+Check: `python tracker.py check w04.numpy`
 """
 
 import numpy as np

@@ -2,7 +2,7 @@
 
 Our names are GPT-2's, so the state dicts match key for key. The one difference: HF's GPT-2 keeps
 c_attn, c_proj and c_fc in `Conv1D` modules whose weight is (in, out); nn.Linear's is (out, in).
-Check: `pytest checks/week05_gpt/test_hf.py` (needs the hf extra)
+Check: `python tracker.py check w05.hf`
 """
 
 from pathlib import Path

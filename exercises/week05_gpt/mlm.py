@@ -2,7 +2,7 @@
 
 An encoder sees the whole sequence at once (no causal mask), so "predict the next token" would be
 trivial; instead some inputs are corrupted and the loss is taken only where they were.
-Check: `pytest checks/week05_gpt/test_mlm.py`
+Check: `python tracker.py check w05.mlm`
 """
 
 import torch

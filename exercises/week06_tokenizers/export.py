@@ -4,7 +4,7 @@ Both runtimes encode exactly like your tokenizer when given the same ranks, whic
 check that your merges and encoder are right. HF stores tokens as strings, so GPT-2 maps each byte
 to a printable character first (`bytes_to_unicode`: the space 0x20 becomes "Ġ", newline "Ċ").
 tiktoken stores tokens as bytes with their rank, and merges by rank of the concatenated bytes.
-Check: `pytest checks/week06_tokenizers/test_export.py`
+Check: `python tracker.py check w06.export`
 """
 
 import tiktoken

@@ -4,7 +4,7 @@ Encoding mirrors training: cut the text with the split pattern, turn each piece 
 then apply the learned merges in rank order (lowest rank = learned first). Special tokens are cut
 out before the split pattern ever sees the text, so "<|endoftext|>" is one id, never "<", "|", ...
 The reference behaviour is tiktoken's (OpenAI) and HF tokenizers' BPE model given the same ranks.
-Check: `pytest checks/week06_tokenizers/test_encode.py test_specials.py test_save_load.py`
+Check: `python tracker.py check w06.encode` (then w06.specials, w06.save_load)
 """
 
 import json

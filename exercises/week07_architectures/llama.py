@@ -7,7 +7,7 @@ LLaMA code (tok_embeddings, attention.wqkv, feed_forward.w1/w2/w3, output); load
 transformers' names onto them.
 Papers: Touvron et al. 2023, LLaMA, https://arxiv.org/abs/2302.13971; Jiang et al. 2023, Mistral 7B,
 https://arxiv.org/abs/2310.06825
-Check: `pytest checks/week07_architectures/test_llama.py`
+Check: `python tracker.py check w07.llama`
 """
 
 from dataclasses import dataclass

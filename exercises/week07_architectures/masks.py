@@ -5,7 +5,7 @@ entries per layer and the cost per token stays constant; information from furthe
 flows, one window per layer. With W >= T the mask is the plain causal mask.
 Paper: Jiang et al. 2023, Mistral 7B, https://arxiv.org/abs/2310.06825 (and Longformer,
 https://arxiv.org/abs/2004.05150)
-Check: `pytest checks/week07_architectures/test_masks.py`
+Check: `python tracker.py check w07.sliding_window`
 """
 
 import torch

@@ -3,7 +3,7 @@
 y = x / sqrt(mean(x^2) + eps) * weight. Unlike LayerNorm there is no mean subtraction and no bias:
 it only fixes the vector's scale, which is cheaper and works as well (LLaMA, Mistral, Qwen, Phi-3).
 Paper: Zhang & Sennrich 2019, Root Mean Square Layer Normalization, https://arxiv.org/abs/1910.07467
-Check: `pytest checks/week07_architectures/test_rmsnorm.py`
+Check: `python tracker.py check w07.rmsnorm`
 """
 
 import torch

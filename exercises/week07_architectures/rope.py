@@ -6,7 +6,7 @@ t * theta_i with theta_i = base^(-2i/D), so the dot product of a rotated query a
 rotated key at position n depends only on m - n. (transformers' LLaMA pairs x[i] with x[i + D/2]
 instead, "rotate_half"; load_llama.py converts between the two layouts.)
 Paper: Su et al. 2021, RoFormer, https://arxiv.org/abs/2104.09864
-Check: `pytest checks/week07_architectures/test_rope.py`
+Check: `python tracker.py check w07.rope`
 """
 
 import torch

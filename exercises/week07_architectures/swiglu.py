@@ -5,7 +5,7 @@ elementwise. Three matrices instead of two, so LLaMA shrinks the hidden size to 
 keep the parameter count of a 4C GELU MLP. Names follow Meta's LLaMA code; transformers calls them
 gate_proj (w1), up_proj (w3) and down_proj (w2).
 Paper: Shazeer 2020, GLU Variants Improve Transformer, https://arxiv.org/abs/2002.05202
-Check: `pytest checks/week07_architectures/test_swiglu.py`
+Check: `python tracker.py check w07.swiglu`
 """
 
 import torch

@@ -6,7 +6,7 @@ sum of log-probs / (generated length ** length_penalty), the convention of trans
 `generate(num_beams=...)`: without normalisation short hypotheses win simply because every extra
 token adds a negative log-probability.
 Reference: Wu et al. 2016 (GNMT), section 7, for length normalisation.
-Check: `pytest checks/week08_inference/test_beam_search.py`
+Check: `python tracker.py check w08.beam_search`
 """
 
 from collections.abc import Callable

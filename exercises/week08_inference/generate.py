@@ -7,7 +7,7 @@ instead re-crops to the last block_size tokens at every step. So the two agree t
 while prompt + new tokens fit in block_size + 1; past that, the cached loop sees between
 block_size // 2 and block_size tokens of context. Re-prefilling block_size tokens at every step
 would match the uncached loop exactly, but then the cache would save nothing.
-Check: `pytest checks/week08_inference/test_generate.py`
+Check: `python tracker.py check w08.generate`
 """
 
 from collections.abc import Iterator

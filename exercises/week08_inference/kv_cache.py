@@ -7,7 +7,7 @@ runs the prompt once (T positions), each *decode* step runs one position against
 
 The cache is preallocated to (B, H, block_size, D) per layer and per keys/values; `length` says how
 many positions are filled. It reuses the model's own modules and weights: nothing is copied.
-Check: `pytest checks/week08_inference/test_kv_cache.py`
+Check: `python tracker.py check w08.kv_cache`
 """
 
 import torch

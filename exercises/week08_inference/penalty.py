@@ -1,6 +1,6 @@
 """Repetition penalty (Keskar et al. 2019, CTRL): make tokens already in the context less likely.
 
-Check: `pytest checks/week08_inference/test_penalty.py`
+Check: `python tracker.py check w08.repetition_penalty`
 """
 
 import torch

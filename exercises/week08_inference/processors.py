@@ -4,7 +4,7 @@ Each takes next-token logits (B, V) and returns new logits (B, V); a filtered-ou
 so softmax gives it probability exactly 0 (the convention of transformers' logits warpers).
 Papers: top-k (Fan et al. 2018), top-p (Holtzman et al. 2019, "The Curious Case of Neural Text
 Degeneration"), min-p (Nguyen et al. 2024).
-Check: `pytest checks/week08_inference/test_processors.py`
+Check: `python tracker.py check w08.processors`
 """
 
 import torch

@@ -4,7 +4,7 @@ target had sampled alone.
 
 Papers: Leviathan, Kalman & Matias 2023, "Fast Inference from Transformers via Speculative
 Decoding"; Chen et al. 2023, "Accelerating Large Language Model Decoding with Speculative Sampling".
-Check: `pytest checks/week08_inference/test_speculative.py`
+Check: `python tracker.py check w08.speculative`
 """
 
 from collections.abc import Callable

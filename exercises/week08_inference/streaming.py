@@ -4,7 +4,7 @@ A byte-level tokenizer (GPT-2, tiktoken, week 06) can split one character across
 the two UTF-8 bytes C3 A9, and an emoji is four. Decoding each token on its own would print
 replacement characters (U+FFFD); a streaming decoder holds back an incomplete character's bytes
 until the rest arrives.
-Check: `pytest checks/week08_inference/test_streaming.py`
+Check: `python tracker.py check w08.streaming`
 """
 
 from collections.abc import Callable, Iterable, Iterator

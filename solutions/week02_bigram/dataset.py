@@ -3,7 +3,7 @@
 A block is `block_size` consecutive tokens x and the same window shifted by one, y: y[t] is the
 token that follows x[t], so one block holds `block_size` next-token examples. The loader owns all
 batching; a training script only calls `get_batch`.
-Check: `pytest checks/week02_bigram/test_dataset.py`
+Check: `python tracker.py check w02.dataset`
 """
 
 import torch

@@ -1,6 +1,6 @@
 """Sampling: grow a sequence one token at a time from a language model's next-token distribution.
 
-Check: `pytest checks/week02_bigram/test_sample.py`
+Check: `python tracker.py check w02.sample`
 """
 
 import torch

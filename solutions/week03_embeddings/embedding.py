@@ -3,7 +3,7 @@
 An embedding is a (V, C) table; looking up id i returns row i, which is the same as multiplying
 the one-hot vector of i by the table, only without building the one-hot. Learned positions are a
 second table indexed by position instead of token.
-Check: `pytest checks/week03_embeddings/test_embedding.py`
+Check: `python tracker.py check w03.embedding`
 """
 
 import torch

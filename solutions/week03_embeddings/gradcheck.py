@@ -2,7 +2,7 @@
 
 df/dx_i ~ (f(x + eps e_i) - f(x - eps e_i)) / (2 eps), with error O(eps^2). Run it in float64:
 in float32 the rounding error of f swamps the difference for any useful eps.
-Check: `pytest checks/week03_embeddings/test_gradcheck.py`
+Check: `python tracker.py check w03.gradcheck`
 """
 
 from collections.abc import Callable

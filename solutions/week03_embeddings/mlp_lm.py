@@ -3,7 +3,7 @@
 Each position t is predicted from the `context` tokens ending at t: their embeddings are
 concatenated into one vector, passed through a tanh hidden layer, and projected to V logits.
 Positions near the start see a padding id (V, an extra embedding row) where there is no token yet.
-Check: `pytest checks/week03_embeddings/test_mlp_lm.py`
+Check: `python tracker.py check w03.mlp_lm`
 """
 
 from dataclasses import dataclass

@@ -5,7 +5,7 @@ state carries everything seen so far. The vanilla RNN squashes both through one 
 (Cho et al. 2014) adds an update gate z that can copy h forward unchanged and a reset gate r that
 can ignore it, which keeps gradients alive over long spans. Parameter names and layouts match
 torch.nn.RNNCell and torch.nn.GRUCell, so weights copy over key by key.
-Check: `pytest checks/week03_embeddings/test_recurrent_cells.py checks/week03_embeddings/test_recurrent_lm.py`
+Check: `python tracker.py check w03.recurrent_cells` (then w03.recurrent_lm)
 """
 
 import math

@@ -3,7 +3,7 @@
 attention(Q, K, V) = softmax(Q K^T / sqrt(D)) V  (Vaswani et al. 2017, "Attention Is All You Need").
 Masks are boolean and True where attention is allowed (week 01's convention); split_heads and
 merge_heads come from week 01's reference.
-Check: `pytest checks/week04_attention/test_single_head.py test_sdpa.py test_mha.py test_cross.py`
+Check: `python tracker.py check w04.single_head` (then w04.sdpa, w04.mha, w04.cross)
 """
 
 import math

@@ -2,7 +2,7 @@
 
 The file is a plain dict of tensors and numbers written with torch.save and read back with
 `torch.load(..., weights_only=True)`, which refuses to run pickled code from an untrusted file.
-Check: `pytest checks/week05_gpt/test_checkpoint.py`
+Check: `python tracker.py check w05.checkpoint`
 """
 
 from dataclasses import asdict

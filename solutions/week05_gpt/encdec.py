@@ -3,7 +3,7 @@
 The encoder attends both ways over the source (padding masked); each decoder block adds a
 cross-attention sublayer between its causal self-attention and its MLP: queries from the target,
 keys and values from the encoder's output ("memory"). Attention is week 04's MultiHeadAttention.
-Check: `pytest checks/week05_gpt/test_encdec.py`
+Check: `python tracker.py check w05.encdec`
 """
 
 import torch

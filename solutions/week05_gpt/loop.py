@@ -1,7 +1,7 @@
 """The training loop's two moving parts: one optimisation step, and a loss estimate on held-out data.
 
 The command around them (progress bar, logging, schedule, checkpoints) is course/week05_gpt/train.py.
-Check: `pytest checks/week05_gpt/test_loop.py`
+Check: `python tracker.py check w05.train`
 """
 
 import torch

@@ -5,7 +5,7 @@ Module names match the GPT-2 checkpoint (`wte`, `wpe`, `h.{i}.ln_1`, `attn.c_att
 c_attn, c_proj and c_fc: HF stores them (in, out), nn.Linear stores (out, in)).
 References: Radford et al. 2019 (GPT-2), Karpathy's nanoGPT model.py, Ba et al. 2016 (LayerNorm),
 Hendrycks & Gimpel 2016 (GELU).
-Check: `pytest checks/week05_gpt/test_layernorm.py test_mlp.py test_block.py test_gpt.py test_generate.py`
+Check: `python tracker.py check w05.layernorm` (then w05.mlp, w05.block, w05.gpt, w05.generate)
 """
 
 import math

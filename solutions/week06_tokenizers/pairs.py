@@ -2,7 +2,7 @@
 
 Byte-level BPE (Sennrich et al. 2016; GPT-2's byte-level variant) starts from the UTF-8 bytes of
 the text, ids 0..255, and repeatedly replaces the most frequent adjacent pair by a new id.
-Check: `pytest checks/week06_tokenizers/test_pairs.py`
+Check: `python tracker.py check w06.pairs`
 """
 
 

@@ -2,7 +2,7 @@
 
 Tokens are bytes, and many are not valid UTF-8 on their own (half of "é"), or are whitespace you
 cannot see in a table. `show_bytes` makes every token visible; the tables are Markdown.
-Check: `pytest checks/week06_tokenizers/test_report.py`
+Check: `python tracker.py check w06.report`
 """
 
 from .tokenizer import build_vocab

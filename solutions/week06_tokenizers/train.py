@@ -8,7 +8,7 @@ counts by the difference. A heap with lazy deletion finds the most frequent pair
 Tie-breaking rule (deterministic): the most frequent pair wins; among pairs with the same count,
 the smallest pair (left id, then right id) wins. Merge number r (its rank, from 0) creates
 id 256 + r.
-Check: `pytest checks/week06_tokenizers/test_train.py`
+Check: `python tracker.py check w06.train`
 """
 
 import heapq

@@ -4,7 +4,7 @@ Each word is cut left to right: take the longest prefix that is in the vocabular
 "##"-prefixed piece of what is left, and so on. If some position has no matching piece at all, the
 whole word becomes "[UNK]" (not just the bad part). Schuster & Nakajima 2012; Devlin et al. 2019.
 The reference behaviour is HF tokenizers' `models.WordPiece` after `BertPreTokenizer`.
-Check: `pytest checks/week06_tokenizers/test_wordpiece.py`
+Check: `python tracker.py check w06.wordpiece`
 """
 
 import unicodedata

@@ -7,7 +7,7 @@ q, k and v come from one fused projection `wqkv` whose output rows are [q (H*D),
 the layout of Phi-3's qkv_proj.
 Papers: Ainslie et al. 2023, GQA, https://arxiv.org/abs/2305.13245; Shazeer 2019, MQA,
 https://arxiv.org/abs/1911.02150
-Check: `pytest checks/week07_architectures/test_attention.py`
+Check: `python tracker.py check w07.gqa`
 """
 
 import math

@@ -6,7 +6,7 @@ a sliding window (a capped KV cache), biases on the q/k/v projections (Qwen2), t
 embeddings (small Qwen models), fused projections (Phi-3's qkv_proj and gate_up_proj, which hold
 exactly the same parameters as the separate matrices). The configs below are copied from each
 model's config.json; transformers' `model.num_parameters()` is the check's oracle.
-Check: `pytest checks/week07_architectures/test_family.py`
+Check: `python tracker.py check w07.family`
 """
 
 from dataclasses import dataclass

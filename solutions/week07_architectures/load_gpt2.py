@@ -5,7 +5,7 @@ HF keeps c_attn, c_proj and c_fc in `Conv1D` modules whose weight is stored (in,
 nn.Linear stores (out, in); and HF may carry attention buffers (`attn.bias`, `attn.masked_bias`,
 older versions) that are not parameters. The fused q/k/v projection c_attn is fused in both.
 To load your own week-05 model instead of the reference, change the import below.
-Check: `pytest checks/week07_architectures/test_load_gpt2.py`
+Check: `python tracker.py check w07.load_gpt2`
 """
 
 import torch

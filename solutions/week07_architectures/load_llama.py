@@ -20,7 +20,7 @@ Three things change on the way in:
 | model.norm.weight                                  | norm.weight                   |
 | lm_head.weight                                     | output.weight                 |
 
-Check: `pytest checks/week07_architectures/test_load_llama.py`
+Check: `python tracker.py check w07.load_llama`
 """
 
 import torch

@@ -19,7 +19,7 @@ E when one expert takes everything. (transformers' load_balancing_loss_func coun
 not per slot, so its value is k times this one.)
 Papers: Shazeer et al. 2017, https://arxiv.org/abs/1701.06538; Fedus et al. 2021, Switch
 Transformer, https://arxiv.org/abs/2101.03961; Jiang et al. 2024, Mixtral, https://arxiv.org/abs/2401.04088
-Check: `pytest checks/week07_architectures/test_moe.py`
+Check: `python tracker.py check w07.moe`
 """
 
 import torch

@@ -1,7 +1,7 @@
 """Measuring generation speed in tokens per second, the way a benchmark should: warm up, repeat,
 report the median.
 
-Check: `pytest checks/week08_inference/test_benchmark.py`
+Check: `python tracker.py check w08.benchmark`
 Full benchmark: `python benchmarks/week08_inference.py`
 """
 

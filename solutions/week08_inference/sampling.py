@@ -1,6 +1,6 @@
 """Choosing the next token: greedy argmax, or sampling from processed logits with a seeded generator.
 
-Check: `pytest checks/week08_inference/test_sampling.py`
+Check: `python tracker.py check w08.sampling`
 """
 
 import torch
