@@ -1,6 +1,6 @@
 """Shared plumbing for the weeks' projects: the command line, the report folder and the log line.
 
-A project is `solutions/weekNN_topic/project.py` with `main(argv=None) -> int`. It calls the
+A project is `course/weekNN_topic/project.py` with `main(argv=None) -> int`. It calls the
 learner's code through the seam (`--impl`, default exercises), writes its artifacts to
 `reports/weekNN/` and, when it ran on the learner's code, a metrics line into `logs/weekNN.md`.
 Run one with `python tracker.py project N [--short] [--impl solutions]`.

@@ -23,6 +23,10 @@ def load_model(model_dir: Path):
         model, _ = load("week05_gpt.checkpoint").load_checkpoint(model_dir / "ckpt.pt")
         return model
     if (model_dir / "config.json").exists():
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # its loading bars would interleave with the text
+        hf_logging.set_verbosity_error()
         return load("week05_gpt.hf").import_hf(model_dir)
     raise SystemExit(f"{model_dir}: neither ckpt.pt nor a transformers config.json found")
 

@@ -62,7 +62,7 @@ class TrainConfig:
     threads: int = 0  # torch.set_num_threads (0: torch's default)
     compile: bool = False  # torch.compile the model (slow to start, faster steps on long runs)
     bf16: bool = False  # autocast matmuls to bfloat16 (pays off on CPUs with AMX and on GPUs)
-    export_hf: bool = False  # also write a transformers GPT2LMHeadModel to OUT_DIR/hf (needs bias)
+    export_hf: bool = False  # also write a transformers GPT2LMHeadModel to OUT_DIR/hf
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -125,22 +125,28 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Adam
 
 
 class Reporter:
-    """A rich progress bar in a terminal, plain lines elsewhere; every log line also goes to log.txt."""
+    """A rich progress bar in a terminal, plain lines elsewhere; every log line also goes to log.txt.
 
-    def __init__(self, total: int, log_path: Path):
+    The bar measures whichever budget ends the run: steps against max_steps, or with max_minutes
+    the wall time against the budget (then the step count is shown beside it).
+    """
+
+    def __init__(self, max_steps: int, max_minutes: float, log_path: Path):
         self.log = log_path.open("w", encoding="utf-8")
         self.progress = None
+        self.max_steps, self.budget = max_steps, 60 * max_minutes
         if sys.stdout.isatty() and not os.environ.get("NO_COLOR"):
             from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+            what = f"of {max_minutes:g} min" if max_minutes > 0 else f"of {max_steps} steps"
             self.progress = Progress(
                 TextColumn("[bold]train"),
                 BarColumn(),
-                TextColumn("{task.completed}/{task.total} steps"),
+                TextColumn(f"{{task.percentage:>3.0f}}% {what}"),
                 TextColumn("{task.description}"),
                 TimeElapsedColumn(),
             )
-            self.task = self.progress.add_task("", total=total)
+            self.task = self.progress.add_task("", total=self.budget or max_steps)
             self.progress.start()
 
     def line(self, text: str) -> None:
@@ -151,14 +157,35 @@ class Reporter:
         else:
             print(text, flush=True)
 
-    def advance(self, step: int, loss: float) -> None:
+    def advance(self, step: int, loss: float, elapsed: float) -> None:
         if self.progress is not None:
-            self.progress.update(self.task, completed=step, description=f"loss {loss:.4f}")
+            done = min(elapsed, self.budget) if self.budget else step
+            self.progress.update(
+                self.task, completed=done, description=f"step {step} | loss {loss:.4f}"
+            )
 
     def close(self) -> None:
         if self.progress is not None:
             self.progress.stop()
         self.log.close()
+
+
+def with_biases(model: torch.nn.Module, model_mod) -> torch.nn.Module:
+    """`model` if it has biases, else the same function with zero biases (GPT-2 has them everywhere).
+
+    The CPU preset trains without biases (a little faster); a zero bias adds nothing, so the exported
+    GPT2LMHeadModel computes exactly what the trained model computes.
+    """
+    if model.config.bias:
+        return model
+    config = dataclasses.replace(model.config, bias=True)
+    biased = model_mod.GPT(config).to(next(model.parameters()).device)
+    with torch.no_grad():
+        for name, param in biased.named_parameters():
+            param.zero_()
+        missing, unexpected = biased.load_state_dict(model.state_dict(), strict=False)
+    assert not unexpected and all(k.endswith(".bias") for k in missing), (missing, unexpected)
+    return biased.eval()
 
 
 def plot_losses(history: list[dict], path: Path) -> None:
@@ -221,7 +248,7 @@ def train(cfg: TrainConfig) -> dict:
     gen_eval = torch.Generator().manual_seed(cfg.seed + 1)
     tokens_per_step = cfg.batch_size * cfg.block_size
 
-    reporter = Reporter(cfg.max_steps, out / "log.txt")
+    reporter = Reporter(cfg.max_steps, cfg.max_minutes, out / "log.txt")
     reporter.line(
         f"{model.get_num_params() / 1e6:.2f}M parameters | vocab {tok.vocab_size} | "
         f"{len(train_ids):,} train / {len(val_ids):,} val tokens | impl {os.environ.get('LLM_IMPL')}"
@@ -232,7 +259,11 @@ def train(cfg: TrainConfig) -> dict:
     steps_done = 0
     step = 0
 
+    eval_seconds = 0.0  # the last evaluation's cost: the time budget keeps room for the final one
+
     def evaluate() -> None:
+        nonlocal eval_seconds
+        t0 = time.perf_counter()
         with autocast:
             losses = loop.estimate_loss(
                 step_model, splits, cfg.block_size, cfg.batch_size, cfg.eval_iters, gen_eval
@@ -241,15 +272,18 @@ def train(cfg: TrainConfig) -> dict:
         tps = steps_done * tokens_per_step / max(train_time, 1e-9)
         minutes = (time.perf_counter() - start) / 60
         history.append({"step": step, **losses, "tok_per_s": tps, "minutes": minutes})
+        eval_seconds = time.perf_counter() - t0
         reporter.line(
             f"step {step} | train {losses['train']:.4f} | val {losses['val']:.4f} | "
             f"{ms:.0f} ms/step | {tps / 1e3:.1f}k tok/s | {minutes:.1f} min"
         )
 
+    reporter.line(f"estimating train/val loss on {cfg.eval_iters} batches each before step 0 ...")
     try:
         for step in range(cfg.max_steps + 1):
             elapsed = time.perf_counter() - start
-            out_of_time = cfg.max_minutes > 0 and elapsed >= 60 * cfg.max_minutes
+            # stop early enough that the final evaluation still fits in the budget
+            out_of_time = cfg.max_minutes > 0 and elapsed + eval_seconds >= 60 * cfg.max_minutes
             if step % cfg.eval_interval == 0 or step == cfg.max_steps or out_of_time:
                 evaluate()
             if step == cfg.max_steps or out_of_time:
@@ -265,7 +299,7 @@ def train(cfg: TrainConfig) -> dict:
                 loss = loop.train_step(step_model, optimizer, x, y, cfg.grad_clip)
             train_time += time.perf_counter() - t0
             steps_done += 1
-            reporter.advance(step + 1, loss)
+            reporter.advance(step + 1, loss, time.perf_counter() - start)
     finally:
         reporter.close()
 
@@ -282,8 +316,9 @@ def train(cfg: TrainConfig) -> dict:
     sample = tok.decode(sample_ids[0].tolist())
     (out / "sample.txt").write_text(sample, encoding="utf-8")
     if cfg.export_hf:
-        hf_dir = load("week05_gpt.hf").export_hf(model, out / "hf")
+        hf_dir = load("week05_gpt.hf").export_hf(with_biases(model, model_mod), out / "hf")
         tok.save(hf_dir)
+        print(f"exported a transformers GPT2LMHeadModel to {hf_dir}")
     final = {**history[-1], "steps": steps_done, "parameters": model.get_num_params()}
     (out / "metrics.json").write_text(json.dumps(final, indent=2) + "\n", encoding="utf-8")
     print(f"--- sample ---\n{sample[:300]}\n--- run directory: {out}")
