@@ -6,7 +6,6 @@ wrote. These are maintainers' tests: `pytest tests` (they also run under `pytest
 """
 
 import json
-import re
 import shutil
 import subprocess
 import sys

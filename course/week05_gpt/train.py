@@ -181,7 +181,7 @@ def with_biases(model: torch.nn.Module, model_mod) -> torch.nn.Module:
     config = dataclasses.replace(model.config, bias=True)
     biased = model_mod.GPT(config).to(next(model.parameters()).device)
     with torch.no_grad():
-        for name, param in biased.named_parameters():
+        for param in biased.parameters():
             param.zero_()
         missing, unexpected = biased.load_state_dict(model.state_dict(), strict=False)
     assert not unexpected and all(k.endswith(".bias") for k in missing), (missing, unexpected)
