@@ -1,0 +1,1 @@
+"""Week 15: efficient inference: the project (given runtime)."""

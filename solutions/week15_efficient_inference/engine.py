@@ -1,0 +1,238 @@
+"""A batched inference engine over the week-05 GPT: paged KV cache + continuous batching + sampling.
+
+Every `step()` asks the scheduler for a plan, runs ONE forward pass over all scheduled sequences
+(new prompts and one-token decodes packed together), samples each sequence's next token with its
+own sampling parameters (week 08's processors) and reports the new tokens. The weight matmuls see
+all sequences at once, so a step costs little more than a single sequence's step: that is where
+the throughput comes from.
+
+API (week 18's server builds on it):
+    engine = Engine(model, num_blocks=256, block_size=16, max_running=32)
+    rid = engine.submit([5, 3, 9], SamplingParams(max_new_tokens=20, temperature=0.8, seed=1))
+    while engine.has_unfinished():
+        for out in engine.step():          # StepOutput(request_id, token, finished, finish_reason)
+            ...                            # stream out.token to the client of out.request_id
+    engine.cancel(rid)                     # stop a request; its blocks are freed at once
+    engine.generate(prompts, params)       # or all at once: list of output token lists
+References: Kwon et al. 2023 (vLLM), Yu et al. 2022 (Orca).
+Check: `pytest checks/week15_efficient_inference/test_engine.py`
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from solutions.week05_gpt.model import GPT
+from solutions.week08_inference.penalty import apply_repetition_penalty
+from solutions.week08_inference.sampling import sample_next
+
+from .paged_cache import PagedKVCache
+from .scheduler import Scheduler, Sequence
+
+
+@dataclass
+class SamplingParams:
+    """Per-request generation settings (temperature 0 = greedy)."""
+
+    max_new_tokens: int = 16  # finish after this many new tokens
+    temperature: float = 0.0  # 0: greedy argmax; > 0: sample
+    top_k: int | None = None  # week-08 filters, applied in this order when sampling
+    top_p: float | None = None
+    min_p: float | None = None
+    repetition_penalty: float | None = None  # > 1 discourages tokens of prompt + output
+    eos_token_id: int | None = None  # finish when this token is produced (it is reported)
+    seed: int | None = None  # seeds this request's own torch.Generator; None: the global RNG
+
+
+@dataclass
+class StepOutput:
+    """One new token of one request."""
+
+    request_id: int
+    token: int
+    finished: bool  # this was the request's last token
+    finish_reason: str | None = None  # "eos" or "length" when finished
+
+
+@torch.inference_mode()
+def batched_forward(
+    model: GPT, cache: PagedKVCache, seq_ids: list[int], chunks: list[list[int]]
+) -> torch.Tensor:
+    """One forward pass for several sequences at once, each continuing its own paged cache.
+
+    Sequence b feeds the tokens chunks[b] (a whole prompt, or one new token) at positions
+    start_b .. start_b + n_b - 1, where start_b = cache.lengths[seq_ids[b]] before the call (0 for a
+    new sequence). The call reserves those positions with `cache.append_slots`, writes every layer's
+    keys and values there, and lets each new token attend causally to its own sequence only:
+    positions 0 .. its own. Sequences of different lengths are padded to the longest chunk and the
+    longest context; padding never writes to the cache and never changes a real token's output.
+    Weight matmuls (c_attn, c_proj, MLP, lm_head) run once for the whole batch.
+
+    Args:
+        model: a week-05 GPT in eval mode.
+        cache: the paged cache, with enough free blocks for every chunk.
+        seq_ids: B distinct sequence ids.
+        chunks: B non-empty lists of token ids.
+
+    Returns:
+        (B, V) logits of the LAST token of each chunk: equal (up to float rounding) to
+        model(all tokens of sequence b so far)[0][0, -1].
+    """
+    dev = cache.k.device
+    B = len(seq_ids)
+    n = torch.tensor([len(c) for c in chunks], device=dev)  # (B,)
+    start = torch.tensor([cache.lengths.get(s, 0) for s in seq_ids], device=dev)  # (B,)
+    slots = [cache.append_slots(s, len(c)) for s, c in zip(seq_ids, chunks)]
+    Tq = int(n.max())
+    Tk = int((start + n).max())
+    t = torch.arange(Tq, device=dev)
+    valid = t[None, :] < n[:, None]  # (B, Tq): real tokens, the rest is padding
+    # padded query rows repeat the last real position: a legal position with a non-empty mask
+    qpos = start[:, None] + torch.minimum(t[None, :], n[:, None] - 1)  # (B, Tq)
+    idx = torch.zeros(B, Tq, dtype=torch.long, device=dev)
+    for b, c in enumerate(chunks):
+        idx[b, : len(c)] = torch.tensor(c, device=dev)
+    write_slots = torch.tensor([s for row in slots for s in row], dtype=torch.long, device=dev)
+    # the slot of every key position 0 .. Tk - 1 of every sequence, from the block tables
+    bs = cache.block_size
+    kpos = torch.arange(Tk, device=dev)  # (Tk,)
+    table = cache.block_table_tensor(seq_ids)  # (B, max blocks)
+    block_of = table.gather(1, (kpos // bs).clamp(max=table.shape[1] - 1).expand(B, -1))
+    read_slots = block_of * bs + kpos % bs  # (B, Tk); past a sequence's length: masked below
+    mask = (kpos[None, None, :] <= qpos[:, :, None])[:, None]  # (B, 1, Tq, Tk) causal, per row
+
+    tr = model.transformer
+    x = tr.drop(tr.wte(idx) + tr.wpe(qpos))  # (B, Tq, C)
+    for layer, block in enumerate(tr.h):
+        attn = block.attn
+        H = attn.n_head
+        C = x.shape[-1]
+        q, k, v = attn.c_attn(block.ln_1(x)).split(C, dim=2)  # 3 x (B, Tq, C)
+        q = q.view(B, Tq, H, C // H).transpose(1, 2)  # (B, H, Tq, D)
+        flat_k, flat_v = cache.flat(layer)  # (slots, H, D)
+        flat_k[write_slots] = k.view(B, Tq, H, C // H)[valid]  # real tokens only
+        flat_v[write_slots] = v.view(B, Tq, H, C // H)[valid]
+        keys = flat_k[read_slots].transpose(1, 2)  # (B, H, Tk, D)
+        values = flat_v[read_slots].transpose(1, 2)
+        y = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask)  # (B, H, Tq, D)
+        x = x + attn.c_proj(y.transpose(1, 2).reshape(B, Tq, C))
+        x = x + block.mlp(block.ln_2(x))
+    last = x[torch.arange(B, device=dev), n - 1]  # (B, C): only the last token is sampled from
+    return model.lm_head(tr.ln_f(last))  # (B, V)
+
+
+class Engine:
+    """Continuous batching over a paged cache, with per-request sampling parameters."""
+
+    def __init__(
+        self, model: GPT, *, num_blocks: int = 256, block_size: int = 16, max_running: int = 32
+    ):
+        self.model = model.eval()
+        self.cache = PagedKVCache.for_model(model, num_blocks, block_size)
+        self.scheduler = Scheduler(self.cache, max_running)
+        self.params: dict[int, SamplingParams] = {}
+        self.generators: dict[int, torch.Generator | None] = {}
+        self.sequences: dict[int, Sequence] = {}
+        self._next_id = 0
+
+    def submit(self, prompt: list[int], params: SamplingParams | None = None) -> int:
+        """Queue a request; returns its id (0, 1, 2, ... in submission order).
+
+        Raises:
+            ValueError: for an empty prompt, max_new_tokens < 1, or a request that could never
+                run: prompt + max_new_tokens longer than the model's block_size, or more blocks than
+                the whole cache holds.
+        """
+        params = params or SamplingParams()
+        total = len(prompt) + params.max_new_tokens
+        if not prompt or params.max_new_tokens < 1:
+            raise ValueError("a request needs a non-empty prompt and max_new_tokens >= 1")
+        if total > self.model.config.block_size:
+            raise ValueError(
+                f"prompt + max_new_tokens = {total} > block_size {self.model.config.block_size}"
+            )
+        if -(-total // self.cache.block_size) > self.cache.allocator.num_blocks:
+            raise ValueError(f"a request of {total} tokens needs more blocks than the cache has")
+        rid = self._next_id
+        self._next_id += 1
+        seq = Sequence(rid, list(prompt), params.max_new_tokens, params.eos_token_id)
+        self.sequences[rid] = seq
+        self.params[rid] = params
+        seed = params.seed
+        self.generators[rid] = None if seed is None else torch.Generator().manual_seed(seed)
+        self.scheduler.add(seq)
+        return rid
+
+    def cancel(self, request_id: int) -> bool:
+        """Stop a request now and free its blocks; False if it was unknown or already finished."""
+        return self.scheduler.cancel(request_id) is not None
+
+    def has_unfinished(self) -> bool:
+        return self.scheduler.has_unfinished()
+
+    def sample(self, seqs: list[Sequence], logits: torch.Tensor) -> list[int]:
+        """The next token of each sequence from its logits row (B, V), with its own parameters.
+
+        Greedy rows without a repetition penalty take the argmax; the others go through week 08's
+        apply_repetition_penalty (over prompt + output) and sample_next with the request's
+        generator, one row at a time.
+        """
+        tokens = logits.argmax(dim=-1).tolist()
+        for b, seq in enumerate(seqs):
+            p = self.params[seq.seq_id]
+            if p.temperature == 0 and p.repetition_penalty is None:
+                continue
+            row = logits[b : b + 1]
+            if p.repetition_penalty is not None:
+                seen = torch.tensor([seq.tokens], dtype=torch.long, device=row.device)
+                row = apply_repetition_penalty(row, seen, p.repetition_penalty)
+            tok = sample_next(
+                row,
+                temperature=p.temperature,
+                top_k=p.top_k,
+                top_p=p.top_p,
+                min_p=p.min_p,
+                generator=self.generators[seq.seq_id],
+            )
+            tokens[b] = int(tok[0])
+        return tokens
+
+    def step(self) -> list[StepOutput]:
+        """Run one scheduling step and return one StepOutput per sequence that ran.
+
+        Ask the scheduler for a plan; if it schedules nothing, return []. Otherwise feed each
+        scheduled sequence its uncomputed tokens, seq.tokens[seq.num_computed:] (a whole prompt, a
+        recomputed prompt + output after a preemption, or the one newest token), in ONE
+        batched_forward call; pick each next token with `sample`; report it to the scheduler with
+        record_token (which retires finished sequences and frees their blocks); return the
+        outputs in the order of batch.sequences.
+        """
+        batch = self.scheduler.schedule()
+        seqs = batch.sequences
+        if not seqs:
+            return []
+        chunks = [s.tokens[s.num_computed :] for s in seqs]
+        logits = batched_forward(self.model, self.cache, [s.seq_id for s in seqs], chunks)
+        outputs = []
+        for seq, tok in zip(seqs, self.sample(seqs, logits)):
+            done = self.scheduler.record_token(seq, tok)
+            outputs.append(StepOutput(seq.seq_id, tok, done, seq.finish_reason if done else None))
+        return outputs
+
+    def stream(self) -> Iterator[StepOutput]:
+        """Step until every request has finished, yielding each new token as it is produced."""
+        while self.has_unfinished():
+            yield from self.step()
+
+    def generate(
+        self, prompts: list[list[int]], params: SamplingParams | list[SamplingParams] | None = None
+    ) -> list[list[int]]:
+        """Submit every prompt, run to completion and return each request's output tokens in order."""
+        if not isinstance(params, list):
+            params = [params] * len(prompts)
+        ids = [self.submit(p, sp) for p, sp in zip(prompts, params)]
+        for _ in self.stream():
+            pass
+        return [self.sequences[i].output for i in ids]
