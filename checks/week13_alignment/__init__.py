@@ -1,0 +1,1 @@
+"""Checks of week 13: alignment."""
