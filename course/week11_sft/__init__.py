@@ -1,0 +1,1 @@
+"""Week 11: supervised fine-tuning: the project (given runtime)."""

@@ -1,0 +1,37 @@
+"""Answers from a model: sample a response to a prompt until the end token, with week-08 sampling.
+
+The same function shows the model before and after fine-tuning: a base model rambles past the end
+of its answer, a tuned one emits the end token (`<|im_end|>` in ChatML) and stops.
+Check: `pytest checks/week11_sft/test_generate.py`
+"""
+
+import torch
+
+from solutions.week05_gpt.model import GPT
+from solutions.week08_inference.sampling import sample_next
+
+
+@torch.no_grad()
+def generate_response(
+    model: GPT,
+    prompt_ids: list[int],
+    stop_id: int,
+    max_new_tokens: int,
+    *,
+    temperature: float = 0.0,
+    top_p: float | None = None,
+    generator: torch.Generator | None = None,
+) -> list[int]:
+    """The ids the model generates after `prompt_ids`, up to (not including) `stop_id`.
+
+    One token per step: logits of the last position of model(ids[-block_size:]) (the last
+    block_size ids of prompt + generated so far), then one call of the week-08
+    `sample_next(logits, temperature=..., top_p=..., generator=...)` (temperature 0 = greedy).
+    Stops when the sampled token is stop_id (not returned) or after max_new_tokens tokens.
+    The model runs in eval mode and gets back the mode it had.
+
+    Returns:
+        the new ids, a list of at most max_new_tokens ints, never containing stop_id.
+    """
+    # TODO(w11.generate): sample with sample_next one token at a time until stop_id or max_new_tokens
+    raise NotImplementedError("w11.generate: generate_response")

@@ -1,0 +1,95 @@
+"""An SFT loop for the week-05 GPT: response-only loss, periodic eval, early stopping on eval loss.
+
+Fine-tuning data is small, so a model overfits within a few epochs: the loop evaluates the held-out
+loss every `eval_every` steps, stops when it has not improved for `patience` evaluations, and
+hands back the weights of the best evaluation (not the last ones).
+Check: `pytest checks/week11_sft/test_loop.py`
+"""
+
+import copy
+
+import torch
+
+from solutions.week05_gpt.model import GPT
+
+from .masking import IGNORE, response_loss
+
+
+@torch.no_grad()
+def evaluate(model: GPT, batches: list[dict[str, torch.Tensor]]) -> float:
+    """Response-only NLL per trained token over all `batches` (collate's dicts).
+
+    Token-weighted: the sum of the NLL of every trained position of every batch divided by the
+    number of such positions (not the mean of per-batch means). The model runs in eval mode and
+    gets back the mode it had; no gradients are kept.
+    """
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    for batch in batches:
+        logits, _ = model(batch["input_ids"])
+        n = int((batch["labels"][:, 1:] != IGNORE).sum())
+        # the mean over one batch times its count gives back that batch's sum
+        total += float(response_loss(logits, batch["labels"])) * n
+        count += n
+    model.train(was_training)
+    return total / count
+
+
+def train_sft(
+    model: GPT,
+    optimizer,
+    train_batches: list[dict[str, torch.Tensor]],
+    eval_batches: list[dict[str, torch.Tensor]],
+    *,
+    max_steps: int,
+    eval_every: int,
+    patience: int,
+) -> dict:
+    """Fine-tune `model` in place on collate batches, with early stopping; keep the best weights.
+
+    Step s (1, 2, ..., max_steps) uses train_batches[(s - 1) % len(train_batches)]: logits from
+    `model(input_ids)` (padding is on the right, so causal attention never lets a real token see
+    it), loss = response_loss(logits, labels), backward, optimizer.step(), optimizer.zero_grad().
+    train_loss[s - 1] is that step's loss as computed before its update. The model is evaluated
+    with `evaluate` on eval_batches before training (step 0) and after every eval_every steps.
+    An evaluation improves if its loss is strictly below the best so far; after `patience`
+    evaluations in a row without improvement, training stops. At the end the model holds the
+    weights it had at its best evaluation (possibly step 0) and is in train mode.
+
+    Args:
+        optimizer: anything with step() and zero_grad() over the model's parameters.
+
+    Returns:
+        {"train_loss": [float per step], "eval_steps": [0, eval_every, ...], "eval_loss": [float],
+         "best_step": int, "stopped_early": bool}
+    """
+    history = {"train_loss": [], "eval_steps": [0], "eval_loss": [evaluate(model, eval_batches)]}
+    best, best_step, best_state = history["eval_loss"][0], 0, copy.deepcopy(model.state_dict())
+    bad_evals, stopped_early = 0, False
+    model.train()
+    for step in range(1, max_steps + 1):
+        batch = train_batches[(step - 1) % len(train_batches)]
+        logits, _ = model(batch["input_ids"])
+        loss = response_loss(logits, batch["labels"])
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        history["train_loss"].append(loss.item())
+        if step % eval_every == 0:
+            val = evaluate(model, eval_batches)
+            history["eval_steps"].append(step)
+            history["eval_loss"].append(val)
+            if val < best:  # an improvement: remember these weights
+                best, best_step, best_state = val, step, copy.deepcopy(model.state_dict())
+                bad_evals = 0
+            else:
+                bad_evals += 1
+                if bad_evals >= patience:
+                    stopped_early = True
+                    break
+    # subtle: the last weights are usually past the best; hand back the best ones
+    model.load_state_dict(best_state)
+    model.train()
+    history.update(best_step=best_step, stopped_early=stopped_early)
+    return history

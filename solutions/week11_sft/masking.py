@@ -1,0 +1,102 @@
+"""Loss masking: train on the response only, pad a batch, and the masked loss.
+
+In supervised fine-tuning the prompt is given, not predicted: its tokens get the label -100, which
+`F.cross_entropy(ignore_index=-100)` skips, so only the response and the token that ends it are
+trained. Labels follow the transformers convention: `labels` is aligned with `input_ids` (not
+shifted); the loss shifts them, position t predicting labels[t + 1].
+Check: `pytest checks/week11_sft/test_masking.py`
+"""
+
+import torch
+import torch.nn.functional as F
+
+from .formatting import IM_END, IM_START
+
+IGNORE = -100  # the label cross_entropy skips
+
+
+def build_example(
+    prompt_ids: list[int], response_ids: list[int], end_id: int
+) -> tuple[list[int], list[int]]:
+    """One training example: input = prompt + response + [end_id], labels with the prompt masked.
+
+    Example: prompt [5, 6, 7], response [8, 9], end 2 ->
+        input_ids [5, 6, 7, 8, 9, 2], labels [-100, -100, -100, 8, 9, 2]
+    The end token is trained (the model must learn to stop).
+
+    Returns:
+        (input_ids, labels), two lists of the same length.
+    """
+    # the response and its end token keep their ids; every prompt position is ignored
+    input_ids = list(prompt_ids) + list(response_ids) + [end_id]
+    labels = [IGNORE] * len(prompt_ids) + list(response_ids) + [end_id]
+    return input_ids, labels
+
+
+def chat_example(tok, messages: list[dict[str, str]]) -> tuple[list[int], list[int]]:
+    """A whole ChatML conversation (see formatting.render_chatml) as (input_ids, labels).
+
+    The ids are those of the rendered text, encoded piece by piece with `tok.encode`: for each
+    message "<|im_start|>" + role + "\\n", then the content, then "<|im_end|>", then "\\n" (the
+    same ids as encoding the whole text when no merge crosses these boundaries; the specials never
+    merge). The labels train every assistant message's content and its "<|im_end|>"; everything
+    else (the headers, the "\\n" after "<|im_end|>", all other roles' messages) is -100. This is
+    what trl's `assistant_only_loss=True` trains with a `{% generation %}` block around the
+    assistant's content and "<|im_end|>".
+
+    Args:
+        tok: a tokenizer whose `encode` knows "<|im_start|>" and "<|im_end|>" as special tokens.
+        messages: [{"role": ..., "content": ...}, ...].
+    """
+    input_ids: list[int] = []
+    labels: list[int] = []
+    for m in messages:
+        header = tok.encode(f"{IM_START}{m['role']}\n")
+        body = tok.encode(m["content"] + IM_END)  # the end token is the last id of the body
+        newline = tok.encode("\n")
+        trained = m["role"] == "assistant"
+        input_ids += header + body + newline
+        # subtle: the "\n" after <|im_end|> is not trained: the model stops at <|im_end|>
+        labels += [IGNORE] * len(header) + (body if trained else [IGNORE] * len(body))
+        labels += [IGNORE] * len(newline)
+    return input_ids, labels
+
+
+def collate(examples: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str, torch.Tensor]:
+    """Pad a list of (input_ids, labels) on the right to the longest example of the batch.
+
+    Returns:
+        input_ids (B, T) int64 padded with pad_id, labels (B, T) int64 padded with -100, and
+        attention_mask (B, T) int64: 1 on real tokens, 0 on padding; T = the longest example.
+        Padding is decided by each example's length, never by comparing ids with pad_id, so a
+        pad_id that is also a real token (e.g. pad = end token) does not mask that token.
+    """
+    # pad to the batch's own max, not to a global length: short batches stay cheap
+    T = max(len(ids) for ids, _ in examples)
+    B = len(examples)
+    input_ids = torch.full((B, T), pad_id, dtype=torch.long)
+    labels = torch.full((B, T), IGNORE, dtype=torch.long)
+    attention_mask = torch.zeros((B, T), dtype=torch.long)
+    for i, (ids, lab) in enumerate(examples):
+        input_ids[i, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+        labels[i, : len(lab)] = torch.tensor(lab, dtype=torch.long)
+        attention_mask[i, : len(ids)] = 1
+    return {"input_ids": input_ids, "labels": labels, "attention_mask": attention_mask}
+
+
+def response_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean next-token NLL over the trained positions: position t predicts labels[t + 1].
+
+    Args:
+        logits: (B, T, V) from the model on input_ids.
+        labels: (B, T) int64, -100 where nothing is trained.
+
+    Returns:
+        scalar: sum over (b, t) with labels[b, t + 1] != -100 of -log softmax(logits[b, t])[labels[b,
+        t + 1]], divided by the number of such positions (one mean over the whole batch, as
+        transformers' GPT2LMHeadModel(labels=...) computes it). labels[:, 0] is never a target.
+    """
+    # shift: drop the last position's logits (nothing to predict) and the first label
+    shift_logits = logits[:, :-1].reshape(-1, logits.size(-1))
+    shift_labels = labels[:, 1:].reshape(-1)
+    return F.cross_entropy(shift_logits, shift_labels, ignore_index=IGNORE)

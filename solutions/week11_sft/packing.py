@@ -1,0 +1,131 @@
+"""Sequence packing: several examples per row, with attention that stops at their boundaries.
+
+Padding every example to the batch max wastes compute on pad tokens. Packing concatenates examples
+into fixed-length rows instead; for the result to equal running each example alone, two things must
+restart at every example: the position ids (0, 1, 2, ... again) and the attention (a token sees
+only earlier tokens of its own example: a block-diagonal causal mask). Krell et al. 2021 ("Efficient
+Sequence Packing without Cross-contamination") measure what is lost without them.
+Check: `pytest checks/week11_sft/test_packing.py`
+"""
+
+import torch
+import torch.nn.functional as F
+
+from solutions.week05_gpt.model import GPT, CausalSelfAttention
+
+from .masking import IGNORE
+
+
+def pack(
+    examples: list[tuple[list[int], list[int]]], seq_len: int, pad_id: int
+) -> dict[str, torch.Tensor]:
+    """Pack (input_ids, labels) examples into rows of exactly seq_len tokens, in order.
+
+    Next-fit: examples go into the current row in the order given; when the next one does not fit
+    in what is left of the row, the row is padded and a new row starts. Never split or reorder.
+    Inside a row each example keeps its ids and labels, except that its FIRST label becomes -100
+    (in a packed row that slot is the target of the previous example's last token). Position ids
+    count 0, 1, ... from the start of each example. doc_ids holds the example's index in
+    `examples`. Padding slots: input pad_id, label -100, position 0, doc id -1.
+
+    Example: examples of lengths 3, 2, 4 and seq_len 5 -> 2 rows: [e0 e0 e0 e1 e1], [e2 e2 e2 e2 pad]
+    with position_ids [[0, 1, 2, 0, 1], [0, 1, 2, 3, 0]] and doc_ids [[0, 0, 0, 1, 1], [2, 2, 2, 2, -1]].
+
+    Raises:
+        ValueError: if an example is longer than seq_len.
+
+    Returns:
+        input_ids, labels, position_ids, doc_ids: each (R, seq_len) int64.
+    """
+    rows: list[list[tuple[int, list[int], list[int]]]] = [[]]
+    used = 0
+    for doc, (ids, labels) in enumerate(examples):
+        if len(ids) > seq_len:
+            raise ValueError(f"example {doc} has {len(ids)} tokens, more than seq_len {seq_len}")
+        if used + len(ids) > seq_len:  # next-fit: close this row, open a new one
+            rows.append([])
+            used = 0
+        rows[-1].append((doc, ids, labels))
+        used += len(ids)
+    R = len(rows) if rows[0] else 0
+    out = {
+        "input_ids": torch.full((R, seq_len), pad_id, dtype=torch.long),
+        "labels": torch.full((R, seq_len), IGNORE, dtype=torch.long),
+        "position_ids": torch.zeros((R, seq_len), dtype=torch.long),
+        "doc_ids": torch.full((R, seq_len), -1, dtype=torch.long),
+    }
+    for r, row in enumerate(rows[:R]):
+        at = 0
+        for doc, ids, labels in row:
+            n = len(ids)
+            out["input_ids"][r, at : at + n] = torch.tensor(ids)
+            # subtle: the first label would be predicted from the previous example's last token
+            out["labels"][r, at : at + n] = torch.tensor([IGNORE, *labels[1:]])
+            out["position_ids"][r, at : at + n] = torch.arange(n)
+            out["doc_ids"][r, at : at + n] = doc
+            at += n
+    return out
+
+
+def block_causal_mask(doc_ids: torch.Tensor) -> torch.Tensor:
+    """Which keys each query may attend to in packed rows: same example and not in the future.
+
+    Args:
+        doc_ids: (B, T) int64 example index of every slot (-1 for padding; the padding slots of a
+            row form one block of their own, so every query keeps at least itself).
+
+    Returns:
+        (B, T, T) bool, mask[b, i, j] = doc_ids[b, i] == doc_ids[b, j] and j <= i.
+    """
+    # block diagonal (same document) AND lower triangular (causal)
+    T = doc_ids.size(1)
+    same = doc_ids[:, :, None] == doc_ids[:, None, :]  # (B, T, T)
+    causal = torch.ones(T, T, dtype=torch.bool, device=doc_ids.device).tril()  # (T, T)
+    return same & causal
+
+
+def packed_attention(
+    attn: CausalSelfAttention, x: torch.Tensor, mask: torch.Tensor
+) -> torch.Tensor:
+    """The week-05 attention layer's computation with an explicit (B, T, T) bool mask.
+
+    Args:
+        attn: a week-05 CausalSelfAttention (its c_attn, c_proj and n_head are used).
+        x: (B, T, C) input of the layer.
+        mask: (B, T, T) bool from block_causal_mask (True = may attend).
+
+    Returns:
+        (B, T, C): c_proj of softmax(q k^T / sqrt(D) with -inf where mask is False) v, heads merged.
+    """
+    B, T, C = x.shape
+    H = attn.n_head
+    q, k, v = attn.c_attn(x).split(C, dim=2)  # 3 x (B, T, C)
+    q = q.view(B, T, H, C // H).transpose(1, 2)  # (B, H, T, D)
+    k = k.view(B, T, H, C // H).transpose(1, 2)
+    v = v.view(B, T, H, C // H).transpose(1, 2)
+    # one mask for every head: (B, 1, T, T) broadcasts over H
+    y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask[:, None])  # (B, H, T, D)
+    y = y.transpose(1, 2).contiguous().view(B, T, C)
+    return attn.c_proj(y)
+
+
+def forward_packed(
+    model: GPT, input_ids: torch.Tensor, position_ids: torch.Tensor, doc_ids: torch.Tensor
+) -> torch.Tensor:
+    """Logits of the week-05 GPT on packed rows: positions restart and attention stays inside
+    each example, so every example's logits equal those of running it alone.
+
+    Args:
+        model: a week-05 GPT (eval mode for exact equality: no dropout).
+        input_ids, position_ids, doc_ids: (B, T) int64 from pack.
+
+    Returns:
+        (B, T, V) logits.
+    """
+    mask = block_causal_mask(doc_ids)  # (B, T, T), built once for every layer
+    tr = model.transformer
+    x = tr.drop(tr.wte(input_ids) + tr.wpe(position_ids))  # positions per example, not per row
+    for block in tr.h:
+        x = x + packed_attention(block.attn, block.ln_1(x), mask)
+        x = x + block.mlp(block.ln_2(x))
+    return model.lm_head(tr.ln_f(x))
