@@ -1,0 +1,1 @@
+"""Week 14: quantisation, pruning, distillation, GGUF."""

@@ -1,0 +1,85 @@
+"""Checks for w14.gptq: column-by-column quantisation with error feedback through H^-1.
+
+Oracles: properties derived in the handout: (1) with a diagonal H = X^T X / N the OBS updates
+vanish, so GPTQ equals round-to-nearest (rtn_quantize) exactly; (2) every output lies on its row's
+grid k * max|w_row| / qmax with |k| <= qmax; (3) on correlated calibration inputs with outlier
+channels the layer output error is well below round-to-nearest's (bound 0.5x; the reference
+reaches ~0.1x on this data).
+"""
+
+import pytest
+import torch
+
+from checks.week14_quantization.support import off_grid, outlier_inputs, output_error
+from roadmap.checking import assert_close, generator
+from roadmap.impl import load
+
+mod = load("week14_quantization.gptq")
+
+
+def weight(seed: int, out: int = 24, d: int = 36) -> torch.Tensor:
+    return torch.randn(out, d, generator=generator(seed))
+
+
+def test_diagonal_hessian_gives_round_to_nearest():
+    """x = diag(1..36) makes H diagonal: U is diagonal, U[i, i+1:] = 0, no update reaches the
+    later columns, so the result is exactly rtn_quantize(w)."""
+    w = weight(0)
+    x = torch.diag(torch.arange(1.0, 37.0))
+    assert_close(
+        mod.gptq_quantize(w, x, bits=4),
+        mod.rtn_quantize(w, 4),
+        what="gptq_quantize(w, x = diag(1..36))",
+        hint="with uncorrelated inputs there is nothing to compensate: check the scale (per row, "
+        "from the ORIGINAL w) and the rounding",
+        atol=1e-5,
+    )
+
+
+@pytest.mark.parametrize("bits", [3, 4, 8])
+def test_values_on_each_rows_grid(bits):
+    w = weight(1)
+    x = outlier_inputs(256, 36, seed=2)
+    got = mod.gptq_quantize(w, x, bits=bits)
+    qmax = 2 ** (bits - 1) - 1
+    scale = w.abs().amax(dim=1, keepdim=True) / qmax
+    k = got.double() / scale.double()
+    assert not off_grid(k).any(), (
+        f"gptq_quantize(bits={bits}): some outputs are not integer multiples of their row's scale "
+        "max|w_row| / qmax\n  likely cause: scales computed per column, or recomputed from the "
+        "updated weight; or returning the updated float weight instead of the quantised column"
+    )
+    assert k.abs().max() <= qmax + 1e-3, (
+        f"gptq_quantize(bits={bits}): |k| reaches {k.abs().max().item():.2f} > qmax {qmax}\n"
+        "  likely cause: clamp to [-qmax, qmax]: the updates can push a column past the range"
+    )
+    assert tuple(got.shape) == (24, 36) and got.dtype == torch.float32, (
+        f"gptq_quantize: {got.dtype} {tuple(got.shape)}, expected float32 (24, 36)"
+    )
+
+
+def test_beats_round_to_nearest_on_correlated_outlier_inputs():
+    w = weight(3)
+    x = outlier_inputs(512, 36, seed=4)
+    w_copy = w.clone()
+    got = mod.gptq_quantize(w, x, bits=4)
+    assert torch.equal(w, w_copy), "gptq_quantize modified its input weight: work on a copy"
+    e_gptq = output_error(x, got, w)
+    e_rtn = output_error(x, mod.rtn_quantize(w, 4), w)
+    assert e_gptq < 0.5 * e_rtn, (
+        f"gptq_quantize: calibration output error {e_gptq:.4g} vs round-to-nearest {e_rtn:.4g}; "
+        "expected < 0.5x\n  likely cause: no error feedback, feedback through H instead of the "
+        "Cholesky factor of H^-1, err not divided by U[i, i], or the wrong sign of the update"
+    )
+
+
+def test_dead_input_channel_is_handled():
+    """A channel that is always 0 makes H singular; the dampening keeps Cholesky working."""
+    w = weight(5, 8, 16)
+    x = outlier_inputs(64, 16, seed=6, correlated=False)
+    x[:, 7] = 0
+    got = mod.gptq_quantize(w, x, bits=4)
+    assert torch.isfinite(got).all(), (
+        "gptq_quantize with an all-zero input channel gave NaN/inf\n  likely cause: add "
+        "damp * mean(diag(H)) to the diagonal before the Cholesky factorisation"
+    )

@@ -1,0 +1,91 @@
+"""Week 14: the ggml block formats Q8_0 and Q4_0, byte for byte as llama.cpp stores them.
+
+ggml quantises a row in blocks of 32 values. Each block is its float16 scale `d` (2 bytes,
+little-endian) followed by the block's quants:
+  Q8_0 (34 bytes a block, 8.5 bits a weight): d = max|x| / 127, q = round(x / d) as int8.
+  Q4_0 (18 bytes a block, 4.5 bits a weight): d = m / -8 where m is the value of largest magnitude
+  (sign kept), q = x / d + 8 in 0..15; 16 bytes hold the 32 nibbles, element j (j < 16) in the LOW
+  nibble of byte j and element j + 16 in the HIGH nibble of byte j (not interleaved like int4.py).
+A row of n values (n a multiple of 32) becomes n / 32 consecutive blocks.
+
+Reference: ggml-quants.c (quantize_row_q8_0_ref, quantize_row_q4_0_ref); the `gguf` package's
+gguf/quants.py reproduces it in numpy, which is the check's oracle.
+Check: `python tracker.py check w14.ggml_blocks`.
+"""
+
+import numpy as np
+
+QK = 32  # values per block
+
+
+def round_half_away(x: np.ndarray) -> np.ndarray:
+    """C's roundf: halves go away from zero (2.5 -> 3, -2.5 -> -3), unlike np.round (2.5 -> 2)."""
+    # subtle: floor(|x| + 0.5) is wrong for |x| = 0.49999997 (the sum rounds up to 1.0 in float32);
+    # add the doubled fraction's floor instead, which is exact
+    a = np.abs(x)
+    whole = np.floor(a)
+    return np.sign(x) * (whole + np.floor(2 * (a - whole)))
+
+
+def _blocks(x: np.ndarray) -> np.ndarray:
+    """(..., n) -> (N, 32) float32 blocks, n a multiple of 32 (else ValueError)."""
+    if x.shape[-1] % QK:
+        raise ValueError(f"the last dimension ({x.shape[-1]}) must be a multiple of {QK}")
+    return np.ascontiguousarray(x, dtype=np.float32).reshape(-1, QK)
+
+
+def quantize_q8_0(x: np.ndarray) -> np.ndarray:
+    """float (..., n) -> uint8 (..., n // 32 * 34), bit-identical to ggml's Q8_0.
+
+    Per block, in float32: d = max|x| / 127; id = 1 / d (0 when d == 0); q = roundf(x * id) with
+    roundf rounding halves away from zero; stored as d in float16 (2 bytes) then the 32 int8 q.
+    Multiply by id, do not divide by d: ggml does, and x / d rounds differently in rare cases.
+    Forbidden while the check runs: gguf.quants (it is the oracle).
+    """
+    blocks = _blocks(x)
+    d = np.abs(blocks).max(axis=1, keepdims=True) / np.float32(127)  # (N, 1) float32
+    with np.errstate(divide="ignore"):
+        inv = np.where(d == 0, np.float32(0), np.float32(1) / d).astype(np.float32)
+    q = round_half_away(blocks * inv).astype(np.int8)
+    # subtle: the scale is rounded to float16 for storage only; q was computed with the float32 d
+    out = np.concatenate([d.astype(np.float16).view(np.uint8), q.view(np.uint8)], axis=1)
+    return out.reshape(*x.shape[:-1], -1)
+
+
+def dequantize_q8_0(data: np.ndarray) -> np.ndarray:
+    """uint8 (..., m * 34) -> float32 (..., m * 32): x = float(d) * q per block."""
+    blocks = np.ascontiguousarray(data, dtype=np.uint8).reshape(-1, 2 + QK)
+    d = blocks[:, :2].copy().view(np.float16).astype(np.float32)  # (N, 1)
+    q = blocks[:, 2:].copy().view(np.int8).astype(np.float32)
+    return (d * q).reshape(*data.shape[:-1], -1)
+
+
+def quantize_q4_0(x: np.ndarray) -> np.ndarray:
+    """float (..., n) -> uint8 (..., n // 32 * 18), bit-identical to ggml's Q4_0.
+
+    Per block, in float32: m = the element of largest |x| (its sign kept; the first one on a tie);
+    d = m / -8; id = 1 / d (0 when d == 0); q = min(15, trunc(x * id + 8.5)) as uint8 (so m itself
+    becomes 0, i.e. -8 after the offset); byte j (0..15) = q[j] | q[j + 16] << 4; stored as d in
+    float16 (2 bytes) then the 16 bytes.
+    Forbidden while the check runs: gguf.quants (it is the oracle).
+    """
+    blocks = _blocks(x)
+    idx = np.abs(blocks).argmax(axis=1)[:, None]
+    m = np.take_along_axis(blocks, idx, axis=1)  # (N, 1), signed
+    d = m / np.float32(-8)
+    with np.errstate(divide="ignore"):
+        inv = np.where(d == 0, np.float32(0), np.float32(1) / d).astype(np.float32)
+    # subtle: the -8 side is the extreme itself; the other side can reach +8, clipped to 15 (= +7)
+    q = np.minimum(np.trunc(blocks * inv + np.float32(8.5)), 15).astype(np.uint8)
+    packed = q[:, : QK // 2] | (q[:, QK // 2 :] << np.uint8(4))
+    out = np.concatenate([d.astype(np.float16).view(np.uint8), packed], axis=1)
+    return out.reshape(*x.shape[:-1], -1)
+
+
+def dequantize_q4_0(data: np.ndarray) -> np.ndarray:
+    """uint8 (..., m * 18) -> float32 (..., m * 32): x = float(d) * (q - 8) per block."""
+    blocks = np.ascontiguousarray(data, dtype=np.uint8).reshape(-1, 2 + QK // 2)
+    d = blocks[:, :2].copy().view(np.float16).astype(np.float32)
+    packed = blocks[:, 2:]
+    q = np.concatenate([packed & 0x0F, packed >> 4], axis=1).astype(np.float32) - 8
+    return (d * q).reshape(*data.shape[:-1], -1)

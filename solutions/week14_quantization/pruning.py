@@ -1,0 +1,70 @@
+"""Week 14: magnitude pruning, unstructured and 2:4 structured, and a sparsity report.
+
+Unstructured pruning zeroes the smallest-magnitude weights anywhere in a tensor: the best accuracy
+for a given sparsity, but irregular zeros that dense kernels cannot skip. 2:4 ("semi-structured")
+sparsity keeps exactly 2 of every 4 consecutive weights of a row, a pattern NVIDIA's sparse tensor
+cores run at up to twice the dense speed.
+
+References: Han et al. 2015, "Learning both Weights and Connections for Efficient Neural Networks";
+Mishra et al. 2021, "Accelerating Sparse Deep Neural Networks" (2:4).
+Check: `python tracker.py check w14.pruning`.
+"""
+
+import torch
+from torch import nn
+
+
+def magnitude_prune(w: torch.Tensor, sparsity: float) -> torch.Tensor:
+    """A copy of w with the k = round(sparsity * numel) smallest-|w| entries set to 0.
+
+    Args:
+        w: float tensor of any shape (not modified).
+        sparsity: fraction in [0, 1] to remove (ValueError outside).
+
+    Returns:
+        Same shape and dtype; exactly k entries zeroed (more only if w already had zeros among the
+        kept ones), and every kept |w| >= every removed |w|. Ties at the threshold are broken by
+        position (any k of them).
+    Example: w = [0.3, -0.1, 0.5, 0.05], sparsity 0.5 -> [0.3, 0.0, 0.5, 0.0].
+    """
+    if not 0.0 <= sparsity <= 1.0:
+        raise ValueError(f"sparsity must be in [0, 1], got {sparsity}")
+    k = round(sparsity * w.numel())
+    flat = w.detach().flatten().clone()
+    if k > 0:
+        # subtle: indices, not a threshold: `|w| <= kth value` would remove every tie at once
+        drop = flat.abs().argsort()[:k]
+        flat[drop] = 0
+    return flat.reshape(w.shape)
+
+
+def prune_2_4(w: torch.Tensor) -> torch.Tensor:
+    """A copy of a 2-D w (out, in) keeping the 2 largest-|w| entries of every group of 4
+    consecutive entries of each row (w[r, 4g : 4g+4]) and zeroing the other 2.
+
+    in must be a multiple of 4 (else ValueError). On a tie the earlier position is kept.
+    Example: row [0.1, -0.9, 0.4, 0.2, 1.0, 2.0, -3.0, 0.5] -> [0, -0.9, 0.4, 0, 0, 2.0, -3.0, 0].
+    """
+    out_features, in_features = w.shape
+    if in_features % 4:
+        raise ValueError(f"2:4 pruning needs in_features divisible by 4, got {in_features}")
+    groups = w.detach().reshape(out_features, in_features // 4, 4)
+    keep = groups.abs().topk(2, dim=-1, sorted=False).indices  # (out, in/4, 2)
+    mask = torch.zeros_like(groups, dtype=torch.bool).scatter(-1, keep, True)
+    return torch.where(mask, groups, torch.zeros_like(groups)).reshape(out_features, in_features)
+
+
+def sparsity_report(model: nn.Module) -> dict[str, float]:
+    """Fraction of exact zeros in each nn.Linear weight of `model`, by module name
+    ("transformer.h.0.mlp.c_fc"), plus "total": zeros / entries over all those weights together
+    (weighted by size, not the mean of the fractions)."""
+    report = {}
+    zeros = total = 0
+    for name, module in model.named_modules():
+        if isinstance(module, nn.Linear):
+            wz = int((module.weight == 0).sum())
+            report[name] = wz / module.weight.numel()
+            zeros += wz
+            total += module.weight.numel()
+    report["total"] = zeros / total if total else 0.0
+    return report
