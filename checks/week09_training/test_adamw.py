@@ -1,0 +1,207 @@
+"""Checks for w09.adamw: the parameter-group rule and AdamW against torch.optim.AdamW.
+
+The oracle is torch.optim.AdamW with the same hyper-parameters on a copy of the same model, fed the
+same gradients; hand-derived first steps name the usual mistakes (bias correction, L2 instead of
+decoupled decay, eps inside the square root).
+"""
+
+import copy
+
+import torch
+import torch.nn as nn
+
+from roadmap.checking import assert_close, from_scratch
+from roadmap.impl import load
+
+from .support import batch, tiny_gpt
+
+mod = load("week09_training.adamw")
+
+FORBID = [
+    "torch.optim.AdamW",
+    "torch.optim.Adam",
+    "torch.optim.adamw.adamw",
+    "torch.optim.adam.adam",
+]
+
+
+def scratch_step(opt) -> None:
+    from_scratch(
+        opt.step,
+        forbid=FORBID,
+        exercise="w09.adamw",
+        instead="tensor arithmetic on exp_avg / exp_avg_sq",
+    )
+
+
+def names_of(model: nn.Module, params) -> set[str]:
+    by_id = {id(p): n for n, p in model.named_parameters()}
+    return {by_id[id(p)] for p in params}
+
+
+def test_param_groups_decay_matrices_only():
+    """GPT(n_layer=1, bias=True): the four block matrices are decayed; wte (= lm_head), wpe,
+    LayerNorm weights/biases and Linear biases are not; every trainable parameter appears once."""
+    model = tiny_gpt(n_layer=1)
+    groups = mod.param_groups(model, 0.1)
+    assert isinstance(groups, list) and len(groups) == 2, (
+        f"param_groups returned {type(groups).__name__} of length {len(groups)}; expected a list "
+        "of two dicts (decayed, not decayed)"
+    )
+    assert groups[0]["weight_decay"] == 0.1 and groups[1]["weight_decay"] == 0.0, (
+        f"param_groups(model, 0.1): weight_decay of the groups are "
+        f"{groups[0]['weight_decay']}, {groups[1]['weight_decay']}; expected 0.1 then 0.0"
+    )
+    decayed = names_of(model, groups[0]["params"])
+    expected = {
+        "transformer.h.0.attn.c_attn.weight",
+        "transformer.h.0.attn.c_proj.weight",
+        "transformer.h.0.mlp.c_fc.weight",
+        "transformer.h.0.mlp.c_proj.weight",
+    }
+    assert decayed == expected, (
+        f"param_groups: decayed {sorted(decayed)}\n  expected {sorted(expected)}\n  likely cause: "
+        "the rule decays p.dim() >= 2 except embeddings (wte, tied to lm_head, and wpe); biases "
+        "and LayerNorm parameters are never decayed"
+    )
+    all_ids = [id(p) for g in groups for p in g["params"]]
+    assert len(all_ids) == len(set(all_ids)) == len(list(model.parameters())), (
+        f"param_groups: {len(all_ids)} entries for {len(list(model.parameters()))} parameters "
+        "(duplicates or missing ones); every trainable parameter must appear exactly once"
+    )
+
+
+def test_param_groups_on_a_mixed_module():
+    """nn.Embedding(7, 5) + nn.Linear(5, 9) + nn.LayerNorm(9) + a frozen Linear: only the first
+    Linear's weight is decayed; the frozen one is left out."""
+    model = nn.Sequential(nn.Embedding(7, 5), nn.Linear(5, 9), nn.LayerNorm(9), nn.Linear(9, 3))
+    model[3].requires_grad_(False)
+    groups = mod.param_groups(model, 0.5)
+    decayed = names_of(model, groups[0]["params"])
+    others = names_of(model, groups[1]["params"])
+    assert decayed == {"1.weight"}, (
+        f"param_groups on Embedding+Linear+LayerNorm: decayed {sorted(decayed)}, expected "
+        "['1.weight']\n  likely cause: embedding tables (2-D too) must not be decayed"
+    )
+    assert others == {"0.weight", "1.bias", "2.weight", "2.bias"}, (
+        f"param_groups: not-decayed group {sorted(others)}, expected 0.weight, 1.bias, 2.weight, "
+        "2.bias\n  likely cause: frozen parameters (requires_grad=False) are left out"
+    )
+
+
+def test_first_step_is_bias_corrected():
+    """Hand derivation: wd=0, every gradient 0.5, lr=0.01. Step 1: m = 0.1 * 0.5 = 0.05, v = 0.001 *
+    0.25; m_hat = 0.5, v_hat = 0.25, so p moves by -0.01 * 0.5 / (0.5 + 1e-8) = -0.01 (uncorrected:
+    0.05 / sqrt(0.00025) = 3.16 times more)."""
+    p = nn.Parameter(torch.linspace(-1, 1, 7))
+    opt = mod.AdamW([p], lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
+    start = p.detach().clone()
+    p.grad = torch.full_like(p, 0.5)
+    scratch_step(opt)
+    assert_close(
+        p.detach() - start,
+        torch.full((7,), -0.01),
+        what="AdamW(lr=0.01, wd=0).step() with every gradient 0.5: the first step's move",
+        hint="bias correction: divide m by (1 - beta1**t) and v by (1 - beta2**t), t from 1",
+        atol=1e-7,
+    )
+
+
+def test_weight_decay_is_decoupled():
+    """Hand derivation: a zero gradient with wd=0.1, lr=0.05: m = v = 0 so the Adam move is 0 and
+    p <- p * (1 - 0.05 * 0.1) = 0.995 p exactly. L2 (wd * p added to the gradient) would move every
+    weight by about -lr * sign(p) instead."""
+    p = nn.Parameter(torch.tensor([2.0, -1.0, 0.5, 3.0, -4.0]))
+    opt = mod.AdamW([p], lr=0.05, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.1)
+    start = p.detach().clone()
+    p.grad = torch.zeros_like(p)
+    scratch_step(opt)
+    assert_close(
+        p.detach(),
+        start * (1 - 0.05 * 0.1),
+        what="AdamW(lr=0.05, wd=0.1).step() with a zero gradient",
+        hint="decoupled weight decay: p *= 1 - lr * wd, applied to the weight itself, not added "
+        "to the gradient as L2; and multiplied by lr",
+        atol=1e-7,
+    )
+
+
+def test_eps_is_added_after_the_square_root():
+    """Tiny gradients (1e-6), wd=0, lr=1: the move is -1e-6 / (1e-6 + 1e-8) = -0.990099; with eps
+    inside the root it would be -1e-6 / sqrt(1e-12 + 1e-8) = -0.0099995."""
+    p = nn.Parameter(torch.zeros(5))
+    opt = mod.AdamW([p], lr=1.0, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
+    p.grad = torch.full_like(p, 1e-6)
+    scratch_step(opt)
+    assert_close(
+        p.detach(),
+        torch.full((5,), -1e-6 / (1e-6 + 1e-8)),
+        what="AdamW(lr=1, eps=1e-8).step() with gradients 1e-6",
+        hint="eps is added to sqrt(v_hat), outside the square root",
+        atol=1e-6,
+    )
+
+
+def run_both(groups_fn, lr, betas, eps, wd, steps=50, seed=0):
+    """Train two float64 copies of one tiny GPT for `steps` steps on the same batches.
+
+    float64: float32 rounding differences (m/sqrt(v) of near-zero gradients) would grow over 50
+    steps into differences that look like a wrong update."""
+    ours = tiny_gpt(seed=seed).double()
+    ref = copy.deepcopy(ours)
+    opt = mod.AdamW(groups_fn(ours), lr=lr, betas=betas, eps=eps, weight_decay=wd)
+    ref_opt = torch.optim.AdamW(groups_fn(ref), lr=lr, betas=betas, eps=eps, weight_decay=wd)
+    for step in range(1, steps + 1):
+        x, y = batch(seed * 1000 + step, B=3, T=7)
+        for model, o in ((ours, opt), (ref, ref_opt)):
+            o.zero_grad(set_to_none=True)
+            model(x, y)[1].backward()
+        scratch_step(opt)
+        ref_opt.step()
+        yield step, ours, ref
+
+
+def compare(ours, ref, what: str, lr: float) -> None:
+    for (name, p), q in zip(ours.named_parameters(), ref.parameters()):
+        assert_close(
+            p.detach(),
+            q.detach(),
+            what=f"{what}: parameter {name}",
+            hint="compare each line with the docstring's update: v averages g * g, bias "
+            "correction uses t counted from 1, decay p *= 1 - lr * wd comes first, eps is added "
+            "after the square root",
+            atol=lr * 1e-6,
+            rtol=1e-6,
+        )
+
+
+def test_matches_torch_adamw_without_weight_decay():
+    """50 steps, one group, wd=0, betas (0.9, 0.95): equal to torch.optim.AdamW after every step."""
+    for step, ours, ref in run_both(lambda m: m.parameters(), 3e-3, (0.9, 0.95), 1e-8, 0.0):
+        compare(ours, ref, f"AdamW vs torch.optim.AdamW (wd=0) after step {step}", 3e-3)
+
+
+def test_matches_torch_adamw_with_groups():
+    """50 steps, param_groups(model, 0.1) with group-level decay, betas (0.8, 0.99), eps 1e-6."""
+    run = run_both(lambda m: mod.param_groups(m, 0.1), 1e-2, (0.8, 0.99), 1e-6, 0.1)
+    for step, ours, ref in run:
+        what = f"AdamW vs torch.optim.AdamW (param_groups, wd=0.1) after step {step}"
+        compare(ours, ref, what, 1e-2)
+
+
+def test_parameters_without_grad_are_skipped():
+    """A parameter whose .grad is None stays put and its step count does not move."""
+    a, b = nn.Parameter(torch.ones(3)), nn.Parameter(torch.ones(4))
+    opt = mod.AdamW([a, b], lr=0.1, weight_decay=0.1)
+    a.grad = torch.ones(3)
+    scratch_step(opt)
+    assert_close(
+        b.detach(),
+        torch.ones(4),
+        what="AdamW.step() on a parameter whose .grad is None",
+        hint="skip parameters without a gradient (no decay either)",
+    )
+    assert not (a.detach() == 1).all(), (
+        "AdamW.step(): a parameter with a gradient did not move\n  likely cause: the update is "
+        "not written into p (in place: p.sub_, p.mul_)"
+    )

@@ -1,0 +1,19 @@
+"""Check for w09.project: fp32 and bf16 runs, curves, TensorBoard run, metrics table, samples.
+
+Runs `--short` (a 2-layer model on the week's fixture text, 30 steps per run) into tmp_path.
+"""
+
+from roadmap.project import load_project
+
+project = load_project("week09_training")
+
+
+def test_project_writes_curves_metrics_and_samples(tmp_path):
+    assert project.main(["--short", "--out", str(tmp_path), "--threads", "1"]) == 0
+    assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG", "curves.png missing"
+    assert any((tmp_path / "tb").iterdir()), "the TensorBoard run tb/ is empty"
+    metrics = (tmp_path / "metrics.md").read_text(encoding="utf-8")
+    assert "| fp32 |" in metrics and "| bf16 |" in metrics, f"metrics.md lacks a row:\n{metrics}"
+    samples = (tmp_path / "samples.md").read_text(encoding="utf-8")
+    assert "## fp32" in samples and "## bf16" in samples, samples[:300]
+    assert (tmp_path / "metrics.txt").read_text().startswith("pretrain val "), "metrics.txt"

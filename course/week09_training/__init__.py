@@ -1,0 +1,1 @@
+"""Week 09 given runtime: the trainer (`llm-train`, train.py) and the project."""

@@ -1,0 +1,76 @@
+"""AdamW from scratch, and the parameter-group rule that decides what weight decay touches.
+
+Adam (Kingma & Ba 2015) keeps running averages of the gradient (m) and of its square (v), corrects
+their bias towards zero in the first steps, and moves each parameter by lr * m_hat / (sqrt(v_hat) +
+eps). AdamW (Loshchilov & Hutter 2019) decays the weights directly, p <- p - lr * wd * p, instead of
+adding wd * p to the gradient (L2), where Adam's normalisation would weaken it.
+Check: `pytest checks/week09_training/test_adamw.py`
+"""
+
+import torch
+import torch.nn as nn
+
+
+def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+    """Split the trainable parameters into a decayed and a non-decayed AdamW group.
+
+    Rule: a parameter is decayed iff `p.dim() >= 2` and it is not the weight of an `nn.Embedding`
+    (a head tied to an embedding is that embedding, so it is not decayed either). Biases, LayerNorm
+    weights and embedding tables get weight decay 0. Parameters with `requires_grad=False` are left
+    out; a shared parameter appears once (iterate `model.parameters()`).
+
+    Example: the week-05 GPT(n_layer=1, bias=True) decays attn.c_attn.weight, attn.c_proj.weight,
+    mlp.c_fc.weight, mlp.c_proj.weight; it does not decay wte.weight (= lm_head.weight),
+    wpe.weight, the ln_1 / ln_2 / ln_f weights and biases, or any Linear bias.
+
+    Returns:
+        [{"params": decayed, "weight_decay": weight_decay}, {"params": others, "weight_decay": 0.0}]
+    """
+    # TODO(w09.adamw): put p.dim() >= 2 parameters that are not nn.Embedding weights in the decayed group, the rest in the other.
+    raise NotImplementedError("w09.adamw: write param_groups in exercises/week09_training/adamw.py")
+
+
+class AdamW(torch.optim.Optimizer):
+    """AdamW with the update of `torch.optim.AdamW` (amsgrad off, maximize off).
+
+    The constructor, `zero_grad`, `state_dict` and `load_state_dict` come from torch.optim.Optimizer
+    (given); you write `step`. Per parameter, `self.state[p]` holds "step" (an int, the number of
+    updates so far), "exp_avg" (m) and "exp_avg_sq" (v), created as zeros on its first update.
+    Forbidden in `step` (the check makes them raise): torch.optim.AdamW, torch.optim.Adam and their
+    functional forms torch.optim.adamw.adamw, torch.optim.adam.adam.
+    """
+
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.01,
+    ):
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+        super().__init__(params, defaults)
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient, group by group.
+
+        With the group's lr, (beta1, beta2), eps, wd and the parameter's gradient g, after
+        t = state["step"] + 1:
+            p <- p * (1 - lr * wd)                       decoupled weight decay, first
+            m <- beta1 * m + (1 - beta1) * g
+            v <- beta2 * v + (1 - beta2) * g * g
+            m_hat = m / (1 - beta1 ** t);  v_hat = v / (1 - beta2 ** t)    bias correction
+            p <- p - lr * m_hat / (sqrt(v_hat) + eps)
+        Parameters whose .grad is None are skipped (their step count does not move).
+
+        Example: first step, wd=0, g=0.5 everywhere: m_hat = 0.5, v_hat = 0.25, so every
+        parameter moves by -lr * 0.5 / (0.5 + eps) ~= -lr, whatever the gradient's size.
+
+        Returns:
+            the closure's loss if a closure was given, else None.
+        """
+        # TODO(w09.adamw): for every parameter with a grad: decay, update m and v, bias-correct, move.
+        raise NotImplementedError(
+            "w09.adamw: write AdamW.step in exercises/week09_training/adamw.py"
+        )

@@ -1,0 +1,55 @@
+"""TensorBoard scalars and a loss/perplexity plot for a training run.
+
+`tensorboard --logdir runs/` shows the curves live; the PNG goes into reports. Reading the events
+back (tensorboard's EventAccumulator) is how the check sees what you logged.
+Check: `pytest checks/week09_training/test_tracking.py`
+"""
+
+import math
+from pathlib import Path
+
+from torch.utils.tensorboard import SummaryWriter
+
+
+class RunLogger:
+    """Scalars to TensorBoard and a history for the plot.
+
+    Attributes:
+        writer: a torch.utils.tensorboard.SummaryWriter writing into log_dir (given).
+        history: one dict per log call: {"step", "split", "loss", "perplexity"} (given: empty).
+    """
+
+    def __init__(self, log_dir: str | Path):
+        self.writer = SummaryWriter(log_dir=str(log_dir))
+        self.history: list[dict] = []
+
+    def log(self, step: int, split: str, loss: float, lr: float | None = None) -> None:
+        """Record one measurement at optimizer step `step` and make it visible at once.
+
+        Writes the scalars f"{split}/loss" = loss and f"{split}/perplexity" = exp(loss), and "lr"
+        if lr is given, all at global_step=step; appends {"step": step, "split": split, "loss":
+        loss, "perplexity": exp(loss)} to history; then flushes the writer (a reader sees the
+        events before close()).
+
+        Example: log(100, "val", 2.0) -> scalars val/loss 2.0 and val/perplexity 7.389 at step 100.
+        """
+        # TODO(w09.tensorboard): add_scalar loss, perplexity (and lr) at global_step=step, append to history, flush.
+        raise NotImplementedError(
+            "w09.tensorboard: write RunLogger.log in exercises/week09_training/tracking.py"
+        )
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def plot_curves(history: list[dict], path: str | Path) -> None:
+    """A PNG with two panels side by side: loss and perplexity against step, one line per split.
+
+    Use matplotlib's object API (matplotlib.figure.Figure, no pyplot: nothing global, no GUI):
+    one Figure, two axes (fig.subplots(1, 2)), left "loss (nats/token)", right "perplexity"
+    (log scale), x "step", a legend with the split names; fig.savefig(path).
+    """
+    # TODO(w09.tensorboard): two panels (loss, perplexity) against step, one line per split, savefig.
+    raise NotImplementedError(
+        "w09.tensorboard: write plot_curves in exercises/week09_training/tracking.py"
+    )

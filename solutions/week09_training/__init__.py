@@ -1,0 +1,1 @@
+"""Week 09: training at scale on one machine (reference solutions)."""
