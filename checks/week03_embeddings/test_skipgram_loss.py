@@ -10,29 +10,10 @@ import random
 import torch
 import torch.nn.functional as F
 
-from roadmap.checking import assert_close, generator
+from roadmap.checking import adam, assert_close, generator
 from roadmap.impl import load
 
 mod = load("week03_embeddings.word2vec")
-
-
-def adam(params, lr: float):
-    """A bare Adam (betas 0.9, 0.999): torch.optim would import torch._dynamo, seconds of check time."""
-    params = list(params)
-    state = [(torch.zeros_like(p), torch.zeros_like(p)) for p in params]
-    t = 0
-
-    def step():
-        nonlocal t
-        t += 1
-        with torch.no_grad():
-            for p, (m, v) in zip(params, state):
-                m.mul_(0.9).add_(p.grad, alpha=0.1)
-                v.mul_(0.999).addcmul_(p.grad, p.grad, value=0.001)
-                p.sub_(lr * (m / (1 - 0.9**t)) / ((v / (1 - 0.999**t)).sqrt() + 1e-8))
-                p.grad = None
-
-    return step
 
 
 def test_initial_loss_is_1_plus_k_ln2():

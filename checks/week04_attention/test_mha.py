@@ -29,7 +29,11 @@ def test_causal_self_attention_matches_torch(B, T, C, H):
     mha = attention.MultiHeadAttention(C, H)
     x = torch.randn(B, T, C, generator=generator(C))
     allowed = torch.ones(T, T, dtype=torch.bool).tril()
-    with forbid(SDPA, exercise="w04.mha"):
+    with forbid(
+        SDPA,
+        exercise="w04.mha",
+        instead="your scaled_dot_product_attention (matrix products, 1/sqrt(D), softmax)",
+    ):
         out, weights = mha(x, mask=allowed)
     expected, exp_w = oracle_for(mha, C, H)(x, x, x, attn_mask=~allowed, average_attn_weights=False)
     hint = "q, k, v projections, split_heads, attention per head, merge_heads, then out_proj"
@@ -49,7 +53,11 @@ def test_heads_are_independent_channel_groups():
     torch.manual_seed(0)
     mha = attention.MultiHeadAttention(12, 3)
     x = torch.randn(2, 5, 12, generator=generator(1))
-    with forbid(SDPA, exercise="w04.mha"):
+    with forbid(
+        SDPA,
+        exercise="w04.mha",
+        instead="your scaled_dot_product_attention (matrix products, 1/sqrt(D), softmax)",
+    ):
         _, w1 = mha(x)
         with torch.no_grad():
             mha.q_proj.weight[4:8] = 0  # head 1's queries -> uniform weights for head 1 only

@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from roadmap.checking import assert_close, generator
+from roadmap.checking import assert_close, generator, to_hf_gpt2
 from roadmap.impl import load
 
 model = load("week05_gpt.model")
@@ -122,26 +122,9 @@ def test_overfits_one_tiny_batch():
 
 def test_logits_equal_transformers_gpt2_with_copied_weights():
     """Oracle: HF's GPT2LMHeadModel. Same names, so a key-by-key copy; Conv1D weights are (in, out)."""
-    transformers = pytest.importorskip("transformers", reason="needs extra hf")
+    pytest.importorskip("transformers", reason="needs extra hf")
     gpt = make(5, block_size=24, n_layer=3, n_head=3, n_embd=48).eval()
-    hf = transformers.GPT2LMHeadModel(
-        transformers.GPT2Config(
-            vocab_size=37,
-            n_positions=24,
-            n_embd=48,
-            n_layer=3,
-            n_head=3,
-            resid_pdrop=0.0,
-            embd_pdrop=0.0,
-            attn_pdrop=0.0,
-            bos_token_id=None,
-            eos_token_id=None,
-        )
-    ).eval()
-    conv1d = ("c_attn.weight", "c_proj.weight", "c_fc.weight")
-    with torch.no_grad():
-        for k, v in gpt.state_dict().items():
-            hf.state_dict()[k].copy_(v.T if k.endswith(conv1d) else v)
+    hf = to_hf_gpt2(gpt.state_dict(), vocab_size=37, block_size=24, n_layer=3, n_head=3, n_embd=48)
     idx = torch.randint(0, 37, (3, 23), generator=generator(6))
     with torch.no_grad():
         ours, _ = gpt(idx)

@@ -5,10 +5,12 @@ that HF tokenizers' trainer learned from the fixtures (see oracles.py); round tr
 single-character, unicode, emoji and long text. tiktoken is off-limits while your code runs.
 """
 
+from functools import partial
+
 import pytest
 
 from checks.week06_tokenizers.oracles import PATTERNS, special_ids, tiktoken_oracle, token_bytes
-from roadmap.checking import forbid
+from roadmap.checking import from_scratch
 from roadmap.impl import load
 
 mod = load("week06_tokenizers.tokenizer")
@@ -17,9 +19,12 @@ LIBRARY = ("tiktoken.Encoding", "tiktoken.get_encoding", "tokenizers.Tokenizer")
 HAND = {(97, 97): 256, (97, 98): 257, (256, 257): 258}  # aa, ab, aaab
 
 
-def run(fn, *args):
-    with forbid(*LIBRARY, exercise="w06.encode"):
-        return fn(*args)
+run = partial(
+    from_scratch,
+    forbid=LIBRARY,
+    exercise="w06.encode",
+    instead="your merge ranks: repeatedly merge the lowest-ranked pair present",
+)
 
 
 def test_build_vocab_known_answer():

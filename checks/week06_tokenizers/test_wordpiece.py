@@ -7,10 +7,11 @@ seeded random words. HF's WordPiece is off-limits while your code runs.
 
 import random
 from collections import Counter
+from functools import partial
 
 import pytest
 
-from roadmap.checking import forbid
+from roadmap.checking import from_scratch
 from roadmap.impl import load
 
 mod = load("week06_tokenizers.wordpiece")
@@ -19,9 +20,12 @@ LIBRARY = ("tokenizers.models.WordPiece", "tokenizers.Tokenizer")
 SMALL = {"[UNK]": 0, "un": 1, "##aff": 2, "##able": 3, "##a": 4, "a": 5, "##b": 6}
 
 
-def run(fn, *args, **kwargs):
-    with forbid(*LIBRARY, exercise="w06.wordpiece"):
-        return fn(*args, **kwargs)
+run = partial(
+    from_scratch,
+    forbid=LIBRARY,
+    exercise="w06.wordpiece",
+    instead="greedy longest match over the vocabulary, with ## on continuation pieces",
+)
 
 
 def hf_wordpiece(vocab):

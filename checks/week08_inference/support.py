@@ -7,6 +7,7 @@ wanders over many tokens instead of repeating one (a repeating model would let a
 
 import torch
 
+from roadmap.checking import to_hf_gpt2
 from solutions.week05_gpt.model import GPT, GPTConfig
 
 
@@ -29,31 +30,8 @@ def tiny_gpt(
 
 def to_hf(model: GPT):
     """The same weights in a transformers GPT2LMHeadModel (Conv1D weights are transposed)."""
-    from transformers import GPT2Config, GPT2LMHeadModel
-
     c = model.config
-    hf_config = GPT2Config(
-        vocab_size=c.vocab_size,
-        n_positions=c.block_size,
-        n_embd=c.n_embd,
-        n_layer=c.n_layer,
-        n_head=c.n_head,
-        activation_function="gelu_new",
-        resid_pdrop=0.0,
-        embd_pdrop=0.0,
-        attn_pdrop=0.0,
-        layer_norm_epsilon=1e-5,
-        bos_token_id=None,
-        eos_token_id=None,
-        pad_token_id=None,
-    )
-    hf = GPT2LMHeadModel(hf_config).eval()
-    conv1d = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
-    state = {k: (v.t() if k.endswith(conv1d) else v).clone() for k, v in model.state_dict().items()}
-    missing, unexpected = hf.load_state_dict(state, strict=False)
-    assert not unexpected, f"unexpected keys copying into GPT2LMHeadModel: {unexpected}"
-    assert all(k.endswith("attn.bias") or k.endswith("masked_bias") for k in missing), missing
-    return hf
+    return to_hf_gpt2(model.state_dict(), c.vocab_size, c.block_size, c.n_layer, c.n_head, c.n_embd)
 
 
 # chi-square critical values at false-alarm rate 1e-4 (scipy.stats.chi2.isf(1e-4, df)), df 1..30

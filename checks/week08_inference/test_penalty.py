@@ -4,11 +4,13 @@ Oracle: transformers' RepetitionPenaltyLogitsProcessor on the same inputs (switc
 code runs).
 """
 
+from functools import partial
+
 import pytest
 import torch
 from transformers.generation.logits_process import RepetitionPenaltyLogitsProcessor
 
-from roadmap.checking import assert_close, forbid, generator
+from roadmap.checking import assert_close, from_scratch, generator
 from roadmap.impl import load
 
 mod = load("week08_inference.penalty")
@@ -19,12 +21,13 @@ SIGN = (
 )
 
 
-def penalise(*args):
-    with forbid(
-        "transformers.generation.logits_process.RepetitionPenaltyLogitsProcessor.__call__",
-        exercise="w08.repetition_penalty",
-    ):
-        return mod.apply_repetition_penalty(*args)
+penalise = partial(
+    from_scratch,
+    mod.apply_repetition_penalty,
+    forbid=("transformers.generation.logits_process.RepetitionPenaltyLogitsProcessor.__call__",),
+    exercise="w08.repetition_penalty",
+    instead="gather the seen tokens' scores, divide the positive, multiply the negative, scatter back",
+)
 
 
 def test_known_answer_both_signs_and_a_repeat():
