@@ -1,0 +1,334 @@
+"""Week 12 project: fine-tune the course GPT on instruction data three ways and compare the cost.
+
+A character-level week-05 GPT is first pretrained here on the text of the instruction records (the
+"course model"; week 11's SFT model is not imported so that this week stands alone). Copies of it
+are then fine-tuned on Alpaca-style prompts with the loss on the response only:
+  full   every parameter trains (AdamW)
+  lora   the learner's inject_lora (r=8, alpha=16) on c_attn, c_proj, c_fc; the rest frozen
+  qlora  the learner's inject_qlora: the same LoRA on an NF4 4-bit frozen base
+and compared on trainable vs total parameters, training-state memory (weights + gradients + AdamW
+moments, counted from the tensors), the peak RSS growth while training (sampled), tokens/s, eval
+loss on held-out records and the size of what must be saved (the adapter or the whole model).
+Writes to the out folder (default reports/week12/): comparison.md, loss.png, samples.md.
+Run: `python tracker.py project 12 [--short]` or `python -m course.week12_peft.project --impl
+solutions`.
+"""
+
+import copy
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from course.week05_gpt.data import CharTokenizer
+from roadmap.impl import load
+from roadmap.project import parser, record, setup
+from solutions.week05_gpt.model import GPT, GPTConfig
+
+TARGETS = ["c_attn", "c_proj", "c_fc"]
+
+
+@dataclass
+class ProjectConfig:
+    n_layer: int = 4  # the course GPT
+    n_head: int = 4
+    n_embd: int = 128
+    block_size: int = 256  # characters per example (longer ones are cut)
+    pretrain_steps: int = 400  # language modelling on the records' text, before fine-tuning
+    finetune_steps: int = 150  # per method
+    batch_size: int = 8
+    lr_full: float = 3e-4  # AdamW learning rate when every weight trains
+    lr_lora: float = 2e-3  # LoRA / QLoRA learning rate (only A and B train)
+    r: int = 8  # LoRA rank
+    alpha: float = 16.0  # LoRA alpha (scaling alpha / r = 2)
+    eval_records: int = 100  # held-out records for the eval loss
+    eval_every: int = 25  # fine-tuning steps between eval points of the plot
+    samples: int = 3  # held-out prompts answered per method in samples.md
+    seed: int = 1337
+
+
+SHORT = ProjectConfig(
+    n_layer=2,
+    n_head=2,
+    n_embd=32,
+    block_size=64,
+    pretrain_steps=10,
+    finetune_steps=4,
+    batch_size=4,
+    eval_records=6,
+    eval_every=2,
+    samples=1,
+)
+
+
+def format_alpaca(record: dict) -> tuple[str, str]:
+    """(prompt, response) in the Alpaca layout; the Input section only when the record has one."""
+    prompt = f"### Instruction:\n{record['instruction']}\n\n"
+    if record.get("input"):
+        prompt += f"### Input:\n{record['input']}\n\n"
+    return prompt + "### Response:\n", record["output"] + "\n"
+
+
+def load_records(data_file: Path | None) -> list[dict]:
+    if data_file is None:
+        from course.data import dataset_path
+
+        data_file = dataset_path("instruction")
+    return json.loads(Path(data_file).read_text(encoding="utf-8"))
+
+
+def encode_examples(records, tok: CharTokenizer, block_size: int) -> list[tuple[list[int], int]]:
+    """(ids of prompt + response, number of prompt ids) per record, cut to block_size + 1 ids."""
+    out = []
+    for rec in records:
+        prompt, response = format_alpaca(rec)
+        ids = tok.encode(prompt + response)[: block_size + 1]
+        out.append((ids, min(len(tok.encode(prompt)), len(ids) - 1)))
+    return out
+
+
+def make_batch(examples, rows: list[int], block_size: int, response_only: bool):
+    """x, y (B, T) int64 with T = block_size; y = -100 on padding (and on the prompt if asked)."""
+    x = torch.zeros(len(rows), block_size, dtype=torch.long)
+    y = torch.full((len(rows), block_size), -100, dtype=torch.long)
+    for b, i in enumerate(rows):
+        ids, n_prompt = examples[i]
+        t = torch.tensor(ids)
+        x[b, : len(ids) - 1] = t[:-1]
+        y[b, : len(ids) - 1] = t[1:]
+        if response_only:
+            y[b, : n_prompt - 1] = -100  # predict only what follows "### Response:\n"
+    return x, y
+
+
+class PeakRSS:
+    """Samples the process's resident memory every 5 ms; .peak_mb is the growth above the start."""
+
+    def __enter__(self):
+        self.page = os.sysconf("SC_PAGE_SIZE")
+        self.start = self.now()
+        self.peak = self.start
+        self.running = True
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+        self.thread.start()
+        return self
+
+    def now(self) -> int:
+        try:
+            with open("/proc/self/statm") as f:
+                return int(f.read().split()[1]) * self.page
+        except OSError:  # not Linux: no measurement
+            return 0
+
+    def loop(self):
+        while self.running:
+            self.peak = max(self.peak, self.now())
+            time.sleep(0.005)
+
+    def __exit__(self, *exc):
+        self.running = False
+        self.thread.join()
+        self.peak_mb = (max(self.peak, self.now()) - self.start) / 2**20
+
+
+@torch.no_grad()
+def eval_loss(model, examples, block_size: int) -> float:
+    model.eval()
+    total, count = 0.0, 0
+    for start in range(0, len(examples), 8):
+        rows = list(range(start, min(start + 8, len(examples))))
+        x, y = make_batch(examples, rows, block_size, response_only=True)
+        _, loss = model(x, y)
+        n = int((y != -100).sum())
+        total += loss.item() * n
+        count += n
+    return total / max(count, 1)
+
+
+def train(model, examples, cfg: ProjectConfig, steps: int, lr: float, response_only: bool,
+          eval_examples=None, log=None) -> dict:
+    """AdamW on the trainable parameters; returns tokens/s, memory and the eval curve."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    g = torch.Generator().manual_seed(cfg.seed)
+    curve = []
+    tokens, seconds = 0, 0.0
+    with PeakRSS() as rss:
+        for step in range(1, steps + 1):
+            model.train()
+            rows = torch.randint(0, len(examples), (cfg.batch_size,), generator=g).tolist()
+            x, y = make_batch(examples, rows, cfg.block_size, response_only)
+            t0 = time.perf_counter()
+            _, loss = model(x, y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            seconds += time.perf_counter() - t0
+            tokens += x.numel()
+            if eval_examples is not None and (step % cfg.eval_every == 0 or step == steps):
+                curve.append((step, eval_loss(model, eval_examples, cfg.block_size)))
+                if log:
+                    print(f"{log} step {step} | train {loss.item():.4f} | eval {curve[-1][1]:.4f}")
+        unique = {t.data_ptr(): t for t in model.state_dict().values()}  # tied weights once
+        state_bytes = sum(t.numel() * t.element_size() for t in unique.values())
+        grad_bytes = sum(p.numel() * p.element_size() for p in params)
+        adam_bytes = 2 * grad_bytes  # exp_avg and exp_avg_sq per trainable value
+    return dict(
+        tokens_per_s=tokens / seconds,
+        curve=curve,
+        state_mb=(state_bytes + grad_bytes + adam_bytes) / 2**20,
+        rss_mb=rss.peak_mb,
+    )
+
+
+def saved_size(model, method: str, path: Path) -> int:
+    """Bytes of what a run must keep: the adapter for LoRA/QLoRA, the whole state dict for full."""
+    if method == "full":
+        torch.save(model.state_dict(), path)
+    else:
+        load("week12_peft.inject").save_adapter(model, path)
+    return path.stat().st_size
+
+
+def sample(model, tok: CharTokenizer, record: dict, cfg: ProjectConfig) -> str:
+    prompt, _ = format_alpaca(record)
+    idx = torch.tensor([tok.encode(prompt)[-cfg.block_size :]])
+    model.eval()
+    n = min(120, cfg.block_size)
+    out = model.generate(idx, n, temperature=0.0, stop_token=tok.stoi.get("\n"))
+    return tok.decode(out[0, idx.shape[1] :].tolist()).strip()
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = parser(12, "LoRA vs QLoRA vs full fine-tuning: parameters, memory, speed, eval loss.")
+    p.add_argument("--data-file", type=Path, default=None,
+                   help="instruction records as JSON (default: the instruction dataset)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads")
+    args = p.parse_args(argv)
+    out = setup(12, args)
+    torch.set_num_threads(args.threads)
+    cfg = SHORT if args.short else ProjectConfig()
+    inject = load("week12_peft.inject")
+    qlora = load("week12_peft.qlora")
+
+    records = load_records(args.data_file)
+    tok = CharTokenizer.from_text("".join("".join(format_alpaca(r)) for r in records))
+    g = torch.Generator().manual_seed(cfg.seed)
+    order = torch.randperm(len(records), generator=g).tolist()
+    n_eval = min(cfg.eval_records, len(records) // 4)
+    held_out = [records[i] for i in order[:n_eval]]
+    train_records = [records[i] for i in order[n_eval:]]
+    train_ex = encode_examples(train_records, tok, cfg.block_size)
+    eval_ex = encode_examples(held_out, tok, cfg.block_size)
+
+    torch.manual_seed(cfg.seed)
+    config = GPTConfig(block_size=cfg.block_size, vocab_size=tok.vocab_size, n_layer=cfg.n_layer,
+                       n_head=cfg.n_head, n_embd=cfg.n_embd)
+    base = GPT(config)
+    start = time.perf_counter()
+    train(base, train_ex, cfg, cfg.pretrain_steps, 2e-3, response_only=False, log="pretrain")
+    base_loss = eval_loss(base, eval_ex, cfg.block_size)
+    print(f"pretrained {cfg.pretrain_steps} steps | eval loss (responses) {base_loss:.4f}")
+
+    rows, curves, answers = [], {}, {}
+    for method in ("full", "lora", "qlora"):
+        model = copy.deepcopy(base)
+        torch.manual_seed(cfg.seed)
+        if method == "lora":
+            inject.inject_lora(model, TARGETS, r=cfg.r, alpha=cfg.alpha)
+        elif method == "qlora":
+            qlora.inject_qlora(model, TARGETS, r=cfg.r, alpha=cfg.alpha)
+        trainable, total = inject.count_parameters(model)
+        # QLoRA's base weights are 4-bit buffers, not parameters: count them as weights too
+        total += sum(m.shape[0] * m.shape[1] + (0 if m.bias is None else m.bias.numel())
+                     for m in model.modules() if isinstance(m, qlora.QLoRALinear))
+        lr = cfg.lr_full if method == "full" else cfg.lr_lora
+        stats = train(model, train_ex, cfg, cfg.finetune_steps, lr, response_only=True,
+                      eval_examples=eval_ex, log=method)
+        size = saved_size(model, method, out / f"{method}.bin")
+        (out / f"{method}.bin").unlink()
+        curves[method] = [(0, base_loss)] + stats["curve"]
+        answers[method] = [sample(model, tok, rec, cfg) for rec in held_out[: cfg.samples]]
+        rows.append(dict(method=method, trainable=trainable, total=total, size=size, **stats))
+
+    write_report(out, cfg, rows, base_loss, time.perf_counter() - start)
+    plot_curves(out / "loss.png", curves)
+    write_samples(out / "samples.md", held_out[: cfg.samples], answers)
+    by = {r["method"]: r for r in rows}
+    record(
+        12,
+        f"lora r={cfg.r}: {by['lora']['trainable'] / by['lora']['total']:.2%} trainable | eval "
+        f"loss base {base_loss:.3f} full {by['full']['curve'][-1][1]:.3f} lora "
+        f"{by['lora']['curve'][-1][1]:.3f} qlora {by['qlora']['curve'][-1][1]:.3f}",
+        out,
+    )
+    return 0
+
+
+def write_report(out: Path, cfg: ProjectConfig, rows, base_loss: float, seconds: float) -> None:
+    lines = [
+        "# LoRA vs QLoRA vs full fine-tuning (week-05 GPT, character level, CPU)",
+        "",
+        f"Course GPT: {cfg.n_layer} layers, C={cfg.n_embd}, block {cfg.block_size}, pretrained "
+        f"{cfg.pretrain_steps} steps on the instruction records' text; eval loss of the responses "
+        f"before fine-tuning: {base_loss:.4f}. Fine-tuning: {cfg.finetune_steps} steps, batch "
+        f"{cfg.batch_size}, loss on the response only, AdamW (lr {cfg.lr_full} full, {cfg.lr_lora} "
+        f"LoRA/QLoRA), LoRA r={cfg.r}, alpha={cfg.alpha} on {', '.join(TARGETS)}. "
+        f"{torch.get_num_threads()} torch thread(s); total {seconds:.0f} s.",
+        "",
+        "| method | trainable | total | trainable % | training state (MB) | peak RSS growth (MB) "
+        "| tokens/s | eval loss | saved (KB) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['method']} | {r['trainable']:,} | {r['total']:,} | "
+            f"{r['trainable'] / r['total']:.2%} | {r['state_mb']:.2f} | {r['rss_mb']:.1f} | "
+            f"{r['tokens_per_s']:,.0f} | {r['curve'][-1][1]:.4f} | {r['size'] / 1024:,.1f} |"
+        )
+    lines += [
+        "",
+        "Training state = weights and buffers as stored (QLoRA's base in 4-bit codes + absmax) + "
+        "gradients + two AdamW moments per trainable value. Peak RSS growth is sampled every 5 ms "
+        "above the process's memory at the start of each method (allocator caching makes it rough). "
+        "Saved = the adapter file (safetensors) for LoRA and QLoRA, the whole state dict for full.",
+        "",
+    ]
+    (out / "comparison.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+def plot_curves(path: Path, curves: dict) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for method, curve in curves.items():
+        ax.plot([s for s, _ in curve], [v for _, v in curve], marker="o", label=method)
+    ax.set_xlabel("fine-tuning step")
+    ax.set_ylabel("eval loss (responses)")
+    ax.set_title("LoRA vs QLoRA vs full fine-tuning")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def write_samples(path: Path, records, answers: dict) -> None:
+    lines = ["# Greedy answers to held-out prompts", ""]
+    for i, rec in enumerate(records):
+        prompt, expected = format_alpaca(rec)
+        lines += [f"## Prompt {i + 1}", "", "```text", prompt.rstrip(), "```", "",
+                  f"- expected: {expected.strip()!r}"]
+        lines += [f"- {method}: {answers[method][i]!r}" for method in answers]
+        lines.append("")
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,65 @@
+"""A QLoRA layer: the frozen base weight stored in NF4 (4 bits), dequantized on the fly, plus LoRA.
+
+Dettmers et al., *QLoRA* (2023): the pretrained weight is quantized once and never trained; each
+forward pass dequantizes it to float32 (the "compute dtype") for the matmul, and only the LoRA
+factors A and B, kept in full precision, get gradients. Memory for the base drops from 32 bits per
+weight to 4 + 32/64 = 4.5 (4.127 with double quantization, see nf4.py).
+Check: `pytest checks/week12_peft/test_qlora.py` (and test_peft_oracle.py against bitsandbytes)
+"""
+
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .inject import find_targets, set_module
+from .nf4 import dequantize_nf4, quantize_nf4
+
+
+class QLoRALinear(nn.Module):
+    """y = x @ dequant(W_nf4)^T + bias + scaling * dropout(x) @ A^T @ B^T; only A and B train."""
+
+    def __init__(
+        self, base: nn.Linear, r: int, alpha: float, dropout: float = 0.0, blocksize: int = 64
+    ):
+        """Quantize base.weight to NF4 and keep no float copy of it.
+
+        Sets:
+            weight_packed: buffer (ceil(out * in / 2),) uint8 and weight_absmax: buffer
+                (ceil(out * in / blocksize),) float32, from quantize_nf4(base.weight, blocksize).
+            bias: a buffer holding a copy of base.bias (None if base has no bias): frozen.
+            shape: (out_features, in_features); blocksize as given.
+            lora_A (r, in) Kaiming-uniform (a = sqrt(5)) from the global torch RNG, lora_B
+                (out, r) zeros, scaling = alpha / r, dropout = nn.Dropout(dropout): as LoRALinear.
+        """
+        # TODO(w12.qlora): quantize base.weight into buffers, copy the bias into a buffer, create the LoRA factors
+        raise NotImplementedError("w12.qlora: QLoRALinear.__init__")
+
+    def dequantized_weight(self) -> torch.Tensor:
+        """The base weight back in float32, (out_features, in_features): dequantize_nf4 of the buffers."""
+        # TODO(w12.qlora): dequantize_nf4 of the buffers
+        raise NotImplementedError("w12.qlora: QLoRALinear.dequantized_weight")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(..., in) -> (..., out): F.linear(x, dequantized_weight(), bias) + the LoRA path."""
+        # TODO(w12.qlora): F.linear with the dequantized weight, plus the scaled LoRA path
+        raise NotImplementedError("w12.qlora: QLoRALinear.forward")
+
+
+def inject_qlora(
+    model: nn.Module,
+    targets: list[str],
+    r: int,
+    alpha: float,
+    dropout: float = 0.0,
+    blocksize: int = 64,
+) -> list[str]:
+    """inject_lora's twin: freeze every parameter, replace each target Linear by a QLoRALinear."""
+    names = find_targets(model, targets)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    for name in names:
+        layer = QLoRALinear(model.get_submodule(name), r, alpha, dropout, blocksize)
+        set_module(model, name, layer)
+    return names
