@@ -1,0 +1,196 @@
+"""PPO from scratch (Schulman et al. 2017), the RLHF way (Ouyang et al. 2022; Ziegler et al. 2019):
+the clipped surrogate, the clipped value loss, an entropy bonus, a per-token KL penalty to a frozen
+reference, and the update loop (epochs of shuffled minibatches, early stop on approx-KL).
+
+Every tensor is per token, (B, T), with a 0/1 mask for the tokens that count (the response).
+Check: `pytest checks/week13_alignment/test_ppo.py`
+"""
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+
+def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of x over the entries where mask is 1 (given)."""
+    mask = mask.to(x.dtype)
+    return (x * mask).sum() / mask.sum().clamp(min=1)
+
+
+def whiten(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """(x - mean) / (std + eps) over the masked entries, 0 elsewhere (given; advantages before PPO)."""
+    mean = masked_mean(x, mask)
+    std = masked_mean((x - mean) ** 2, mask).sqrt()
+    return torch.where(mask.bool(), (x - mean) / (std + eps), torch.zeros_like(x))
+
+
+def ppo_policy_loss(
+    logp: torch.Tensor,
+    old_logp: torch.Tensor,
+    advantages: torch.Tensor,
+    mask: torch.Tensor,
+    clip_eps: float = 0.2,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The clipped surrogate loss and the fraction of tokens where the clip is active.
+
+    ratio = exp(logp - old_logp) (new policy over the policy that sampled the tokens);
+    per token: max(-A * ratio, -A * clamp(ratio, 1 - clip_eps, 1 + clip_eps)) (the pessimistic
+    side of the two); the loss is its masked mean. The clip is active where the clamped term is
+    strictly larger than the unclamped one. Example: A = 1, ratio 1.5, eps 0.2 -> -1.2 (no credit
+    past 1 + eps); A = -1, ratio 1.5 -> 1.5 (a bad move is never clipped away).
+
+    Args:
+        logp: (B, T) log-probs of the sampled tokens under the policy being trained (with grad).
+        old_logp: (B, T) log-probs under the policy that sampled them (constants).
+        advantages: (B, T) advantages (constants).
+        mask: (B, T) 1 for tokens that count.
+        clip_eps: epsilon of the clip range [1 - eps, 1 + eps].
+
+    Returns:
+        (loss, clip_fraction): a scalar with gradient through logp only, and a detached scalar.
+    """
+    # TODO(w13.ppo): ratio = exp(logp - old_logp); masked mean of max(-A * ratio,
+    #   -A * clamp(ratio, 1 - eps, 1 + eps)); the clip fraction.
+    raise NotImplementedError("w13.ppo: write ppo_policy_loss in exercises/week13_alignment/ppo.py")
+
+
+def ppo_value_loss(
+    values: torch.Tensor,
+    old_values: torch.Tensor,
+    returns: torch.Tensor,
+    mask: torch.Tensor,
+    clip_eps: float = 0.2,
+) -> torch.Tensor:
+    """The clipped value loss: 0.5 * masked mean of max((V - R)^2, (V_clip - R)^2).
+
+    V_clip = old_values + clamp(values - old_values, -clip_eps, clip_eps): the value may not move
+    more than clip_eps from its rollout estimate without paying the larger error.
+    Example: V 2.0, old 0.0, R 1.0, eps 0.2 -> V_clip 0.2 -> 0.5 * max(1.0, 0.64) = 0.5.
+
+    Args:
+        values: (B, T) current value estimates (with grad).
+        old_values: (B, T) the estimates at rollout time (constants).
+        returns: (B, T) targets (constants).
+        mask: (B, T) 1 for tokens that count.
+        clip_eps: the value clip range.
+
+    Returns:
+        A scalar with gradient through values only.
+    """
+    # TODO(w13.ppo): V_clip = old + clamp(V - old, -eps, eps); 0.5 * masked mean of the larger
+    #   squared error.
+    raise NotImplementedError("w13.ppo: write ppo_value_loss in exercises/week13_alignment/ppo.py")
+
+
+def entropy(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Masked mean over tokens of the entropy -sum_v p_v log p_v of softmax(logits).
+
+    Written from log_softmax (not torch.distributions): stable for logits near +-1000, and 0 for a
+    one-hot distribution. Example: uniform over V tokens -> ln V.
+
+    Args:
+        logits: (B, T, V).
+        mask: (B, T) 1 for tokens that count.
+
+    Returns:
+        A scalar (differentiable).
+    """
+    # TODO(w13.ppo): -sum p log p over the vocabulary from log_softmax, masked mean over tokens.
+    raise NotImplementedError("w13.ppo: write entropy in exercises/week13_alignment/ppo.py")
+
+
+def approx_kl(logp: torch.Tensor, old_logp: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The k3 estimate of KL(old || new) from sampled tokens: masked mean of (r - 1) - log r,
+    r = exp(logp - old_logp). Always >= 0, exactly 0 when the policies agree (Schulman 2020,
+    "Approximating KL divergence"). Detached scalar.
+
+    Example: logp - old_logp = ln 2 on every token -> (2 - 1) - ln 2 = 0.3069.
+    """
+    # TODO(w13.ppo): masked mean of (r - 1) - log r with log r = logp - old_logp, detached.
+    raise NotImplementedError("w13.ppo: write approx_kl in exercises/week13_alignment/ppo.py")
+
+
+def kl_penalty_rewards(
+    scores: torch.Tensor,
+    logp: torch.Tensor,
+    ref_logp: torch.Tensor,
+    mask: torch.Tensor,
+    kl_coef: float,
+) -> torch.Tensor:
+    """Per-token RLHF rewards: -kl_coef * (logp - ref_logp) on every response token, and the
+    sequence's score added on its LAST response token (the right-most 1 of its mask).
+
+    Summed over a response this is score - kl_coef * log(pi / pi_ref)(response): the reward model's
+    opinion minus a sampled estimate of the KL to the reference. Masked-out tokens get 0.
+    Example: score 1, logp - ref_logp = [0.5, -0.5, 0.1], mask [1, 1, 0], kl_coef 0.1
+    -> [-0.05, 0.05 + 1, 0].
+
+    Args:
+        scores: (B,) sequence-level rewards (e.g. of a reward model or a program).
+        logp: (B, T) log-probs of the sampled tokens under the policy at rollout time.
+        ref_logp: (B, T) log-probs of the same tokens under the frozen reference.
+        mask: (B, T) 1 for response tokens (every row has at least one).
+        kl_coef: beta of the KL penalty, >= 0.
+
+    Returns:
+        (B, T) rewards, no gradient.
+    """
+    # TODO(w13.ppo): -kl_coef * (logp - ref_logp) on masked tokens, plus each score on its
+    #   row's last response token.
+    raise NotImplementedError(
+        "w13.ppo: write kl_penalty_rewards in exercises/week13_alignment/ppo.py"
+    )
+
+
+@dataclass
+class PPOConfig:
+    clip_eps: float = 0.2  # policy ratio clip range
+    value_clip_eps: float = 0.2  # value clip range
+    vf_coef: float = 0.5  # weight of the value loss
+    ent_coef: float = 0.0  # weight of the entropy bonus (subtracted from the loss)
+    epochs: int = 4  # passes over the rollout batch
+    minibatch_size: int = 16  # rows per optimizer step
+    target_kl: float | None = 0.1  # early stop when a minibatch's approx-KL exceeds it; None: never
+    max_grad_norm: float = 1.0  # gradient clipping by global norm
+
+
+def ppo_update(
+    evaluate: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
+    batch: dict[str, torch.Tensor],
+    params: list[torch.nn.Parameter],
+    optimizer,
+    config: PPOConfig,
+    generator: torch.Generator | None = None,
+) -> dict[str, float]:
+    """Several epochs of PPO steps on one rollout batch.
+
+    Each epoch draws `perm = torch.randperm(N, generator=generator)` and walks it in consecutive
+    slices of config.minibatch_size rows (the last one may be smaller): every row is used once per
+    epoch. For each minibatch:
+      1. logp, values, logits = evaluate(rows), one forward pass;
+      2. kl = approx_kl(logp, old_logp, mask) of those rows; if config.target_kl is not None and
+         kl > config.target_kl, stop the whole update here, before this step (the policy already
+         moved too far from the one that sampled the batch);
+      3. loss = ppo_policy_loss + vf_coef * ppo_value_loss - ent_coef * entropy;
+      4. optimizer.zero_grad(); loss.backward(); clip the global grad norm of `params` to
+         max_grad_norm; optimizer.step().
+
+    Args:
+        evaluate: rows (n,) int64 -> (logp (n, T), values (n, T), logits (n, T, V)) of the current
+            policy on those rows of the batch, with gradient.
+        batch: "old_logp", "old_values", "advantages", "returns", "mask", each (N, T).
+        params: the parameters the optimizer updates (for the grad-norm clip).
+        optimizer: over params: anything with zero_grad() and step() (a torch.optim optimizer).
+        config: the PPO hyper-parameters.
+        generator: a seeded torch.Generator for the shuffles.
+
+    Returns:
+        {"steps": optimizer steps taken, "stopped_early": 1.0 or 0.0, "approx_kl": the last
+        measured kl, "policy_loss", "value_loss", "clip_fraction", "entropy": means over the steps
+        taken (nan if none)}.
+    """
+    # TODO(w13.ppo): epochs of shuffled minibatches: evaluate, approx-KL early stop before the
+    #   step, the combined loss, zero_grad / backward / clip / step; return the statistics.
+    raise NotImplementedError("w13.ppo: write ppo_update in exercises/week13_alignment/ppo.py")
