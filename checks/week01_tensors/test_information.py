@@ -85,15 +85,26 @@ def test_kl_ignores_a_constant_shift_of_logits():
     )
 
 
-def test_perplexity():
-    assert abs(mod.perplexity(math.log(65)) - 65.0) < 1e-9, (
-        "perplexity(ln 65) should be 65: a uniform guess over 65 characters"
+def test_perplexity_of_a_float():
+    """A uniform guess over 65 characters has mean NLL ln 65 and perplexity 65; certainty has 1."""
+    value = mod.perplexity(math.log(65))
+    assert isinstance(value, float), (
+        f"perplexity(math.log(65)) returned {type(value).__name__}; the docstring promises a float"
+    )
+    assert math.isclose(value, 65.0, rel_tol=1e-12), (
+        f"perplexity(ln 65) = {value}, expected 65: a uniform guess over 65 characters; "
+        "likely cause: perplexity is exp(mean NLL), not 2 ** or exp of a sum"
     )
     assert mod.perplexity(0.0) == 1.0, "perplexity(0.0) should be 1.0: a certain model"
+
+
+def test_perplexity_of_a_0d_loss_tensor():
+    """The docstring allows a 0-d tensor (a loss); float32 rounding is allowed (rel 1e-6)."""
     value = mod.perplexity(torch.tensor(2.0))
     assert isinstance(value, float), (
-        f"perplexity should return a Python float, got {type(value).__name__}"
+        f"perplexity(torch.tensor(2.0)) returned {type(value).__name__}; the docstring promises "
+        "a Python float for a 0-d tensor too (float(...) or .item())"
     )
-    assert abs(value - math.exp(2.0)) < 1e-9, (
-        f"perplexity(2.0): expected e^2 = {math.exp(2):.6f}, got {value}"
+    assert math.isclose(value, math.exp(2.0), rel_tol=1e-6), (
+        f"perplexity(torch.tensor(2.0)) = {value}, expected e^2 = {math.exp(2):.6f}"
     )

@@ -24,15 +24,18 @@ def markov_ids(V: int = 6, N: int = 1200, seed: int = 0) -> torch.Tensor:
 
 
 class SpyDataset:
-    """Wraps the reference-free TokenDataset of the tree under test and records every get_batch."""
+    """Wraps the TokenDataset of the tree under test and records every get_batch and its batch."""
 
     def __init__(self, inner):
         self.inner = inner
         self.calls: list[str] = []
+        self.batches: list[tuple[str, torch.Tensor, torch.Tensor]] = []
 
     def get_batch(self, split, batch_size, generator):
         self.calls.append(split)
-        return self.inner.get_batch(split, batch_size, generator)
+        x, y = self.inner.get_batch(split, batch_size, generator)
+        self.batches.append((split, x, y))
+        return x, y
 
 
 def make(block_size: int = 8) -> SpyDataset:
@@ -40,7 +43,7 @@ def make(block_size: int = 8) -> SpyDataset:
 
 
 def test_estimate_loss_matches_losses_on_the_same_batches():
-    """estimate_loss draws `batches` train batches, then `batches` val batches, from the generator."""
+    """Oracle: the mean loss of the very batches estimate_loss drew, per split (any draw order)."""
     ds = make()
     torch.manual_seed(0)
     model = bigram.BigramLM(6)
@@ -48,23 +51,36 @@ def test_estimate_loss_matches_losses_on_the_same_batches():
         model.table.weight.normal_()
     model.train()
     got = train_mod.estimate_loss(model, ds, 4, 3, torch.Generator().manual_seed(5))
-    g = torch.Generator().manual_seed(5)
-    expected = {}
     for split in ("train", "val"):
-        losses = [model(*ds.inner.get_batch(split, 4, g))[1].item() for _ in range(3)]
-        expected[split] = sum(losses) / 3
-    for split in ("train", "val"):
+        drawn = [(x, y) for s, x, y in ds.batches if s == split]
+        assert len(drawn) == 3, (
+            f"estimate_loss(batch_size=4, batches=3) drew {len(drawn)} {split!r} batches with "
+            f"get_batch (calls: {ds.calls}); expected 3 per split"
+        )
+        assert all(x.shape[0] == 4 for x, _ in drawn), "each batch must have batch_size=4 rows"
+        with torch.no_grad():
+            expected = sum(model(x, y)[1].item() for x, y in drawn) / 3
         assert isinstance(got[split], float), (
             f"estimate_loss()['{split}'] should be a float, got {type(got[split]).__name__}"
         )
-        assert abs(got[split] - expected[split]) < 1e-5, (
-            f"estimate_loss(batch_size=4, batches=3)['{split}']: expected {expected[split]:.5f}, "
-            f"got {got[split]:.5f}; average the loss of 3 batches per split, train batches first"
+        assert abs(got[split] - expected) < 1e-5, (
+            f"estimate_loss(batch_size=4, batches=3)['{split}']: the mean loss of the 3 {split} "
+            f"batches it drew is {expected:.5f}, got {got[split]:.5f}; likely cause: not the mean "
+            "of the per-batch losses, or the batches of one split scored as the other"
         )
-    assert ds.calls == ["train"] * 3 + ["val"] * 3, f"get_batch was called with {ds.calls}"
     assert model.training, "estimate_loss must put the model back in train mode"
     assert model.table.weight.grad is None, (
         "estimate_loss built gradients: run it under torch.no_grad()"
+    )
+
+
+def test_estimate_loss_is_reproducible_with_the_same_generator_seed():
+    model = bigram.BigramLM(6)
+    first = train_mod.estimate_loss(model, make(), 4, 3, torch.Generator().manual_seed(5))
+    again = train_mod.estimate_loss(model, make(), 4, 3, torch.Generator().manual_seed(5))
+    assert first == again, (
+        f"estimate_loss gave {first} then {again} with the same generator seed: draw every batch "
+        "with the `generator` argument"
     )
 
 

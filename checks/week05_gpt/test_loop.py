@@ -84,27 +84,39 @@ def test_train_step_without_clipping():
     )
 
 
-def test_estimate_loss_averages_batches_in_eval_mode():
-    """Oracle: the mean of eval_iters get_batch losses per split with dropout off, in split order."""
+def test_estimate_loss_averages_batches_in_eval_mode(monkeypatch):
+    """Oracle: per split, the mean eval-mode loss of the very batches it drew with get_batch."""
     torch.manual_seed(0)
     model = Bigram(dropout=0.5)
     data = torch.randint(0, V, (200,), generator=generator(4))
     splits = {"train": data[:150], "val": data[150:]}
+    drawn: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+    real_get_batch = loop.get_batch
+
+    def spy(d, *args, **kwargs):
+        x, y = real_get_batch(d, *args, **kwargs)
+        drawn.append((d, x, y))
+        return x, y
+
+    monkeypatch.setattr(loop, "get_batch", spy)
     got = loop.estimate_loss(
         model, splits, block_size=8, batch_size=3, eval_iters=5, generator=generator(5)
     )
     assert model.training, "estimate_loss must put the model back in train mode"
-    g = generator(5)
-    model.eval()
-    expected = {}
-    with torch.no_grad():
-        for name, d in splits.items():
-            expected[name] = sum(model(*loop.get_batch(d, 8, 3, g))[1].item() for _ in range(5)) / 5
     assert set(got) == {"train", "val"}, (
         f"estimate_loss returned keys {sorted(got)}, expected the split names"
     )
-    for name in expected:
-        assert abs(got[name] - expected[name]) < 1e-5, (
-            f"estimate_loss[{name!r}] = {got[name]:.5f}, expected {expected[name]:.5f}; likely cause: "
-            "dropout still on (call model.eval()), or not averaging eval_iters get_batch batches"
+    model.eval()
+    for name, d in splits.items():
+        mine = [(x, y) for src, x, y in drawn if src is d]
+        assert len(mine) == 5, (
+            f"estimate_loss(eval_iters=5) drew {len(mine)} batches of {name!r} with get_batch; "
+            "expected eval_iters=5 per split"
+        )
+        with torch.no_grad():
+            expected = sum(model(x, y)[1].item() for x, y in mine) / 5
+        assert abs(got[name] - expected) < 1e-5, (
+            f"estimate_loss[{name!r}] = {got[name]:.5f}; the mean loss of its 5 {name!r} batches "
+            f"with dropout off is {expected:.5f}. Likely cause: dropout still on while measuring "
+            "(call model.eval() first), or not the mean of the per-batch losses"
         )

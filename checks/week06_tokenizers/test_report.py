@@ -4,6 +4,8 @@ Oracles: hand-written expected strings (each derivation in the test's docstring)
 (one row per merge, the char row has exactly len(text) tokens).
 """
 
+import re
+
 import pytest
 
 from roadmap.impl import load
@@ -11,6 +13,30 @@ from roadmap.impl import load
 mod = load("week06_tokenizers.report")
 
 AAABDAAABAC = [((97, 97), 4), ((97, 98), 2), ((256, 257), 2)]
+SEPARATOR = re.compile(r"^:?-{3,}:?$")
+
+
+def parse_table(text: str, what: str) -> tuple[list[str], list[list[str]]]:
+    """(header cells, body rows) of a Markdown table; any valid separator row (---, :--, --:)."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    assert lines and all(line.startswith("|") and line.endswith("|") for line in lines), (
+        f"{what}: expected a Markdown table (every line starts and ends with |), got\n{text}"
+    )
+    rows = [[c.strip() for c in re.split(r"(?<!\\)\|", line[1:-1])] for line in lines]
+    assert len(rows) >= 2 and all(SEPARATOR.match(c) for c in rows[1]), (
+        f"{what}: the second line must be the separator row (| --- | --- |), got {lines[1:2]}"
+    )
+    return rows[0], rows[2:]
+
+
+def assert_table(got: str, header: list[str], body: list[list[str]], what: str, cause: str):
+    got_header, got_body = parse_table(got, what)
+    assert got_header == header, f"{what}: header {got_header}, expected {header}"
+    assert len(got_body) == len(body), f"{what}: {len(got_body)} rows, expected {len(body)}:\n{got}"
+    for i, (mine, theirs) in enumerate(zip(got_body, body)):
+        assert mine == theirs, (
+            f"{what}: row {i} is {mine}, expected {theirs}; likely cause: {cause}"
+        )
 
 
 @pytest.mark.parametrize(
@@ -39,42 +65,39 @@ def test_show_bytes_known_answers(token, expected):
 
 def test_merge_table_known_answer():
     """aaabdaaabac: 256 = a+a (4), 257 = a+b (2), 258 = aa+ab = aaab (2)."""
-    got = mod.merge_table(AAABDAAABAC)
-    expected = (
-        "| rank | id | left | right | merged | count |\n"
-        "|---|---|---|---|---|---|\n"
-        "| 0 | 256 | a | a | aa | 4 |\n"
-        "| 1 | 257 | a | b | ab | 2 |\n"
-        "| 2 | 258 | aa | ab | aaab | 2 |\n"
-    )
-    assert got == expected, (
-        f"merge_table(aaabdaaabac merges):\nexpected\n{expected}got\n{got}likely cause: the "
-        "merged token is vocab[left] + vocab[right] shown with show_bytes; ids are 256 + rank"
+    assert_table(
+        mod.merge_table(AAABDAAABAC),
+        ["rank", "id", "left", "right", "merged", "count"],
+        [
+            ["0", "256", "a", "a", "aa", "4"],
+            ["1", "257", "a", "b", "ab", "2"],
+            ["2", "258", "aa", "ab", "aaab", "2"],
+        ],
+        "merge_table(aaabdaaabac merges)",
+        "the merged token is vocab[left] + vocab[right] shown with show_bytes; ids are 256 + rank",
     )
 
 
 def test_merge_table_top_and_readable_bytes():
     merges = [((32, 116), 9), ((256, 104), 5), ((10, 10), 3)]
-    got = mod.merge_table(merges, top=2).splitlines()
-    assert len(got) == 4, f"merge_table(3 merges, top=2): expected 2 header + 2 rows, got {got}"
-    assert got[3] == "| 1 | 257 | ␣t | h | ␣th | 5 |", (
-        f"merge_table row 1: expected '| 1 | 257 | ␣t | h | ␣th | 5 |', got {got[3]!r}"
+    got = mod.merge_table(merges, top=2)
+    _, body = parse_table(got, "merge_table(3 merges, top=2)")
+    assert len(body) == 2, f"merge_table(3 merges, top=2): expected 2 rows, got\n{got}"
+    assert body[1] == ["1", "257", "␣t", "h", "␣th", "5"], (
+        f"merge_table row 1: expected | 1 | 257 | ␣t | h | ␣th | 5 |, got {body[1]}; likely "
+        "cause: show_bytes not applied to the merged token, or ids not 256 + rank"
     )
 
 
 def test_compression_table_known_answer():
     """ "héllo": 5 characters, 6 bytes (é is 2). char: 5 tokens, 6/5 = 1.20 bytes/token,
     1.00 chars/token; bpe [7, 8]: 2 tokens, 6/2 = 3.00, 5/2 = 2.50."""
-    got = mod.compression_table("héllo", {"bpe": [7, 8]})
-    expected = (
-        "| tokenizer | tokens | bytes/token | chars/token |\n"
-        "|---|---|---|---|\n"
-        "| char | 5 | 1.20 | 1.00 |\n"
-        "| bpe | 2 | 3.00 | 2.50 |\n"
-    )
-    assert got == expected, (
-        f'compression_table("héllo", {{"bpe": [7, 8]}}):\nexpected\n{expected}got\n{got}'
-        "likely cause: bytes are len(text.encode('utf-8')), characters len(text)"
+    assert_table(
+        mod.compression_table("héllo", {"bpe": [7, 8]}),
+        ["tokenizer", "tokens", "bytes/token", "chars/token"],
+        [["char", "5", "1.20", "1.00"], ["bpe", "2", "3.00", "2.50"]],
+        'compression_table("héllo", {"bpe": [7, 8]})',
+        "bytes are len(text.encode('utf-8')), characters len(text), two decimals",
     )
 
 

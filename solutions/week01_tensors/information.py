@@ -37,10 +37,11 @@ def kl_divergence(p_logits: torch.Tensor, q_logits: torch.Tensor, dim: int = -1)
     return (logp.exp() * (logp - logq)).sum(dim=dim)
 
 
-def perplexity(mean_nll: float) -> float:
-    """Perplexity from a mean negative log-likelihood in nats: exp(mean_nll).
+def perplexity(mean_nll: float | torch.Tensor) -> float:
+    """Perplexity from a mean negative log-likelihood in nats: exp(mean_nll), as a Python float.
 
     A model that is uniform over V tokens has mean NLL ln V and perplexity V: it is "as confused
-    as a fair V-sided die". Example: perplexity(math.log(65)) == 65.0.
+    as a fair V-sided die". Example: perplexity(math.log(65)) is 65.0 up to float rounding.
+    `mean_nll` may be a Python float or a 0-d tensor (a loss straight from cross_entropy).
     """
     return math.exp(float(mean_nll))

@@ -48,7 +48,8 @@ def stream_text(tokens: Iterable[int], token_bytes: Callable[[int], bytes]) -> I
 
     After each token, emit every complete character received so far (possibly "" is skipped, so a
     token that only starts a character yields nothing yet). At the end, flush what is left with
-    errors="replace".
+    errors="replace". Built from scratch on complete_prefix_length: `codecs.getincrementaldecoder`
+    and `codecs.iterdecode` (the library's streaming decoders) are off-limits in the check.
 
     Args:
         tokens: token ids, possibly a lazy generator that produces them one at a time.
