@@ -1,0 +1,1 @@
+"""Checks for week 10: data at scale and distributed training."""

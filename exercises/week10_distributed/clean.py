@@ -1,0 +1,121 @@
+"""Text cleaning and quality filters: the heuristics that decide which web text is worth training on.
+
+Normalisation (Unicode NFKC, line ends, white space), quality signals in the spirit of Gopher's
+rules (Rae et al. 2021, appendix A: word count, symbol ratio, repeated lines, stop words) and a
+whole-word blocklist. Every rule is a plain function of the text, so a filter's decision can be
+explained and tested.
+Check: `pytest checks/week10_distributed/test_clean.py`
+"""
+
+import re
+import unicodedata
+
+# A small English stop-word list: real text is full of them, boilerplate and code are not.
+STOPWORDS = frozenset(
+    "the be to of and a in that have i it for not on with he as you do at this but his by from "
+    "they we say her she or an will my one all would there their what so up out if about who get "
+    "which go me is are was were".split()
+)
+# characters stripped from both ends of a word before it is compared with STOPWORDS
+PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+
+
+def normalize_text(text: str) -> str:
+    """Normalise a document before filtering and dedup, in this order:
+
+    1. Unicode NFKC (`unicodedata.normalize("NFKC", text)`: full-width letters, ligatures and
+       non-breaking spaces become their plain forms);
+    2. line ends "\\r\\n" and "\\r" become "\\n";
+    3. within each line, every run of spaces and tabs becomes one space, and each line is stripped
+       of leading and trailing spaces and tabs;
+    4. three or more consecutive newlines become two (at most one empty line in a row);
+    5. the whole text is stripped of leading and trailing white space.
+
+    Example: "  Hello\\t\\tworld \\r\\n\\r\\n\\r\\n\\uff21BC  " -> "Hello world\\n\\nABC".
+
+    Args:
+        text: any string.
+
+    Returns:
+        the normalised string ("" for a text of white space only).
+    """
+    # TODO(w10.clean): NFKC, then line ends, then blanks within lines, then 3+ newlines -> 2, then
+    #   strip.
+    raise NotImplementedError(
+        "w10.clean: write normalize_text in exercises/week10_distributed/clean.py"
+    )
+
+
+def quality_signals(text: str) -> dict[str, float]:
+    """The numbers the quality filter looks at, for one (normalised) document.
+
+    Words are `text.split()`. Returns a dict with exactly these keys:
+      n_words: the number of words.
+      mean_word_length: mean number of characters per word (0.0 with no words).
+      symbol_ratio: among the non-white-space characters, the fraction that are not alphanumeric
+        (`not c.isalnum()`); 0.0 for a text with none.
+      duplicate_line_fraction: among the non-empty lines (after `line.strip()`), the fraction that
+        repeat an earlier non-empty line exactly; 0.0 with no non-empty line. Lines "a", "b", "a",
+        "a" -> 2/4.
+      stopword_fraction: the fraction of words that, lower-cased and stripped of PUNCTUATION at
+        both ends, are in STOPWORDS; 0.0 with no words.
+
+    Args:
+        text: a document.
+
+    Returns:
+        the dict of five floats (n_words too is a float).
+    """
+    # TODO(w10.clean): text.split() words; count symbols among non-space characters; repeated non-
+    #   empty lines; stop words after lower() and strip(PUNCTUATION).
+    raise NotImplementedError(
+        "w10.clean: write quality_signals in exercises/week10_distributed/clean.py"
+    )
+
+
+def passes_quality(
+    text: str,
+    *,
+    min_words: int = 20,
+    max_words: int = 100_000,
+    min_mean_word_length: float = 2.0,
+    max_mean_word_length: float = 10.0,
+    max_symbol_ratio: float = 0.1,
+    max_duplicate_line_fraction: float = 0.3,
+    min_stopword_fraction: float = 0.05,
+) -> tuple[bool, str]:
+    """Apply the quality rules to `quality_signals(text)`, in this order, and stop at the first
+    that fails; every bound is inclusive (a value equal to a bound passes):
+
+      "too_short"       n_words < min_words
+      "too_long"        n_words > max_words
+      "word_length"     mean_word_length outside [min_mean_word_length, max_mean_word_length]
+      "symbols"         symbol_ratio > max_symbol_ratio
+      "repetition"      duplicate_line_fraction > max_duplicate_line_fraction
+      "not_language"    stopword_fraction < min_stopword_fraction
+
+    Returns:
+        (True, "") if every rule passes, else (False, the name of the first rule that failed).
+    """
+    # TODO(w10.clean): compute quality_signals once, test the rules in the documented order,
+    #   return (False, name) at the first failure.
+    raise NotImplementedError(
+        "w10.clean: write passes_quality in exercises/week10_distributed/clean.py"
+    )
+
+
+def blocklist_hits(text: str, blocklist: set[str] | list[str]) -> list[str]:
+    """The blocked words that occur in `text` as whole words, case-insensitively.
+
+    A word is a maximal run of word characters (the regular expression `\\w+`), lower-cased; a
+    blocked entry matches a word exactly, never a part of one ("class" does not contain the
+    blocked word "ass": the Scunthorpe problem). Entries of `blocklist` are lower-cased too.
+
+    Returns:
+        the sorted list of distinct blocked words found ([] for a clean text).
+    """
+    # TODO(w10.clean): re.findall(r"\w+", text.lower()) gives the words; intersect with the lower-
+    #   cased blocklist; sort.
+    raise NotImplementedError(
+        "w10.clean: write blocklist_hits in exercises/week10_distributed/clean.py"
+    )

@@ -1,0 +1,66 @@
+"""ZeRO stage 1 (Rajbhandari et al. 2020): shard the optimizer state across data-parallel ranks.
+
+Adam keeps two extra tensors per parameter (exp_avg, exp_avg_sq): with fp32 master weights that
+is most of a model's training memory. ZeRO-1 gives each parameter one owner rank; only the owner
+keeps its optimizer state and updates it, then sends the new values to everyone, so each rank
+holds about 1/world_size of the state. `torch.distributed.optim.ZeroRedundancyOptimizer` is the
+library version.
+Check: `pytest checks/week10_distributed/test_zero.py`
+"""
+
+import torch
+import torch.distributed as dist
+
+
+class Zero1Optimizer:
+    """A ZeRO-1 wrapper around any torch optimizer class.
+
+    Ownership: the i-th parameter of `params` (in the order given) is owned by rank
+    i % world_size. This rank builds `optimizer_class(its owned parameters, **defaults)` and
+    nothing for the others, so it holds no state for parameters it does not own.
+
+    step(): the gradients are assumed already averaged over ranks (call allreduce_gradients first).
+    The local optimizer steps the owned parameters; then, for every parameter i in order,
+    `dist.broadcast(p.data, src=i % world_size)` sends the owner's new values to every rank (the
+    "all-gather" of the updated parameters). Afterwards every rank holds the same parameters as an
+    unsharded optimizer on one process would.
+
+    Example: 5 parameters on 2 ranks: rank 0 owns parameters 0, 2, 4 and rank 1 owns 1, 3.
+    """
+
+    def __init__(self, params, optimizer_class=torch.optim.AdamW, **defaults):
+        self.params = list(params)
+        self.rank = dist.get_rank()
+        self.world_size = dist.get_world_size()
+        self.owned = [p for i, p in enumerate(self.params) if i % self.world_size == self.rank]
+        # a rank can own nothing (fewer parameters than ranks): then it has no local optimizer
+        self.optimizer = optimizer_class(self.owned, **defaults) if self.owned else None
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear the gradients of every parameter, owned or not."""
+        for p in self.params:
+            if set_to_none:
+                p.grad = None
+            elif p.grad is not None:
+                p.grad.zero_()
+
+    @torch.no_grad()
+    def step(self) -> None:
+        """Update the owned parameters, then broadcast every parameter from its owner."""
+        if self.optimizer is not None:
+            self.optimizer.step()
+        for i, p in enumerate(self.params):
+            dist.broadcast(p.data, src=i % self.world_size)
+
+    def state_numel(self) -> int:
+        """The number of optimizer-state elements this rank holds: the sum of `numel()` of the
+        tensors with at least one dimension in the local optimizer's `state` (Adam's scalar step
+        counter does not count); 0 before the first step or with no owned parameter."""
+        if self.optimizer is None:
+            return 0
+        return sum(
+            t.numel()
+            for s in self.optimizer.state.values()
+            for t in s.values()
+            if torch.is_tensor(t) and t.dim() > 0
+        )
