@@ -102,7 +102,8 @@ def test_first_step_is_bias_corrected():
         p.detach() - start,
         torch.full((7,), -0.01),
         what="AdamW(lr=0.01, wd=0).step() with every gradient 0.5: the first step's move",
-        hint="bias correction: divide m by (1 - beta1**t) and v by (1 - beta2**t), t from 1",
+        hint="bias correction: divide m by (1 - beta1**t) and v by (1 - beta2**t), t from 1; "
+        "v averages g * g (then the first step moves every weight by lr, whatever g is)",
         atol=1e-7,
     )
 
