@@ -36,7 +36,8 @@ def test_known_answer_constant_features_average_the_values():
         got.flatten(),
         torch.tensor([2.0, 2.0], dtype=torch.float64),
         what="linear_attention(q=k=0, v=[1, 3], causal=False)",
-        hint="out_i = phi(q_i)^T S / (phi(q_i)^T z + eps), with sums over ALL keys",
+        hint="out_i = phi(q_i)^T S / (phi(q_i)^T z + eps), the normaliser in the denominator, "
+        "with sums over ALL keys",
     )
     got = mod.linear_attention(q, q, v, causal=True)
     assert_close(

@@ -23,7 +23,8 @@ mod = load("week15_efficient_inference.engine")
 
 PER_SEQUENCE = (
     "each new token sits at position start_b + t (start_b = cache.lengths before the call) and "
-    "attends to keys 0 .. its own position of ITS sequence only; padding must be masked"
+    "attends to keys 0 .. its own position of ITS sequence only (a mask per row; padding masked); "
+    "return the logits of each chunk's LAST token"
 )
 
 

@@ -242,7 +242,8 @@ def test_backward_equals_autograd_of_attention(causal):
     )
     expected = sdpa_grads(q, k, v, do, causal)
     hints = {
-        "dq": "dS = P * (dP - delta) with delta = rowsum(dO * O); dQ = dS K * scale",
+        "dq": "dS = P * (dP - delta) with P = exp(S - lse) and delta = rowsum(dO * O); "
+        "dQ = dS K * scale",
         "dk": "dK = dS^T Q * scale (both the scores and dK carry the 1/sqrt(D))",
         "dv": "dV = P^T dO with P = exp(S - lse), masked entries 0",
     }

@@ -200,6 +200,11 @@ def test_fork_stores_a_shared_prefix_once_and_copies_on_write():
         f"fork allocated {free_before - cache.num_free_blocks} blocks; a shared prefix must be "
         "stored once: share the blocks by reference count, copy nothing"
     )
+    shared = [cache.allocator.refcount[b] for b in cache.tables[0]]
+    assert shared == [2, 2], (
+        f"after fork(0, 1) the reference counts of the shared blocks are {shared}, expected "
+        "[2, 2]\n  likely cause: fork must incref every block of src (each table entry is one owner)"
+    )
     assert cache.tables[1] == cache.tables[0] and cache.lengths[1] == 6, (
         f"after fork(0, 1): table {cache.tables.get(1)} (expected {cache.tables[0]}), length "
         f"{cache.lengths.get(1)} (expected 6)"
@@ -209,7 +214,7 @@ def test_fork_stores_a_shared_prefix_once_and_copies_on_write():
     write_positions(cache, 1, 1, shadow, g)
     assert cache.num_free_blocks == free_before - 1, (
         f"appending to a fork inside a shared, half-full block should allocate exactly 1 block (the "
-        f"copy); free went {free_before} -> {cache.num_free_blocks}"
+        f"copy-on-write copy); free went {free_before} -> {cache.num_free_blocks}"
     )
     assert cache.tables[1][0] == cache.tables[0][0] and cache.tables[1][1] != cache.tables[0][1], (
         f"copy-on-write: the full first block stays shared, the written one is copied; tables "

@@ -66,9 +66,11 @@ def batched_forward(
     start_b .. start_b + n_b - 1, where start_b = cache.lengths[seq_ids[b]] before the call (0 for a
     new sequence). The call reserves those positions with `cache.append_slots`, writes every layer's
     keys and values there, and lets each new token attend causally to its own sequence only:
-    positions 0 .. its own. Sequences of different lengths are padded to the longest chunk and the
-    longest context; padding never writes to the cache and never changes a real token's output.
-    Weight matmuls (c_attn, c_proj, MLP, lm_head) run once for the whole batch.
+    positions 0 .. its own. The N = sum n_b new tokens are packed into one (N, C) tensor for
+    everything that works token by token (embeddings, LayerNorms, c_attn, c_proj, MLP): those
+    weight matmuls run once for the whole batch with no padding. Only attention pads, to
+    (B, longest chunk) queries against (B, longest context) keys, with a mask; padding is never
+    written to the cache and never changes a real token's output.
 
     Args:
         model: a week-05 GPT in eval mode.

@@ -66,9 +66,11 @@ def batched_forward(
     start_b .. start_b + n_b - 1, where start_b = cache.lengths[seq_ids[b]] before the call (0 for a
     new sequence). The call reserves those positions with `cache.append_slots`, writes every layer's
     keys and values there, and lets each new token attend causally to its own sequence only:
-    positions 0 .. its own. Sequences of different lengths are padded to the longest chunk and the
-    longest context; padding never writes to the cache and never changes a real token's output.
-    Weight matmuls (c_attn, c_proj, MLP, lm_head) run once for the whole batch.
+    positions 0 .. its own. The N = sum n_b new tokens are packed into one (N, C) tensor for
+    everything that works token by token (embeddings, LayerNorms, c_attn, c_proj, MLP): those
+    weight matmuls run once for the whole batch with no padding. Only attention pads, to
+    (B, longest chunk) queries against (B, longest context) keys, with a mask; padding is never
+    written to the cache and never changes a real token's output.
 
     Args:
         model: a week-05 GPT in eval mode.
@@ -85,42 +87,45 @@ def batched_forward(
     n = torch.tensor([len(c) for c in chunks], device=dev)  # (B,)
     start = torch.tensor([cache.lengths.get(s, 0) for s in seq_ids], device=dev)  # (B,)
     slots = [cache.append_slots(s, len(c)) for s, c in zip(seq_ids, chunks)]
-    Tq = int(n.max())
-    Tk = int((start + n).max())
-    t = torch.arange(Tq, device=dev)
-    valid = t[None, :] < n[:, None]  # (B, Tq): real tokens, the rest is padding
-    # padded query rows repeat the last real position: a legal position with a non-empty mask
-    qpos = start[:, None] + torch.minimum(t[None, :], n[:, None] - 1)  # (B, Tq)
-    idx = torch.zeros(B, Tq, dtype=torch.long, device=dev)
-    for b, c in enumerate(chunks):
-        idx[b, : len(c)] = torch.tensor(c, device=dev)
     write_slots = torch.tensor([s for row in slots for s in row], dtype=torch.long, device=dev)
-    # the slot of every key position 0 .. Tk - 1 of every sequence, from the block tables
+    tokens = torch.tensor([t for c in chunks for t in c], dtype=torch.long, device=dev)  # (N,)
+    Tq = int(n.max())
+    t = torch.arange(Tq, device=dev)
+    valid = t[None, :] < n[:, None]  # (B, Tq): where the packed tokens sit in the padded grid
+    qpos = start[:, None] + t[None, :]  # (B, Tq) absolute positions (padding: masked, unused)
+    pos = qpos[valid]  # (N,) the packed tokens' positions, sequence by sequence
+    # read whole blocks: a sequence's table lists its blocks in position order, so gathering them
+    # gives positions 0 .. nb * bs - 1; positions past its length are masked below
     bs = cache.block_size
+    table = cache.block_table_tensor(seq_ids).flatten()  # (B * nb,)
+    Tk = table.numel() // B * bs
     kpos = torch.arange(Tk, device=dev)  # (Tk,)
-    table = cache.block_table_tensor(seq_ids)  # (B, max blocks)
-    block_of = table.gather(1, (kpos // bs).clamp(max=table.shape[1] - 1).expand(B, -1))
-    read_slots = block_of * bs + kpos % bs  # (B, Tk); past a sequence's length: masked below
-    mask = (kpos[None, None, :] <= qpos[:, :, None])[:, None]  # (B, 1, Tq, Tk) causal, per row
+    # subtle: padded query rows get key 0 too, so no row of the mask is empty (softmax of all -inf)
+    mask = (kpos[None, None, :] <= qpos[:, :, None]) | (kpos == 0)  # (B, Tq, Tk)
+    mask = mask[:, None]  # (B, 1, Tq, Tk), broadcast over heads
 
     tr = model.transformer
-    x = tr.drop(tr.wte(idx) + tr.wpe(qpos))  # (B, Tq, C)
+    x = tr.drop(tr.wte(tokens) + tr.wpe(pos))  # (N, C)
+    C = x.shape[-1]
     for layer, block in enumerate(tr.h):
-        attn = block.attn
-        H = attn.n_head
-        C = x.shape[-1]
-        q, k, v = attn.c_attn(block.ln_1(x)).split(C, dim=2)  # 3 x (B, Tq, C)
-        q = q.view(B, Tq, H, C // H).transpose(1, 2)  # (B, H, Tq, D)
+        H = block.attn.n_head
+        D = C // H
+        q, k, v = block.attn.c_attn(block.ln_1(x)).split(C, dim=1)  # 3 x (N, C)
         flat_k, flat_v = cache.flat(layer)  # (slots, H, D)
-        flat_k[write_slots] = k.view(B, Tq, H, C // H)[valid]  # real tokens only
-        flat_v[write_slots] = v.view(B, Tq, H, C // H)[valid]
-        keys = flat_k[read_slots].transpose(1, 2)  # (B, H, Tk, D)
-        values = flat_v[read_slots].transpose(1, 2)
-        y = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask)  # (B, H, Tq, D)
-        x = x + attn.c_proj(y.transpose(1, 2).reshape(B, Tq, C))
+        flat_k[write_slots] = k.view(-1, H, D)  # write first: a token attends to itself
+        flat_v[write_slots] = v.view(-1, H, D)
+        keys = cache.k[layer].index_select(0, table).view(B, Tk, H, D).transpose(1, 2)
+        values = cache.v[layer].index_select(0, table).view(B, Tk, H, D).transpose(1, 2)
+        q_pad = q.new_zeros(B, Tq, H, D)
+        q_pad[valid] = q.view(-1, H, D)
+        y = F.scaled_dot_product_attention(
+            q_pad.transpose(1, 2), keys, values, attn_mask=mask
+        )  # (B, H, Tq, D)
+        y = y.transpose(1, 2)[valid].reshape(-1, C)  # (N, C): back to the packed tokens
+        x = x + block.attn.c_proj(y)
         x = x + block.mlp(block.ln_2(x))
-    last = x[torch.arange(B, device=dev), n - 1]  # (B, C): only the last token is sampled from
-    return model.lm_head(tr.ln_f(last))  # (B, V)
+    last = n.cumsum(0) - 1  # (B,) index of each chunk's last token in the packed tensor
+    return model.lm_head(tr.ln_f(x[last]))  # (B, V)
 
 
 class Engine:

@@ -90,9 +90,8 @@ def flash_attention_forward(
         m = torch.full((B, H, qe - qs), float("-inf"), dtype=q.dtype, device=q.device)
         denom = torch.zeros(B, H, qe - qs, dtype=q.dtype, device=q.device)
         acc = torch.zeros(B, H, qe - qs, D, dtype=q.dtype, device=q.device)
-        k_end = (
-            min(S, qe) if causal else S
-        )  # causal: key blocks starting at or after qe are skipped
+        # causal: key blocks starting at or after qe lie entirely in the future: skip them
+        k_end = min(S, qe) if causal else S
         for ks in range(0, k_end, block_k):
             ke = min(ks + block_k, S)
             s = qi @ k[:, :, ks:ke].transpose(-2, -1)  # (B, H, bq, bk)
