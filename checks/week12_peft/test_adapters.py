@@ -31,9 +31,10 @@ def randomize(module, seed, std=0.3):
 def test_a_new_adapter_is_the_identity():
     torch.manual_seed(0)
     adapter = mod.BottleneckAdapter(C, 5)
-    assert tuple(adapter.down.weight.shape) == (5, C) and tuple(adapter.up.weight.shape) == (C, 5), (
-        "down is Linear(C, m) and up Linear(m, C)"
-    )
+    assert tuple(adapter.down.weight.shape) == (5, C) and tuple(adapter.up.weight.shape) == (
+        C,
+        5,
+    ), "down is Linear(C, m) and up Linear(m, C)"
     assert adapter.up.weight.abs().max() == 0 and adapter.up.bias.abs().max() == 0, (
         "a new adapter's up weight and bias must be zero: then it is exactly the identity"
     )
@@ -44,8 +45,14 @@ def test_a_new_adapter_is_the_identity():
     )
     h = torch.randn(2, 7, C, generator=generator(0))
     with torch.no_grad():
-        assert_close(adapter(h), h, atol=0, rtol=0, what="a new BottleneckAdapter(h)",
-                     hint="h + up(gelu(down(h))) with up = 0 returns h")
+        assert_close(
+            adapter(h),
+            h,
+            atol=0,
+            rtol=0,
+            what="a new BottleneckAdapter(h)",
+            hint="h + up(gelu(down(h))) with up = 0 returns h",
+        )
 
 
 def test_adapter_forward_formula():
@@ -54,9 +61,13 @@ def test_adapter_forward_formula():
     randomize(adapter, 1)
     h = torch.randn(3, 7, C, generator=generator(1)) * 2
     with torch.no_grad():
-        assert_close(adapter(h), adapter_formula(adapter, h), atol=1e-5,
-                     what="BottleneckAdapter(36, 5)(h (3, 7, 36)) with random weights",
-                     hint="h + up(gelu(down(h))): the residual h is added back, GELU is the tanh form")
+        assert_close(
+            adapter(h),
+            adapter_formula(adapter, h),
+            atol=1e-5,
+            what="BottleneckAdapter(36, 5)(h (3, 7, 36)) with random weights",
+            hint="h + up(gelu(down(h))): the residual h is added back, GELU is the tanh form",
+        )
 
 
 def test_add_adapters_places_them_after_each_sublayer():
@@ -67,8 +78,13 @@ def test_add_adapters_places_them_after_each_sublayer():
     names = mod.add_adapters(model, 5)
     expected_names = [f"transformer.h.{i}.{s}.adapter" for i in range(2) for s in ("attn", "mlp")]
     assert names == expected_names, f"add_adapters returned {names}, expected {expected_names}"
-    assert_close(logits(model, idx), before, atol=1e-6, what="logits right after add_adapters",
-                 hint="new adapters are the identity (up = 0)")
+    assert_close(
+        logits(model, idx),
+        before,
+        atol=1e-6,
+        what="logits right after add_adapters",
+        hint="new adapters are the identity (up = 0)",
+    )
     randomize(model, 3)
     adapters = [model.get_submodule(n) for n in names]
     with torch.no_grad():
@@ -78,10 +94,14 @@ def test_add_adapters_places_them_after_each_sublayer():
             x = x + adapter_formula(adapters[2 * i], block.attn(block.ln_1(x)))
             x = x + adapter_formula(adapters[2 * i + 1], block.mlp(block.ln_2(x)))
         expected = reference.lm_head(t.ln_f(x))
-    assert_close(logits(model, idx), expected, atol=1e-4,
-                 what="GPT with add_adapters (random adapter weights) vs the block written by hand",
-                 hint="the adapter reads the sublayer's output, before the residual add: x = x + "
-                 "adapter(attn(ln_1(x))), not adapter(x + attn(...)) and not attn(adapter(...))")
+    assert_close(
+        logits(model, idx),
+        expected,
+        atol=1e-4,
+        what="GPT with add_adapters (random adapter weights) vs the block written by hand",
+        hint="the adapter reads the sublayer's output, before the residual add: x = x + "
+        "adapter(attn(ln_1(x))), not adapter(x + attn(...)) and not attn(adapter(...))",
+    )
 
 
 def test_only_adapters_train_and_the_count_by_hand():
@@ -93,7 +113,9 @@ def test_only_adapters_train_and_the_count_by_hand():
         "; freeze the whole model before adding the adapters"
     )
     n = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    assert n == 1604, f"{n} trainable parameters, expected 4 adapters x (36*5 + 5 + 5*36 + 36) = 1604"
+    assert n == 1604, (
+        f"{n} trainable parameters, expected 4 adapters x (36*5 + 5 + 5*36 + 36) = 1604"
+    )
     idx = torch.randint(0, 23, (2, 7), generator=generator(4))
     model.train()
     _, loss = model(idx, idx)

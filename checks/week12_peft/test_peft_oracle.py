@@ -11,7 +11,7 @@ relative to logits of size ~10: atol 1e-4). peft is imported only here.
 import torch
 import torch.nn.functional as F
 
-from checks.week12_peft.support import BLOCK, C, HEADS, LAYERS, V, logits, randomize_lora, tiny_gpt
+from checks.week12_peft.support import BLOCK, HEADS, LAYERS, C, V, logits, randomize_lora, tiny_gpt
 from roadmap.checking import adam, assert_close, generator, to_hf_gpt2
 from roadmap.impl import load
 

@@ -44,10 +44,14 @@ def test_one_layer_with_real_keys_as_prefix():
         _, k, v = attn.c_attn(x1).split(C, dim=2)
         got = mod.attention_with_prefix(attn, x2, k[0], v[0])
         expected = torch.stack([attn(torch.cat([x1[0], row]).unsqueeze(0))[0, 4:] for row in x2])
-    assert_close(got, expected, atol=1e-5,
-                 what="attention_with_prefix(attn, x (3, 5, 36), prefix_k (4, 36), prefix_v (4, 36))",
-                 hint=MASK + "; the prefix is shared by every batch row and split into heads like "
-                 "c_attn's keys: (P, C) -> (H, P, D)")
+    assert_close(
+        got,
+        expected,
+        atol=1e-5,
+        what="attention_with_prefix(attn, x (3, 5, 36), prefix_k (4, 36), prefix_v (4, 36))",
+        hint=MASK + "; the prefix is shared by every batch row and split into heads like "
+        "c_attn's keys: (P, C) -> (H, P, D)",
+    )
 
 
 def test_an_empty_prefix_is_plain_attention():
@@ -57,8 +61,13 @@ def test_an_empty_prefix_is_plain_attention():
     with torch.no_grad():
         got = mod.attention_with_prefix(attn, x, torch.zeros(0, C), torch.zeros(0, C))
         expected = attn(x)
-    assert_close(got, expected, atol=1e-5, what="attention_with_prefix with P = 0 vs attn(x)",
-                 hint="with no prefix this is the week-05 causal attention")
+    assert_close(
+        got,
+        expected,
+        atol=1e-5,
+        what="attention_with_prefix with P = 0 vs attn(x)",
+        hint="with no prefix this is the week-05 causal attention",
+    )
 
 
 def test_prefix_of_real_tokens_reproduces_the_longer_sequence():
@@ -72,11 +81,15 @@ def test_prefix_of_real_tokens_reproduces_the_longer_sequence():
     with torch.no_grad():
         tuned.prefix.copy_(own_prefix(model, p))
         got = tuned(x)[0]
-    assert_close(got, expected, atol=1e-4,
-                 what="PrefixTuning(GPT, 3)(x (2, 6)) with the prefix set to the GPT's own keys and "
-                 "values of 3 real tokens, vs GPT(cat(p, x))[:, 3:]",
-                 hint=f"{POSITIONS}; each layer l uses prefix[l, 0] as keys and prefix[l, 1] as "
-                 f"values; {MASK}")
+    assert_close(
+        got,
+        expected,
+        atol=1e-4,
+        what="PrefixTuning(GPT, 3)(x (2, 6)) with the prefix set to the GPT's own keys and "
+        "values of 3 real tokens, vs GPT(cat(p, x))[:, 3:]",
+        hint=f"{POSITIONS}; each layer l uses prefix[l, 0] as keys and prefix[l, 1] as "
+        f"values; {MASK}",
+    )
 
 
 def test_only_the_prefix_trains_and_the_loss_ignores_minus_100():

@@ -14,8 +14,11 @@ def test_project_writes_the_comparison(tmp_path):
     data = fixture_path("week12", "instruction.json")
     assert project.main(["--short", "--out", str(tmp_path), "--data-file", str(data)]) == 0
     table = (tmp_path / "comparison.md").read_text(encoding="utf-8")
-    rows = {line.split("|")[1].strip(): line.split("|") for line in table.splitlines()
-            if line.startswith("| ") and not line.startswith("| method")}
+    rows = {
+        line.split("|")[1].strip(): line.split("|")
+        for line in table.splitlines()
+        if line.startswith("| ") and not line.startswith("| method")
+    }
     assert set(rows) == {"full", "lora", "qlora"}, f"comparison.md rows: {sorted(rows)}\n{table}"
     pct = {m: float(r[4].strip().rstrip("%")) for m, r in rows.items()}
     assert pct["full"] == 100.0 and 0 < pct["lora"] < 100 and pct["qlora"] == pct["lora"], (

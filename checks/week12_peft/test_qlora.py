@@ -61,9 +61,13 @@ def test_dequantized_weight_is_the_nf4_round_trip():
         f"dequantized_weight() gave {tuple(deq.shape)} {deq.dtype}, expected (20, 36) float32"
     )
     packed, absmax = nf4.quantize_nf4(w)
-    assert_close(deq, nf4.dequantize_nf4(packed, absmax, (20, 36)), atol=1e-6,
-                 what="QLoRALinear.dequantized_weight() vs dequantize_nf4(quantize_nf4(W))",
-                 hint="quantize base.weight with blocksize 64 at construction, dequantize per call")
+    assert_close(
+        deq,
+        nf4.dequantize_nf4(packed, absmax, (20, 36)),
+        atol=1e-6,
+        what="QLoRALinear.dequantized_weight() vs dequantize_nf4(quantize_nf4(W))",
+        hint="quantize base.weight with blocksize 64 at construction, dequantize per call",
+    )
     bound = absmax.repeat_interleave(64)[:720].reshape(20, 36) * HALF_GAP + 1e-6
     assert ((deq - w).abs() <= bound).all(), "dequantized weight further from W than NF4 allows"
     assert not torch.equal(deq, w), "dequantized_weight() equals W exactly: is W quantized at all?"
@@ -75,23 +79,38 @@ def test_forward_is_the_dequantized_linear_plus_lora():
     deq = layer.dequantized_weight().double()
     b = base.bias.detach().double()
     with torch.no_grad():
-        assert_close(layer(x), x.double() @ deq.T + b, atol=1e-5,
-                     what="a new QLoRALinear(x (2, 7, 36))",
-                     hint="F.linear(x, dequantized weight, bias) + LoRA path that adds 0 at first")
+        assert_close(
+            layer(x),
+            x.double() @ deq.T + b,
+            atol=1e-5,
+            what="a new QLoRALinear(x (2, 7, 36))",
+            hint="F.linear(x, dequantized weight, bias) + LoRA path that adds 0 at first",
+        )
         g = generator(3)
         layer.lora_A.copy_(torch.randn(3, 36, generator=g))
         layer.lora_B.copy_(torch.randn(20, 3, generator=g))
-        expected = x.double() @ deq.T + b + 2.0 * (x.double() @ layer.lora_A.double().T
-                                                   @ layer.lora_B.double().T)
-        assert_close(layer(x), expected, atol=1e-4,
-                     what="QLoRALinear(r=3, alpha=6)(x) with random A, B",
-                     hint="y = x @ dequant(W).T + b + (alpha / r) * (dropout(x) @ A.T) @ B.T")
+        expected = (
+            x.double() @ deq.T
+            + b
+            + 2.0 * (x.double() @ layer.lora_A.double().T @ layer.lora_B.double().T)
+        )
+        assert_close(
+            layer(x),
+            expected,
+            atol=1e-4,
+            what="QLoRALinear(r=3, alpha=6)(x) with random A, B",
+            hint="y = x @ dequant(W).T + b + (alpha / r) * (dropout(x) @ A.T) @ B.T",
+        )
     base, layer = make(in_f=5, out_f=4, r=2, alpha=2.0, bias=False, seed=4)
     x = torch.randn(3, 5, generator=generator(4))
     with torch.no_grad():
-        assert_close(layer(x), x.double() @ layer.dequantized_weight().double().T, atol=1e-5,
-                     what="QLoRALinear(Linear(5, 4, bias=False))(x (3, 5))",
-                     hint="a base without bias has no bias term")
+        assert_close(
+            layer(x),
+            x.double() @ layer.dequantized_weight().double().T,
+            atol=1e-5,
+            what="QLoRALinear(Linear(5, 4, bias=False))(x (3, 5))",
+            hint="a base without bias has no bias term",
+        )
 
 
 def test_training_moves_only_lora():

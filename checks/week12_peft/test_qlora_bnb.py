@@ -43,8 +43,12 @@ def test_qlora_equals_peft_on_a_bitsandbytes_4bit_gpt2(tmp_path):
         ),
         device_map="cpu",
     )
-    theirs = get_peft_model(hf, LoraConfig(r=2, lora_alpha=5, target_modules=TARGETS,
-                                           fan_in_fan_out=True, lora_dropout=0.0))
+    theirs = get_peft_model(
+        hf,
+        LoraConfig(
+            r=2, lora_alpha=5, target_modules=TARGETS, fan_in_fan_out=True, lora_dropout=0.0
+        ),
+    )
     qlora.inject_qlora(model, TARGETS, r=2, alpha=5.0)
     randomize_lora(model, 21, std=0.2)
     ours = dict(model.named_parameters())
@@ -59,7 +63,9 @@ def test_qlora_equals_peft_on_a_bitsandbytes_4bit_gpt2(tmp_path):
         bnb_layer = theirs.base_model.model.get_submodule(name).base_layer
         expected = bnbf.dequantize_4bit(bnb_layer.weight.data, bnb_layer.weight.quant_state)
         assert_close(
-            model.get_submodule(name).dequantized_weight(), expected, atol=1e-6,
+            model.get_submodule(name).dequantized_weight(),
+            expected,
+            atol=1e-6,
             what=f"{name}.dequantized_weight() vs bitsandbytes' dequantize_4bit of the same weight",
             hint="quantize_nf4(base.weight) with blocks of 64 at construction (bitsandbytes' layout)",
         )
@@ -70,7 +76,9 @@ def test_qlora_equals_peft_on_a_bitsandbytes_4bit_gpt2(tmp_path):
     our_logits, loss = model(idx, targets)
     loss.backward()
     assert_close(
-        our_logits, their_logits, atol=5e-2,
+        our_logits,
+        their_logits,
+        atol=5e-2,
         what="our QLoRA GPT vs peft LoRA on a bitsandbytes 4-bit (NF4) GPT-2, same weights",
         hint="the base is dequantize_nf4(quantize_nf4(W)) with blocks of 64, the layout of "
         "bitsandbytes; the LoRA path adds (alpha / r) * (x @ A.T) @ B.T",

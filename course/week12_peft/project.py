@@ -48,6 +48,7 @@ class ProjectConfig:
     eval_records: int = 100  # held-out records for the eval loss
     eval_every: int = 25  # fine-tuning steps between eval points of the plot
     samples: int = 3  # held-out prompts answered per method in samples.md
+    sample_tokens: int = 120  # the most characters per greedy answer
     seed: int = 1337
 
 
@@ -62,6 +63,7 @@ SHORT = ProjectConfig(
     eval_records=6,
     eval_every=2,
     samples=1,
+    sample_tokens=16,
 )
 
 
@@ -149,8 +151,16 @@ def eval_loss(model, examples, block_size: int) -> float:
     return total / max(count, 1)
 
 
-def train(model, examples, cfg: ProjectConfig, steps: int, lr: float, response_only: bool,
-          eval_examples=None, log=None) -> dict:
+def train(
+    model,
+    examples,
+    cfg: ProjectConfig,
+    steps: int,
+    lr: float,
+    response_only: bool,
+    eval_examples=None,
+    log=None,
+) -> dict:
     """AdamW on the trainable parameters; returns tokens/s, memory and the eval curve."""
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
@@ -198,15 +208,18 @@ def sample(model, tok: CharTokenizer, record: dict, cfg: ProjectConfig) -> str:
     prompt, _ = format_alpaca(record)
     idx = torch.tensor([tok.encode(prompt)[-cfg.block_size :]])
     model.eval()
-    n = min(120, cfg.block_size)
-    out = model.generate(idx, n, temperature=0.0, stop_token=tok.stoi.get("\n"))
+    out = model.generate(idx, cfg.sample_tokens, temperature=0.0, stop_token=tok.stoi.get("\n"))
     return tok.decode(out[0, idx.shape[1] :].tolist()).strip()
 
 
 def main(argv: list[str] | None = None) -> int:
     p = parser(12, "LoRA vs QLoRA vs full fine-tuning: parameters, memory, speed, eval loss.")
-    p.add_argument("--data-file", type=Path, default=None,
-                   help="instruction records as JSON (default: the instruction dataset)")
+    p.add_argument(
+        "--data-file",
+        type=Path,
+        default=None,
+        help="instruction records as JSON (default: the instruction dataset)",
+    )
     p.add_argument("--threads", type=int, default=1, help="torch threads")
     args = p.parse_args(argv)
     out = setup(12, args)
@@ -226,8 +239,13 @@ def main(argv: list[str] | None = None) -> int:
     eval_ex = encode_examples(held_out, tok, cfg.block_size)
 
     torch.manual_seed(cfg.seed)
-    config = GPTConfig(block_size=cfg.block_size, vocab_size=tok.vocab_size, n_layer=cfg.n_layer,
-                       n_head=cfg.n_head, n_embd=cfg.n_embd)
+    config = GPTConfig(
+        block_size=cfg.block_size,
+        vocab_size=tok.vocab_size,
+        n_layer=cfg.n_layer,
+        n_head=cfg.n_head,
+        n_embd=cfg.n_embd,
+    )
     base = GPT(config)
     start = time.perf_counter()
     train(base, train_ex, cfg, cfg.pretrain_steps, 2e-3, response_only=False, log="pretrain")
@@ -244,11 +262,22 @@ def main(argv: list[str] | None = None) -> int:
             qlora.inject_qlora(model, TARGETS, r=cfg.r, alpha=cfg.alpha)
         trainable, total = inject.count_parameters(model)
         # QLoRA's base weights are 4-bit buffers, not parameters: count them as weights too
-        total += sum(m.shape[0] * m.shape[1] + (0 if m.bias is None else m.bias.numel())
-                     for m in model.modules() if isinstance(m, qlora.QLoRALinear))
+        total += sum(
+            m.shape[0] * m.shape[1] + (0 if m.bias is None else m.bias.numel())
+            for m in model.modules()
+            if isinstance(m, qlora.QLoRALinear)
+        )
         lr = cfg.lr_full if method == "full" else cfg.lr_lora
-        stats = train(model, train_ex, cfg, cfg.finetune_steps, lr, response_only=True,
-                      eval_examples=eval_ex, log=method)
+        stats = train(
+            model,
+            train_ex,
+            cfg,
+            cfg.finetune_steps,
+            lr,
+            response_only=True,
+            eval_examples=eval_ex,
+            log=method,
+        )
         size = saved_size(model, method, out / f"{method}.bin")
         (out / f"{method}.bin").unlink()
         curves[method] = [(0, base_loss)] + stats["curve"]
@@ -323,8 +352,15 @@ def write_samples(path: Path, records, answers: dict) -> None:
     lines = ["# Greedy answers to held-out prompts", ""]
     for i, rec in enumerate(records):
         prompt, expected = format_alpaca(rec)
-        lines += [f"## Prompt {i + 1}", "", "```text", prompt.rstrip(), "```", "",
-                  f"- expected: {expected.strip()!r}"]
+        lines += [
+            f"## Prompt {i + 1}",
+            "",
+            "```text",
+            prompt.rstrip(),
+            "```",
+            "",
+            f"- expected: {expected.strip()!r}",
+        ]
         lines += [f"- {method}: {answers[method][i]!r}" for method in answers]
         lines.append("")
     path.write_text("\n".join(lines), encoding="utf-8")

@@ -53,6 +53,7 @@ class PrefixTuning(nn.Module):
     """A frozen week-05 GPT plus trainable per-layer key/value prefixes."""
 
     def __init__(self, model: GPT, n_prefix: int):
+        """Freeze `model` and create prefix: nn.Parameter (n_layer, 2, n_prefix, C) ~ N(0, 0.02)."""
         super().__init__()
         self.model = model
         for p in model.parameters():
