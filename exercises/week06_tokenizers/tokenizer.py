@@ -9,6 +9,7 @@ Check: `python tracker.py check w06.encode` (then w06.specials, w06.save_load)
 
 import json
 import re
+from itertools import repeat
 from pathlib import Path
 
 import regex
@@ -16,6 +17,8 @@ import regex
 from .pairs import merge_pair
 from .patterns import GPT4_SPLIT_PATTERN, SPECIAL_TOKENS
 from .train import train_bpe
+
+NO_MERGE = 1 << 62  # above every token id: the pair has no merge
 
 
 def build_vocab(merges: dict[tuple[int, int], int]) -> dict[int, bytes]:

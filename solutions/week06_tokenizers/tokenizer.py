@@ -9,6 +9,7 @@ Check: `python tracker.py check w06.encode` (then w06.specials, w06.save_load)
 
 import json
 import re
+from itertools import repeat
 from pathlib import Path
 
 import regex
@@ -16,6 +17,8 @@ import regex
 from .pairs import merge_pair
 from .patterns import GPT4_SPLIT_PATTERN, SPECIAL_TOKENS
 from .train import train_bpe
+
+NO_MERGE = 1 << 62  # above every token id: the pair has no merge
 
 
 def build_vocab(merges: dict[tuple[int, int], int]) -> dict[int, bytes]:
@@ -99,10 +102,16 @@ class BPETokenizer:
         # parts exist. merge ids grow with rank, so the smallest new id is the earliest merge.
         ids = list(chunk)
         while len(ids) >= 2:
-            pair = min(zip(ids, ids[1:]), key=lambda p: self.merges.get(p, float("inf")))
-            if pair not in self.merges:
+            pairs = list(zip(ids, ids[1:]))
+            new_ids = list(map(self.merges.get, pairs, repeat(NO_MERGE)))  # one lookup per pair
+            best = min(new_ids)
+            if best == NO_MERGE:
                 break
-            ids = merge_pair(ids, pair, self.merges[pair])
+            at = new_ids.index(best)
+            if new_ids.count(best) == 1:
+                ids[at : at + 2] = [best]  # the usual case: one occurrence, merged in place
+            else:
+                ids = merge_pair(ids, pairs[at], best)
         return ids
 
     def encode_ordinary(self, text: str) -> list[int]:

@@ -61,21 +61,27 @@ def train_bpe(
             continue  # subtle: stale entry, the pair's count changed after it was pushed
         new_id = 256 + len(merges)
         merges.append((pair, -neg_count))
-        changed = set()
+        # take each changed word's old pairs out and its new pairs in, summed over all the words
+        # first: pairs the merge did not touch net to zero and are neither updated nor re-pushed
+        delta: dict[tuple[int, int], int] = defaultdict(int)
         for i in where.pop(pair):
             word, freq = words[i], freqs[i]
-            # take the word's old pairs out, merge, put its new pairs in: only this word changes
+            merged = merge_pair(word, pair, new_id)
+            if len(merged) == len(word):
+                continue  # an earlier merge already took the pair out of this word
+            words[i] = merged
             for old in zip(word, word[1:]):
-                counts[old] -= freq
-                changed.add(old)
-            word = words[i] = merge_pair(word, pair, new_id)
-            for new in zip(word, word[1:]):
-                counts[new] = counts.get(new, 0) + freq
+                delta[old] -= freq
+            for new in zip(merged, merged[1:]):
+                delta[new] += freq
                 where[new].add(i)
-                changed.add(new)
-        for p in changed:
-            if counts[p] > 0:
-                heapq.heappush(heap, (-counts[p], p))
+        for p, d in delta.items():
+            if not d:
+                continue
+            count = counts.get(p, 0) + d
+            if count > 0:
+                counts[p] = count
+                heapq.heappush(heap, (-count, p))
             else:
-                del counts[p]
+                counts.pop(p, None)
     return merges
