@@ -21,7 +21,7 @@ def test_rrf_docstring_example():
         abs(s - e) < 1e-12 for (_, s), (_, e) in zip(got, expected)
     ), (
         f"rrf([[7, 3], [3, 9]], k=1): expected {expected}, got {got}\n  likely cause: {RANKS}; "
-        "sum over every ranking; sort by fused score, highest first"
+        "sum over every ranking; use the k you were given; sort by fused score, highest first"
     )
 
 

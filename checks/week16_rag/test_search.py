@@ -52,7 +52,8 @@ def test_docstring_example():
     )
     assert ids.tolist() == [[1, 2]], (
         f"cosine_topk(docstring example): expected ids [[1, 2]], got {ids.tolist()}\n  likely "
-        "cause: normalise the documents too: a raw dot product ranks long vectors first"
+        "cause: normalise the documents too (a raw dot product ranks long vectors first); best "
+        "first (descending)"
     )
     assert_close(
         scores,

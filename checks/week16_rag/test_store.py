@@ -118,6 +118,11 @@ def test_save_load_round_trip_then_add_and_delete(tmp_path):
         f"metadata.json holds {data}, expected dim {DIM} and the metadata of every stored id"
     )
     loaded = mod.VectorStore.load(tmp_path / "store")
+    assert set(loaded.metadata) == {i for i in IDS if i != 7}, (
+        f"VectorStore.load: metadata keys {sorted(loaded.metadata, key=str)}, expected the int ids "
+        f"{sorted(i for i in IDS if i != 7)}\n  likely cause: JSON object keys are strings; turn "
+        "them back into ints on load"
+    )
     ids = [i for i in IDS if i != 7]
     keep = [IDS.index(i) for i in ids]
     query = vectors(4, 1)[0]
