@@ -84,15 +84,16 @@ def test_frozen_model_records_each_batch_loss_in_order_and_stops_after_patience(
             "step s uses train_batches[(s - 1) % len(train_batches)] and records the response-only "
             "loss (labels shifted, -100 ignored) before the update"
             if len(got) == 6
-            else "an evaluation improves only if strictly below the best; stop after `patience` "
-            "evaluations in a row without improvement"
+            else "evaluate at step 0 (before training) and every eval_every steps; an evaluation "
+            "improves only if strictly below the best; stop after `patience` evaluations in a row "
+            "without improvement"
         )
     )
     assert hist["eval_steps"] == [0, 3, 6], (
         f"eval_steps = {hist['eval_steps']}, expected [0, 3, 6]\n  likely cause: evaluate before "
         "training (step 0) and after every eval_every steps"
     )
-    assert hist["best_step"] == 0 and hist["stopped_early"] is True, (
+    assert hist["best_step"] == 0 and bool(hist["stopped_early"]), (
         f"best_step {hist['best_step']}, stopped_early {hist['stopped_early']}: expected 0 and True"
     )
 
@@ -101,10 +102,16 @@ def test_training_lowers_the_loss_and_keeps_the_best_weights():
     """Adam lr 1e-2 for 30 steps, eval on the training batches: eval loss falls, no early stop,
     best_step is the last improving evaluation, and the model evaluates to the best eval loss."""
     model = tiny_gpt(seed=3).eval()
+    first = summed_nll(model, TRAIN[0])
     hist = mod.train_sft(
         model, Adam(model.parameters(), 1e-2), TRAIN, TRAIN, max_steps=30, eval_every=10, patience=3
     )
     ev = hist["eval_loss"]
+    assert abs(hist["train_loss"][0] - first[0] / first[1]) < 1e-5, (
+        f"train_loss[0] = {hist['train_loss'][0]:.5f}, but the initial model's response-only loss "
+        f"on train_batches[0] is {first[0] / first[1]:.5f}\n  likely cause: record the loss "
+        "computed for the step, before the update (not a fresh loss after optimizer.step())"
+    )
     assert len(hist["train_loss"]) == 30 and hist["eval_steps"] == [0, 10, 20, 30], (
         f"30 steps with eval_every 10: got {len(hist['train_loss'])} train losses and eval_steps {hist['eval_steps']}"
     )
@@ -114,7 +121,7 @@ def test_training_lowers_the_loss_and_keeps_the_best_weights():
         "optimizer does not step, or the loss is not the response-only loss"
     )
     best = min(range(len(ev)), key=ev.__getitem__)
-    assert hist["best_step"] == hist["eval_steps"][best] and hist["stopped_early"] is False, (
+    assert hist["best_step"] == hist["eval_steps"][best] and not hist["stopped_early"], (
         f"best_step {hist['best_step']} (eval losses {[round(x, 3) for x in ev]}), stopped_early "
         f"{hist['stopped_early']}"
     )
@@ -137,7 +144,7 @@ def test_early_stop_restores_the_initial_weights_when_eval_only_gets_worse():
     )
     ev = hist["eval_loss"]
     assert ev[1] > ev[0] and ev[2] > ev[0], f"fixture: eval losses {ev} should rise"
-    assert hist["stopped_early"] is True and len(hist["train_loss"]) == 10, (
+    assert bool(hist["stopped_early"]) and len(hist["train_loss"]) == 10, (
         f"train_sft stopped after {len(hist['train_loss'])} of 200 steps (stopped_early "
         f"{hist['stopped_early']}), eval losses {[round(x, 3) for x in ev]}\n  likely cause: stop "
         "after `patience` evaluations in a row that are not strictly better than the best"
