@@ -48,7 +48,8 @@ def test_build_prompt_takes_the_longest_prefix_that_fits():
     prompt, used = mod.build_prompt(q, PASSAGES, words, exact - 1)
     assert (prompt, used) == (mod.format_prompt(q, PASSAGES[:1]), 1), (
         f"build_prompt(budget {exact - 1}): expected 1 passage, got {used}\n  likely cause: the "
-        "budget counts the whole prompt, header and question included"
+        "budget counts the whole prompt, header and question included; stop at the first "
+        "passage that does not fit (later ones are not tried)"
     )
 
 

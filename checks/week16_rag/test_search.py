@@ -59,7 +59,7 @@ def test_docstring_example():
         scores,
         torch.tensor([[1.0, 0.5**0.5]]),
         what="cosine_topk(docstring example) scores",
-        hint="the scores are cosines: dot products of unit vectors",
+        hint="the scores are cosines: normalise queries and documents, then take dot products",
     )
 
 

@@ -17,7 +17,8 @@ def cosine_topk(
     it scores 0 against everything). Equal scores are ordered by the lower document index first
     (a stable descending sort does this; `torch.topk` promises no order among ties). k larger than
     the number of documents N returns all N. From scratch: `torch.nn.functional.normalize`,
-    `torch.nn.functional.cosine_similarity` and `torch.topk` are off-limits in the checks.
+    `torch.nn.functional.cosine_similarity` and `torch.topk` (also as the method
+    `Tensor.topk`) are off-limits in the checks.
     Example: queries [[1., 0.]], docs [[0., 1.], [2., 0.], [1., 1.]], k 2 -> scores
     [[1.0, 0.7071]], ids [[1, 2]].
 

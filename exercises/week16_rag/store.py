@@ -48,7 +48,8 @@ class VectorStore:
         """The min(k, len(self)) stored vectors most cosine-similar to `query` (dim,), best first.
 
         Returns:
-            [(id, cosine similarity, metadata), ...]; never an id of -1 (FAISS's "no result").
+            [(id, cosine similarity, metadata), ...] with id a Python int and the similarity a
+            Python float; never an id of -1 (FAISS's "no result").
         """
         # TODO(w16.store): normalise a (1, dim) copy, index.search, drop -1 ids, attach the
         #   metadata.

@@ -58,7 +58,8 @@ class VectorStore:
         """The min(k, len(self)) stored vectors most cosine-similar to `query` (dim,), best first.
 
         Returns:
-            [(id, cosine similarity, metadata), ...]; never an id of -1 (FAISS's "no result").
+            [(id, cosine similarity, metadata), ...] with id a Python int and the similarity a
+            Python float; never an id of -1 (FAISS's "no result").
         """
         q = np.array(query, dtype=np.float32, copy=True).reshape(1, -1)
         faiss.normalize_L2(q)
