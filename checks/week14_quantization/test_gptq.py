@@ -78,7 +78,13 @@ def test_dead_input_channel_is_handled():
     w = weight(5, 8, 16)
     x = outlier_inputs(64, 16, seed=6, correlated=False)
     x[:, 7] = 0
-    got = mod.gptq_quantize(w, x, bits=4)
+    try:
+        got = mod.gptq_quantize(w, x, bits=4)
+    except RuntimeError as error:  # torch.linalg.LinAlgError: H is not positive-definite
+        raise AssertionError(
+            f"gptq_quantize with an all-zero input channel raised {error!r}\n  likely cause: add "
+            "damp * mean(diag(H)) to the diagonal before the Cholesky factorisation"
+        ) from error
     assert torch.isfinite(got).all(), (
         "gptq_quantize with an all-zero input channel gave NaN/inf\n  likely cause: add "
         "damp * mean(diag(H)) to the diagonal before the Cholesky factorisation"

@@ -1,0 +1,1 @@
+"""Week 14: quantisation (int8, 4-bit, GPTQ, AWQ, GGUF blocks), pruning, distillation, GGUF export."""
