@@ -78,6 +78,8 @@ def worker_hf(seconds: float, out: Path) -> None:
         resid_pdrop=0.0,
         embd_pdrop=0.0,
         attn_pdrop=0.0,
+        bos_token_id=None,
+        eos_token_id=None,
     )
     model = GPT2LMHeadModel(cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=LR["learning_rate"], betas=(0.9, 0.99))

@@ -1,6 +1,6 @@
 """Check for w09.project: fp32 and bf16 runs, curves, TensorBoard run, metrics table, samples.
 
-Runs `--short` (a 2-layer model on the week's fixture text, 30 steps per run) into tmp_path.
+Runs `--short` (a 2-layer model on the week's fixture text, 12 steps per run) into tmp_path.
 """
 
 from roadmap.project import load_project

@@ -31,12 +31,12 @@ SHORT = [
     "--n-head", "2",
     "--n-embd", "32",
     "--batch-size", "4",
-    "--max-steps", "30",
-    "--warmup-steps", "5",
-    "--eval-interval", "10",
+    "--max-steps", "12",
+    "--warmup-steps", "3",
+    "--eval-interval", "4",
     "--eval-tokens", "128",
     "--ckpt-interval", "0",
-    "--sample-tokens", "30",
+    "--sample-tokens", "20",
 ]  # fmt: skip
 
 
