@@ -94,8 +94,9 @@ def test_block_sparse_mask_known_answer():
     rows = {i: m[i].nonzero().flatten().tolist() for i in (1, 3, 5)}
     assert rows == {1: [0, 1], 3: [2, 3], 5: [2, 3, 4, 5]}, (
         f"block_sparse_mask(T=6, block=2, local_blocks=1, stride=2): allowed keys of rows 1, 3, 5 "
-        f"expected {{1: [0, 1], 3: [2, 3], 5: [2, 3, 4, 5]}}, got {rows}\n  likely cause: block "
-        "index = position // block; local: bi - bj < local_blocks; strided: bj % stride == stride - 1"
+        f"expected {{1: [0, 1], 3: [2, 3], 5: [2, 3, 4, 5]}}, got {rows}\n  likely cause: one of "
+        "the rules: causal (j <= i, always); block index = position // block; local: bi - bj < "
+        "local_blocks; strided: bj % stride == stride - 1"
     )
 
 

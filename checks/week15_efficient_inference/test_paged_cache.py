@@ -94,7 +94,8 @@ def test_blocks_needed_known_answers():
     got = cache.blocks_needed(1, 1)
     assert got == 1, (
         f"blocks_needed(forked seq, 1) with a shared, half-full last block: expected 1 (the "
-        f"copy-on-write copy), got {got}"
+        f"copy-on-write copy), got {got}\n  likely cause: fork must incref every block it shares; "
+        "blocks_needed adds 1 when the partly filled last block's reference count is > 1"
     )
 
 

@@ -81,7 +81,8 @@ def test_running_sequences_decode_and_the_decode_room_is_reserved_before_admissi
     Seq 1 (prompt 4) arrives. Step 2: seq 0 decodes (position 3 still fits its 2nd block: 0
     blocks); seq 1 (2 blocks) fits the 2 free blocks and is admitted. Step 3: both decode; seq 0
     needs a block for position 4, seq 1 one for position 4: 2 needed, 0 free -> seq 1 (the
-    youngest) is preempted, which frees 2, enough for seq 0."""
+    youngest) is preempted, which frees 2, enough for seq 0; it goes back in front of seq 2, which
+    arrived meanwhile, and nothing is admitted in that step."""
     cache, sched = setup(4, 2)
     sched.add(seq(0, 3))
     b1 = sched.schedule()
@@ -98,6 +99,7 @@ def test_running_sequences_decode_and_the_decode_room_is_reserved_before_admissi
     assert b2.decode[0].num_computed == 3, "record_token sets num_computed to the tokens fed so far"
     for s in b2.sequences:
         sched.record_token(s, 7)
+    sched.add(seq(2, 1))  # arrives before step 3: the preempted sequence must go in front of it
     b3 = sched.schedule()
     assert ids(b3.decode) == [0] and ids(b3.preempted) == [1] and b3.prefill == [], (
         f"step 3 with no free block and both needing one: expected decode [0], preempted [1], no "
@@ -107,9 +109,9 @@ def test_running_sequences_decode_and_the_decode_room_is_reserved_before_admissi
     )
     victim = b3.preempted[0]
     assert victim.status == "waiting" and victim.num_computed == 0 and sched.waiting[0] is victim, (
-        f"a preempted sequence goes to the FRONT of waiting with status 'waiting' and num_computed "
-        f"0; got status {victim.status!r}, num_computed {victim.num_computed}, waiting "
-        f"{ids(sched.waiting)}"
+        f"a preempted sequence goes to the FRONT of waiting (before seq 2) with status 'waiting' "
+        f"and num_computed 0; got status {victim.status!r}, num_computed {victim.num_computed}, "
+        f"waiting {ids(sched.waiting)}"
     )
     assert 1 not in cache.tables and cache.num_free_blocks == 2, (
         f"preemption must free the victim's blocks in the cache: free {cache.num_free_blocks} "
@@ -119,6 +121,25 @@ def test_running_sequences_decode_and_the_decode_room_is_reserved_before_admissi
         "a preempted sequence keeps its output: it is recomputed from prompt + output"
     )
     assert sched.num_preemptions == 1, f"num_preemptions: expected 1, got {sched.num_preemptions}"
+
+
+def test_admission_keeps_the_decode_room_of_running_sequences():
+    """4 blocks of 2. Seq 0 (prompt 2, 1 block) runs and gets one token: its next position (2)
+    starts a new block, so the decode room is 1 block. Seq 1 (prompt 5, 3 blocks) arrives: 3 free
+    blocks minus 1 of decode room leave 2 < 3, so seq 1 waits."""
+    cache, sched = setup(4, 2)
+    sched.add(seq(0, 2))
+    b1 = sched.schedule()
+    run_plan(cache, b1)
+    sched.record_token(b1.prefill[0], 7)
+    sched.add(seq(1, 5))
+    b2 = sched.schedule()
+    assert ids(b2.decode) == [0] and b2.prefill == [], (
+        f"schedule() with 3 free blocks, a running sequence needing 1 for its next token and a "
+        f"prompt needing 3: expected decode [0] and no prefill, got decode {ids(b2.decode)}, "
+        f"prefill {ids(b2.prefill)}\n  likely cause: admission must leave the decode room of the "
+        "running sequences (sum of blocks_needed(seq, 1)) free"
+    )
 
 
 def test_record_token_retires_on_eos_and_on_length_and_frees_blocks():

@@ -82,12 +82,17 @@ def batched_forward(
         (B, V) logits of the LAST token of each chunk: equal (up to float rounding) to
         model(all tokens of sequence b so far)[0][0, -1].
     """
-    # TODO(w15.engine): reserve slots, pad to (B, Tq), write each layer's k/v, attend per sequence with a mask, return the last logits
+    # TODO(w15.engine): reserve slots, pack the new tokens, write each layer's k/v, attend per sequence (padded, masked), return the last logits
     raise NotImplementedError("w15.engine: batched_forward")
 
 
 class Engine:
-    """Continuous batching over a paged cache, with per-request sampling parameters."""
+    """Continuous batching over a paged cache, with per-request sampling parameters.
+
+    Not thread-safe: call submit, cancel and step from one thread (a server runs the loop in one
+    background thread and hands requests to it through a queue). `sequences[request_id]` keeps
+    every request's record (prompt, output, finish_reason) after it finishes.
+    """
 
     def __init__(
         self, model: GPT, *, num_blocks: int = 256, block_size: int = 16, max_running: int = 32

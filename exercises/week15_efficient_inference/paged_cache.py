@@ -31,6 +31,7 @@ class BlockAllocator:
 
     A block is free exactly when its count is 0. `allocate` takes a free block (count 1), `incref`
     adds an owner, `free` removes one and puts the block back on the free list when none is left.
+    Keep the state in the two given attributes, `free_list` and `refcount`: the checks read them.
     """
 
     def __init__(self, num_blocks: int):

@@ -129,7 +129,12 @@ def batched_forward(
 
 
 class Engine:
-    """Continuous batching over a paged cache, with per-request sampling parameters."""
+    """Continuous batching over a paged cache, with per-request sampling parameters.
+
+    Not thread-safe: call submit, cancel and step from one thread (a server runs the loop in one
+    background thread and hands requests to it through a queue). `sequences[request_id]` keeps
+    every request's record (prompt, output, finish_reason) after it finishes.
+    """
 
     def __init__(
         self, model: GPT, *, num_blocks: int = 256, block_size: int = 16, max_running: int = 32
