@@ -66,5 +66,6 @@ def test_never_worse_than_rtn_and_uniform_channels_give_rtn():
         atol=1e-5,
     )
     assert alpha == 0.0, (
-        f"awq_quantize: all alphas tie on equal channels; the first (0.0) must be kept, got {alpha}"
+        f"awq_quantize: all alphas tie on equal channels; the first (0.0: the grid starts at "
+        f"alpha = 0) must be kept, got {alpha}"
     )

@@ -30,7 +30,8 @@ def test_known_answer_two_classes():
         got,
         torch.tensor(0.5 * kl + 0.5 * math.log(2)),
         what="distillation_loss(student [0, 0], teacher [ln 3, 0], target 1, T=1, alpha=0.5)",
-        hint="KL(p_teacher || p_student) = sum p_t (log p_t - log p_s): teacher first",
+        hint="KL(p_teacher || p_student) = sum p_t (log p_t - log p_s): teacher first, summed "
+        "over the vocabulary and averaged over the rows",
         atol=1e-6,
     )
     assert got.dim() == 0, f"distillation_loss must return a scalar, got shape {tuple(got.shape)}"
@@ -47,7 +48,8 @@ def test_temperature_and_t_squared():
         got,
         torch.tensor(4 * kl),
         what="distillation_loss(T=2, alpha=1, teacher [2 ln 3, 0])",
-        hint="divide BOTH logits by T before the softmax, and multiply the KL by T^2",
+        hint="divide BOTH logits by T before the softmax, and multiply the KL by T^2; alpha "
+        "weighs the soft term",
         atol=1e-6,
     )
 

@@ -119,17 +119,19 @@ def test_q4_0_bit_identical(magnitude):
 
 def test_q4_0_sign_of_the_extreme_and_nibble_halves():
     """Block 0's extreme is negative (-8.0), block 1's positive (+8.0): d = +1 and -1. The ramp
-    makes every nibble distinct, so a wrong nibble order shows."""
-    x = np.zeros((1, 64), dtype=np.float32)
+    makes every nibble distinct, so a wrong nibble order shows. Block 2 holds -8 first and +8 last:
+    d = 1 and +8 * 1 + 8.5 = 16.5 must be clipped to 15."""
+    x = np.zeros((1, 96), dtype=np.float32)
     x[0, :32] = np.linspace(-8.0, 7.0, 32)
-    x[0, 32:] = np.linspace(-7.0, 8.0, 32)[::-1]
+    x[0, 32:64] = np.linspace(-7.0, 8.0, 32)[::-1]
+    x[0, 64:] = np.linspace(-8.0, 8.0, 32)  # both extremes: +8 maps to 16.5 -> clipped to 15
     assert_bytes(
         run(mod.quantize_q4_0, x),
         quantize(x, Q4),
         what="quantize_q4_0(two ramps with extremes -8 and +8)",
         block_bytes=18,
-        hint="keep the sign of the extreme (d = m / -8), and element j + 16 goes in the HIGH "
-        "nibble of byte j, not element 2j + 1",
+        hint="keep the sign of the extreme (d = m / -8); q = min(15, trunc(...)); element j + 16 "
+        "goes in the HIGH nibble of byte j, not element 2j + 1",
     )
 
 

@@ -31,7 +31,7 @@ def test_diagonal_hessian_gives_round_to_nearest():
         mod.rtn_quantize(w, 4),
         what="gptq_quantize(w, x = diag(1..36))",
         hint="with uncorrelated inputs there is nothing to compensate: check the scale (per row, "
-        "from the ORIGINAL w) and the rounding",
+        "from the ORIGINAL w) and the rounding, and return the quantised columns",
         atol=1e-5,
     )
 

@@ -52,7 +52,8 @@ def test_quantize_known_answer():
         packed,
         torch.tensor([[79, 152]], dtype=torch.uint8),
         what="quantize_int4([[0.7, -0.36, 0.0, 0.1]], group_size=4) packed",
-        hint="nibble = q + 8 (offset, not two's complement), even element in the low nibble",
+        hint="q = round(w / scale) clamped to [-8, 7]; nibble = q + 8 (offset, not two's "
+        "complement); even element in the low nibble",
     )
 
 

@@ -34,7 +34,8 @@ def test_known_answer():
 
 def test_output_is_an_integer_matrix_times_the_scales():
     """The docstring's promise: y / (x_scale * w_scale.T) is an integer matrix (int32 accumulate),
-    which a float matmul on dequantised x and W would not give."""
+    which a float matmul on dequantised x and W would not give. Tolerance: float32 rescaling
+    leaves a relative error of a few 1e-7 of |acc|."""
     x = torch.randn(2, 7, 36, generator=generator(0)) * 3
     q_w = torch.randint(-127, 128, (10, 36), generator=generator(1), dtype=torch.int8)
     w_scale = torch.rand(10, 1, generator=generator(2)) * 0.01 + 1e-3
@@ -44,9 +45,12 @@ def test_output_is_an_integer_matrix_times_the_scales():
     )
     x_scale = x.abs().amax(-1, keepdim=True) / 127  # (2, 7, 1)
     acc = y.double() / (x_scale.double() * w_scale.double().reshape(1, 1, -1))
-    frac = (acc - acc.round()).abs().max().item()
-    assert frac < 0.02, (
-        f"int8_matmul: y / (x_scale * w_scale) is {frac:.3f} away from an integer somewhere\n"
+    # float32 rescaling leaves a relative error of a few 1e-7: allow 1e-6 * |acc| + 1e-3
+    frac = (acc - acc.round()).abs()
+    worst = (frac - 1e-6 * acc.abs()).max().item()
+    assert worst < 1e-3, (
+        f"int8_matmul: y / (x_scale * w_scale) is {frac.max().item():.3f} away from an integer "
+        "somewhere\n"
         "  likely cause: x must be quantised per token (absmax over its LAST dim, scale "
         "max|row|/127) and rounded before the matmul; the product is summed in int32"
     )

@@ -42,7 +42,7 @@ def test_magnitude_counts_and_order(sparsity):
     if 0 < k < w.numel():
         assert w[kept].abs().min() >= w[~kept].abs().max(), (
             f"magnitude_prune(w, {sparsity}): kept |w| {w[kept].abs().min().item():.4f} < removed "
-            f"|w| {w[~kept].abs().max().item():.4f}\n  likely cause: sort by |w|, not by w"
+            f"|w| {w[~kept].abs().max().item():.4f}\n  likely cause: sort by |w| (magnitude), not by w"
         )
 
 
@@ -87,7 +87,8 @@ def test_2_4_exactly_two_per_group_and_the_largest(shape):
     big_dropped = torch.where(kept, -torch.inf, groups_w.abs()).amax(-1)
     assert (small_kept >= big_dropped).all(), (
         f"prune_2_4(w {shape}): a dropped |w| exceeds a kept one in some group\n"
-        "  likely cause: select by |w|, not w (a large negative weight matters)"
+        "  likely cause: select by |w|, not w (a large negative weight matters), within groups of "
+        "4 CONSECUTIVE entries of a row"
     )
     assert torch.equal(got[got != 0], w[got != 0]), "prune_2_4 changed the values it kept"
 

@@ -44,7 +44,7 @@ class ProjectConfig:
     n_layer: int = 4
     n_head: int = 4
     n_embd: int = 128  # a multiple of 32, so Q8_0/Q4_0 blocks fit every matrix
-    train_steps: int = 600  # AdamW steps of the GPT
+    train_steps: int = 300  # AdamW steps of the GPT
     batch_size: int = 16
     lr: float = 3e-3
     eval_tokens: int = 16_384  # test tokens for perplexity (non-overlapping windows)
