@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from course.week05_gpt.data import CharTokenizer
+from roadmap.checking import adam
 from roadmap.impl import load
 from roadmap.project import parser, record, setup
 from solutions.week05_gpt.model import GPT, GPTConfig
@@ -254,7 +255,7 @@ def train_gpt(examples: list[str], tok: CharTokenizer, answers_from: list[int], 
     torch.manual_seed(cfg.seed)
     dims = cfg.gpt_dims
     model = GPT(GPTConfig(vocab_size=tok.vocab_size, **dims))
-    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.1)
+    step = adam(model.parameters(), lr=2e-3)  # torch.optim would import torch._dynamo: seconds
     rng = random.Random(cfg.seed)
     T = dims["block_size"]
     for _ in range(cfg.gpt_steps):
@@ -268,9 +269,8 @@ def train_gpt(examples: list[str], tok: CharTokenizer, answers_from: list[int], 
             x[row, :n] = torch.tensor(ids[:-1])
             y[row, cut - 1 : n] = torch.tensor(ids[cut:])
         _, loss = model(x, y)
-        opt.zero_grad(set_to_none=True)
         loss.backward()
-        opt.step()
+        step()  # also clears the grads
     return model.eval()
 
 
