@@ -6,6 +6,8 @@ with and without forced preemption), and week 08's sample_next with a generator 
 request (sampled outputs).
 """
 
+import functools
+
 import pytest
 import torch
 
@@ -117,16 +119,24 @@ def engine_outputs(model, prompts, news, num_blocks, eos=None, max_running=32):
     return engine, engine.generate(prompts, params)
 
 
+@functools.cache
+def thirty_two_requests():
+    """The model, 32 requests and their one-at-a-time greedy outputs (computed once per session)."""
+    model = tiny_gpt(seed=3)
+    prompts, news = random_requests(32, seed=3)
+    expected = [greedy_one_at_a_time(model, p, n) for p, n in zip(prompts, news)]
+    return model, prompts, news, expected
+
+
 @pytest.mark.parametrize("num_blocks,preempt", [(300, False), (14, True)])
 def test_greedy_outputs_equal_one_at_a_time_generation(num_blocks, preempt):
     """32 requests, prompts of 1..20 tokens, 1..20 new tokens, greedy: the engine's outputs equal
     rerunning the model one request at a time. With 14 blocks of 4 the engine must preempt; the
     recomputed sequences still give the same tokens. All blocks are free at the end."""
-    model = tiny_gpt(seed=3)
-    prompts, news = random_requests(32, seed=3)
+    model, prompts, news, oracle = thirty_two_requests()
     engine, got = engine_outputs(model, prompts, news, num_blocks)
     for i, (p, n) in enumerate(zip(prompts, news)):
-        expected = greedy_one_at_a_time(model, p, n)
+        expected = oracle[i]
         assert got[i] == expected, (
             f"Engine(num_blocks={num_blocks}).generate, request {i} (prompt of {len(p)}, "
             f"{n} new tokens, greedy): expected {expected}, got {got[i]}\n  likely cause: "

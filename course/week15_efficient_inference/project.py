@@ -48,7 +48,7 @@ SHORT = ProjectConfig(
     requests=8,
     prompt_range=(2, 16),
     new_range=(4, 24),
-    concurrency=(1, 2, 4, 8),
+    concurrency=(2, 8),
     num_blocks=64,
     cache_block=8,
 )
