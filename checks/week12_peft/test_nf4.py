@@ -88,6 +88,11 @@ def test_zero_blocks_and_odd_sizes():
     assert not torch.isnan(back).any(), (
         "dequantize_nf4 gave NaN for an all-zero block: scale 1 there"
     )
+    assert packed[:32].tolist() == [0x77] * 32, (
+        f"quantize_nf4: the all-zero block packed to {sorted(set(packed[:32].tolist()))}, expected "
+        "every byte 0x77 (index 7, the code 0.0, twice)\n  likely cause: an all-zero block has "
+        "absmax 0; divide by 1 there (0 / 0 is NaN, and argmin over NaN picks index 0, the code -1)"
+    )
     assert_close(
         back[0],
         torch.zeros(64),
@@ -130,6 +135,23 @@ def test_double_quantization_known_answer():
         what="double_dequantize(double_quantize([1, 3]))",
         hint="q * scale + offset",
     )
+
+
+def test_double_quantization_scales_per_block():
+    """blocksize=2 on [1, 3, 10, 20]: offset 8.5, centred [-7.5, -5.5, 1.5, 11.5], per-block scales
+    [7.5 / 127, 11.5 / 127], q = round([-127, -93.13, 16.57, 127]) = [-127, -93, 17, 127]."""
+    q, scales, offset = scratch(mod.double_quantize, torch.tensor([1.0, 3.0, 10.0, 20.0]), 2)
+    assert_close(
+        scales,
+        torch.tensor([7.5 / 127, 11.5 / 127]),
+        what="double_quantize([1, 3, 10, 20], blocksize=2) scales",
+        hint="scale = max |centred value| / 127 per block, one scale for each block of blocksize",
+    )
+    assert q.tolist() == [-127, -93, 17, 127], (
+        f"double_quantize([1, 3, 10, 20], blocksize=2) q = {q.tolist()}, expected "
+        "[-127, -93, 17, 127]: q = round(centred / scale of its block)"
+    )
+    assert abs(offset - 8.5) < 1e-6, f"offset {offset}, expected the mean 8.5"
 
 
 def test_double_quantization_error_bound_on_real_absmax():

@@ -36,16 +36,16 @@ TARGETS = ["c_attn", "c_proj", "c_fc"]
 class ProjectConfig:
     n_layer: int = 4  # the course GPT
     n_head: int = 4
-    n_embd: int = 128
-    block_size: int = 256  # characters per example (longer ones are cut)
-    pretrain_steps: int = 400  # language modelling on the records' text, before fine-tuning
+    n_embd: int = 96
+    block_size: int = 192  # characters per example (longer ones are cut)
+    pretrain_steps: int = 600  # language modelling on the records' text, before fine-tuning
     finetune_steps: int = 150  # per method
     batch_size: int = 8
     lr_full: float = 3e-4  # AdamW learning rate when every weight trains
     lr_lora: float = 2e-3  # LoRA / QLoRA learning rate (only A and B train)
     r: int = 8  # LoRA rank
     alpha: float = 16.0  # LoRA alpha (scaling alpha / r = 2)
-    eval_records: int = 100  # held-out records for the eval loss
+    eval_records: int = 80  # held-out records for the eval loss
     eval_every: int = 25  # fine-tuning steps between eval points of the plot
     samples: int = 3  # held-out prompts answered per method in samples.md
     sample_tokens: int = 120  # the most characters per greedy answer
