@@ -14,7 +14,11 @@ mod = load("week10_distributed.clean")
 @pytest.mark.parametrize(
     "text,expected,cause",
     [
-        ("  Hello\t\tworld \r\n\r\n\r\n\uff21BC  ", "Hello world\n\nABC", "the docstring example"),
+        (
+            "  Hello\t\tworld \r\n\r\n\r\n\uff21BC  ",
+            "Hello world\n\nABC",
+            "the docstring example: NFKC (full-width \\uff21 -> A), line ends, blanks, newlines",
+        ),
         (
             "a\u00a0\u00a0b",
             "a b",
@@ -46,19 +50,20 @@ def test_normalize_is_idempotent():
 
 
 def test_quality_signals_known_answer():
-    """Lines "The cat sat.", "The cat sat.", "x = 1 ;" (three non-empty, one repeat: 1/3).
-    Words: The cat sat. The cat sat. x = 1 ; -> 10 words. Characters: 'The' 3, 'cat' 3, 'sat.' 4,
-    twice = 20, then 'x', '=', '1', ';' = 4: 24 over 10 words = 2.4. Symbols: '.', '.', '=', ';'
-    = 4 of the 24 non-space characters.
-    Stop words (lower-cased, punctuation stripped): 'the' twice -> 2 / 10."""
-    text = "The cat sat.\nThe cat sat.\n\nx = 1 ;"
+    """Lines "The cat sat.", "The cat sat.", "", "x = 1 ; (and)": three non-empty, one repeat: 1/3.
+    Words: The cat sat. The cat sat. x = 1 ; (and) -> 11 words. Characters: 'The' 3, 'cat' 3,
+    'sat.' 4, twice = 20, then 'x', '=', '1', ';' = 4, '(and)' 5: 29 over 11 words.
+    Symbols: '.', '.', '=', ';', '(', ')' = 6 of the 29 non-space characters.
+    Stop words (lower-cased, punctuation stripped): 'the' twice and 'and' (from '(and)') -> 3 / 11.
+    """
+    text = "The cat sat.\nThe cat sat.\n\nx = 1 ; (and)"
     got = mod.quality_signals(text)
     expected = dict(
-        n_words=10.0,
-        mean_word_length=2.4,
-        symbol_ratio=4 / 24,
+        n_words=11.0,
+        mean_word_length=29 / 11,
+        symbol_ratio=6 / 29,
         duplicate_line_fraction=1 / 3,
-        stopword_fraction=2 / 10,
+        stopword_fraction=3 / 11,
     )
     assert set(got) == set(expected), (
         f"quality_signals keys: expected {set(expected)}, got {set(got)}"

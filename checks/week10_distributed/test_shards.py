@@ -45,7 +45,11 @@ def test_shards_concatenate_to_one_pass_and_manifest_is_right(tmp_path):
         f"tokenize_to_shards(12 docs, docs_per_shard=5): expected 3 shards named by shard_name, "
         f"got {files}\n  likely cause: shard i holds documents [i*5, (i+1)*5), the last fewer"
     )
-    assert [e["docs"] for e in m["shards"]] == [5, 5, 2], f"docs per shard: {m['shards']}"
+    got_docs = [e["docs"] for e in m["shards"]]
+    assert got_docs == [5, 5, 2], (
+        f"documents per shard: expected [5, 5, 2], got {got_docs}\n  likely cause: shard i holds "
+        "documents [i*D, (i+1)*D), no overlap, so the shards concatenated equal one pass"
+    )
     expected = one_pass(DOCS)
     got = read_all(out, m)
     assert got == expected, (
@@ -107,6 +111,10 @@ def test_killed_run_resumes_without_rewriting_a_shard(tmp_path):
     out = tmp_path / "r"
     with pytest.raises(SimulatedCrash):
         mod.tokenize_to_shards(DOCS, out, FailOn(DOCS[7]), eot=EOT, docs_per_shard=2, workers=2)
+    assert (out / "manifest.json").exists(), (
+        "after a crash in shard 3 there is no manifest.json\n  likely cause: write the manifest "
+        "after EVERY finished shard, in shard order, not only at the end"
+    )
     partial = json.loads((out / "manifest.json").read_text())
     listed = [e["file"] for e in partial["shards"]]
     assert listed == ["shard_00000.bin", "shard_00001.bin", "shard_00002.bin"], (
