@@ -134,7 +134,10 @@ class Engine:
         return rid
 
     def cancel(self, request_id: int) -> bool:
-        """Stop a request now and free its blocks; False if it was unknown or already finished."""
+        """Stop a request now and free its blocks; False if it was unknown or already finished.
+
+        No further StepOutput is produced for it; its record keeps finish_reason "cancelled".
+        """
         return self.scheduler.cancel(request_id) is not None
 
     def has_unfinished(self) -> bool:
