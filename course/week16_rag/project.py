@@ -314,14 +314,18 @@ def run_answers(paragraphs, questions, chunks, fused, cfg: ProjectConfig):
     def count(text: str) -> int:
         return len(tok.encode(text))
 
+    fitted = []  # passages that made it into each prompt
+
     def rag_prompt(q: dict, passages: list[str]) -> str:
         sentence = best_sentence(q["question"], passages)
         try:
-            return prompt.build_prompt(
+            text, used = prompt.build_prompt(
                 q["question"], [sentence] if sentence else [], count, budget
-            )[0]
+            )
         except ValueError:  # an overlong question: keep its end
-            return prompt.format_prompt(q["question"], [])[-budget:]
+            text, used = prompt.format_prompt(q["question"], [])[-budget:], 0
+        fitted.append(used)
+        return text
 
     examples, starts = [], []
     for q in train_q:
@@ -338,7 +342,9 @@ def run_answers(paragraphs, questions, chunks, fused, cfg: ProjectConfig):
 
     test_q = [questions[i] for i in test_idx]
     closed = [generate(rag_prompt(q, []) + " ") for q in test_q]
+    fitted.clear()
     opened = [generate(rag_prompt(q, top[i]) + " ") for q, i in zip(test_q, test_idx)]
+    with_passage = sum(fitted)
     rows.append(
         (
             f"course GPT ({cfg.gpt_steps} steps), no retrieval",
@@ -365,6 +371,11 @@ def run_answers(paragraphs, questions, chunks, fused, cfg: ProjectConfig):
     for name, n, s in rows:
         lines.append(f"| {name} | {n} | {s['EM']:.3f} | {s['F1']:.3f} | {s['contains']:.3f} |")
     lines += [
+        "",
+        f"The GPT's prompts hold at most one passage (the best sentence of the top-3 chunks) within "
+        f"{budget} characters: {with_passage} of {len(test_q)} prompts with retrieval had room for "
+        "it. The GPT is trained on the questions of the first half of the paragraphs and asked "
+        "about the second half.",
         "",
         f"Groundedness (lexical, threshold 0.5): {sum(flagged)} of {len(flagged)} non-empty GPT "
         "answers with retrieval have a sentence no retrieved chunk supports.",
