@@ -186,6 +186,8 @@ def test_dpo_step_starts_at_ln2_and_widens_the_margin():
     assert set(first) >= {"loss", "margin", "accuracy"}, f"dpo_step returned keys {sorted(first)}"
     assert abs(first["loss"] - math.log(2)) < 1e-5, (
         f"dpo_step on policy == reference returned loss {first['loss']}, expected ln 2 = 0.693147"
+        "\n  likely cause: policy and reference log-probs must be computed the same way (summed "
+        "sequence_logprobs with the batch's masks), so they are equal at the first step"
     )
     h, loss = _oracle_margin(policy, reference, batch, 0.5)
     second = mod.dpo_step(policy, reference, batch, opt, beta=0.5)

@@ -39,8 +39,8 @@ def test_hand_table_with_a_terminal_in_the_middle():
         adv,
         torch.tensor([1.9112, 0.71, 0.5, 1.696, 1.8]),
         what="gae(5 steps, done at t=2, gamma 0.9, lam 0.8) advantages",
-        hint=RESET + "; the recursion runs backwards from t = T - 1 with A_T = 0; the last step "
-        "bootstraps from last_value",
+        hint=RESET + "; the recursion runs backwards from t = T - 1 with A_T = 0; next_value is "
+        "values[t + 1] inside the rollout, last_value only after the last step",
         atol=1e-5,
     )
     assert_close(

@@ -2,10 +2,12 @@
 
 The task (toy_rlhf.ToyRLHFConfig): a 1-layer GPT over 8 tokens, prompt token 0, 8-token responses,
 reward = the fraction of response tokens that are 1 or 2 (0.25 for the initial, almost uniform
-policy; 1.0 at best). Stated bounds, measured on the reference over seeds 0-4 and learners' valid
-variants: with kl_coef 0.05 the mean reward of one of updates 8-10 reaches 0.55 while the sampled
-KL to the reference stays below 8 nats per response; with kl_coef 2.0 the policy stays near the
-reference (KL < 1 nat, reward < 0.45). The run takes about 1-2 s.
+policy; 1.0 at best). Stated bounds: with kl_coef 0.05 the mean reward of one of updates 8-10
+reaches 0.55 while the sampled KL to the reference stays below 8 nats per response; with kl_coef
+2.0 the policy stays near the reference (KL < 1 nat, reward < 0.45). Measured on the reference
+over seeds 0-4: best reward of updates 8-10 0.76-0.82, KL at most 5.2; with kl_coef 2.0 KL at
+most 0.6, reward at most 0.31; drawing the samples from the global RNG instead of the generator
+gives 0.75-0.81. The two runs take 1-3 s.
 """
 
 import copy

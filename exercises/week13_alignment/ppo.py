@@ -49,7 +49,8 @@ def ppo_policy_loss(
         clip_eps: epsilon of the clip range [1 - eps, 1 + eps].
 
     Returns:
-        (loss, clip_fraction): a scalar with gradient through logp only, and a detached scalar.
+        (loss, clip_fraction): a 0-dim tensor with gradient through logp only, and a detached
+        0-dim tensor.
     """
     # TODO(w13.ppo): ratio = exp(logp - old_logp); masked mean of max(-A * ratio,
     #   -A * clamp(ratio, 1 - eps, 1 + eps)); the clip fraction.
@@ -104,7 +105,7 @@ def entropy(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 def approx_kl(logp: torch.Tensor, old_logp: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """The k3 estimate of KL(old || new) from sampled tokens: masked mean of (r - 1) - log r,
     r = exp(logp - old_logp). Always >= 0, exactly 0 when the policies agree (Schulman 2020,
-    "Approximating KL divergence"). Detached scalar.
+    "Approximating KL divergence"). A detached 0-dim tensor.
 
     Example: logp - old_logp = ln 2 on every token -> (2 - 1) - ln 2 = 0.3069.
     """
