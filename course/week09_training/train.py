@@ -73,7 +73,7 @@ class TrainConfig:
     beta2: float = 0.99  # 0.99 suits small batches
     grad_clip: float = 1.0  # global gradient-norm clip (0: off)
     # evaluation, logging, checkpoints
-    eval_interval: int = 250  # steps between evaluations
+    eval_interval: int = 250  # steps between evaluations (0: none during training)
     eval_tokens: int = 32768  # tokens of the val split per evaluation (0: all); the end uses all
     log_interval: int = 50  # steps between plain log lines (no TTY)
     ckpt_interval: int = 500  # steps between checkpoints (0: only at the end / on Ctrl-C)
@@ -382,7 +382,8 @@ def train(cfg: TrainConfig) -> dict:
                 reporter.step(
                     step, loss_value, last_lr, tps, ms, (cfg.max_steps - step) * ms / 1000
                 )
-                if main_rank and (step % cfg.eval_interval == 0 or step == cfg.max_steps):
+                every = cfg.eval_interval
+                if main_rank and every and (step % every == 0 or step == cfg.max_steps):
                     val_loss, val_ppl = evaluate(cfg.eval_tokens)
                     history.append({"step": step, "split": "train", "loss": loss_value})
                     history.append({"step": step, "split": "val", "loss": val_loss})
