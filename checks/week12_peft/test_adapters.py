@@ -21,10 +21,11 @@ def adapter_formula(adapter, h):
 
 
 def randomize(module, seed, std=0.3):
+    """N(0, std) into every parameter of the adapters (all of them for a bare BottleneckAdapter)."""
     g = generator(seed)
     with torch.no_grad():
-        for p in module.parameters():
-            if p.requires_grad:
+        for name, p in module.named_parameters():
+            if isinstance(module, mod.BottleneckAdapter) or ".adapter." in name:
                 p.copy_(torch.randn(p.shape, generator=g) * std)
 
 
@@ -51,7 +52,7 @@ def test_a_new_adapter_is_the_identity():
             atol=0,
             rtol=0,
             what="a new BottleneckAdapter(h)",
-            hint="h + up(gelu(down(h))) with up = 0 returns h",
+            hint="h + up(gelu(down(h))) with up = 0 returns h: add the residual h back",
         )
 
 

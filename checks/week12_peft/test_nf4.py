@@ -57,6 +57,24 @@ def test_quantize_known_answer():
     )
 
 
+def test_one_absmax_per_block_of_64():
+    """130 values: 64 of 0.5, 64 of -2.0, then [1.0, 0.25]: blocks of 64, 64 and 2, absmax
+    [0.5, 2.0, 1.0]; every value of the first two blocks is +-absmax (index 15 or 0)."""
+    w = torch.cat([torch.full((64,), 0.5), torch.full((64,), -2.0), torch.tensor([1.0, 0.25])])
+    packed, absmax = scratch(mod.quantize_nf4, w)
+    assert_close(
+        absmax,
+        torch.tensor([0.5, 2.0, 1.0]),
+        what="quantize_nf4(64 x 0.5, 64 x -2.0, [1.0, 0.25]) absmax",
+        hint="one absmax per block of 64 consecutive values of the flattened tensor (the last "
+        "block may be shorter), not one for the whole tensor",
+    )
+    assert packed[:32].tolist() == [0xFF] * 32 and packed[32:64].tolist() == [0x00] * 32, (
+        "quantize_nf4: a block of 0.5s should be all index 15 (0.5 / 0.5 = 1.0) and a block of "
+        "-2.0s all index 0 (-1.0)"
+    )
+
+
 def test_rounding_error_is_within_half_the_widest_code_gap():
     """Handout bound: |w - dequant(quant(w))| <= absmax_block * 0.15190 for every value."""
     g = generator(1)
