@@ -33,7 +33,12 @@ ce = partial(
 def test_two_equal_classes_cost_ln2():
     """Uniform over 2 classes: p(target) = 1/2, so the loss is -ln(1/2) = ln 2."""
     got = ce(torch.zeros(1, 2), torch.tensor([1]))
-    assert_close(got, torch.tensor(math.log(2)), what="cross_entropy([[0, 0]], [1])")
+    assert_close(
+        got,
+        torch.tensor(math.log(2)),
+        what="cross_entropy([[0, 0]], [1])",
+        hint="the loss is the mean over positions of -log softmax(logits)[target]",
+    )
 
 
 def test_uniform_logits_cost_ln_V():

@@ -17,7 +17,13 @@ def test_split_heads_known_answer():
     x = torch.arange(12.0).view(1, 1, 12)
     out = shapes.split_heads(x, 3)
     expected = torch.arange(12.0).view(1, 3, 1, 4)
-    assert_close(out, expected, what="split_heads(arange(12).view(1, 1, 12), n_head=3)")
+    assert_close(
+        out,
+        expected,
+        what="split_heads(arange(12).view(1, 1, 12), n_head=3)",
+        hint="head h holds the contiguous channels h*D .. (h+1)*D - 1: view as (B, T, H, D), "
+        "then transpose(1, 2)",
+    )
 
 
 @pytest.mark.parametrize("B,T,C,H", [(1, 1, 4, 1), (2, 7, 12, 3), (3, 5, 30, 5), (4, 9, 20, 4)])

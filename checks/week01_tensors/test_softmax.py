@@ -117,6 +117,26 @@ def test_log_softmax_survives_huge_and_spread_logits():
     )
 
 
+def test_each_row_is_shifted_by_its_own_max():
+    """Rows of very different scale: a global max would send the small row's exp to 0 (NaN)."""
+    x = torch.tensor([[1000.0, 1001.0, 1002.0], [0.0, 1.0, 2.0], [-1000.0, -999.0, -998.0]])
+    expected = torch.softmax(torch.tensor([0.0, 1.0, 2.0]), dim=-1).expand(3, 3)
+    assert_close(
+        run(mod.softmax, x, dim=-1),
+        expected,
+        what="softmax of rows around 1000, 0 and -1000",
+        hint="subtract each row's own max (amax along dim, keepdim=True), not the max of the "
+        "whole tensor",
+    )
+    assert_close(
+        run(mod.log_softmax, x, dim=-1),
+        expected.log(),
+        what="log_softmax of rows around 1000, 0 and -1000",
+        hint="subtract each row's own max (amax along dim, keepdim=True), not the max of the "
+        "whole tensor",
+    )
+
+
 def test_softmax_is_shift_invariant():
     x = torch.randn(3, 5, generator=generator(9))
     a = run(mod.softmax, x)
