@@ -271,9 +271,8 @@ def train(cfg: TrainConfig) -> dict:
     if not main_rank:
         tok = prepare_data(cfg, data_dir, say=lambda _: None)
     train_data = dataset.TokenDataset(data_dir / "train.bin", cfg.block_size)
-    val_ids = torch.from_numpy(
-        dataset.TokenDataset(data_dir / "val.bin", 1).tokens[:].astype("int64")
-    )
+    val_tokens = dataset.TokenDataset(data_dir / "val.bin", 1).tokens
+    val_ids = torch.from_numpy(val_tokens[:].astype("int64")).to(cfg.device)
 
     torch.manual_seed(cfg.seed)
     gpt_config = GPTConfig(
