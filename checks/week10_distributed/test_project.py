@@ -17,7 +17,7 @@ def test_project_short_run_writes_its_reports(tmp_path):
     for row in ("exact duplicates removed | 5", "documents out", "| tokenization workers |"):
         assert row in dedup, f"dedup.md lacks {row!r}:\n{dedup}"
     loss = (tmp_path / "loss.md").read_text(encoding="utf-8")
-    gap = float(re.search(r"Largest per-step difference: ([0-9.e+-]+)", loss).group(1))
+    gap = float(re.search(r"Largest per-step difference: ([0-9.e+-]+);", loss).group(1))
     assert gap <= 1e-4, (
         f"the 2-process DDP loss curve differs from the 1-process one by {gap:.2e} at some step\n"
         "  likely cause: see test_ddp.py (broadcast, disjoint rows, averaged gradients)"

@@ -14,7 +14,8 @@ Multi-node: the same command on every node with `--nnodes=2 --node-rank=K
 (seeded by the step, the same on every rank); rank r trains on rows `shard_indices(G, r, W,
 shuffle=False)`, so any world size follows the same loss curve as one process. Rank 0 writes the
 per-step global loss and tokens/s to `--out` (JSON); `--save` writes the full state dict (FSDP's
-shards gathered), which `--init` loads at any world size.
+shards gathered), which `--init` loads at any world size; `--save-dcp` / `--init-dcp` do the same
+with torch.distributed.checkpoint (each rank writes and reads only its shards; resharded on load).
 """
 
 import argparse
@@ -56,6 +57,15 @@ def arg_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="rank 0 writes losses and speed here")
     p.add_argument("--save", type=Path, default=None, help="rank 0 saves the full state dict")
     p.add_argument("--init", type=Path, default=None, help="start from a saved state dict")
+    p.add_argument(
+        "--save-dcp",
+        type=Path,
+        default=None,
+        help="save a torch.distributed.checkpoint folder (every rank writes its own shards)",
+    )
+    p.add_argument(
+        "--init-dcp", type=Path, default=None, help="start from a DCP folder, at any world size"
+    )
     return p
 
 
@@ -75,6 +85,24 @@ def global_batch(ids: torch.Tensor, step: int, rows: int, T: int, seed: int):
     x = torch.stack([ids[s : s + T] for s in starts.tolist()])
     y = torch.stack([ids[s + 1 : s + T + 1] for s in starts.tolist()])
     return x, y
+
+
+def save_dcp(model: torch.nn.Module, folder: Path) -> None:
+    """A distributed checkpoint: each rank writes the shards it holds (FSDP) or rank 0's copy."""
+    import torch.distributed.checkpoint as dcp
+    from torch.distributed.checkpoint.state_dict import get_model_state_dict
+
+    dcp.save(get_model_state_dict(model), checkpoint_id=str(folder))
+
+
+def load_dcp(model: torch.nn.Module, folder: Path) -> None:
+    """Load a distributed checkpoint into `model` as it is wrapped now (resharded as needed)."""
+    import torch.distributed.checkpoint as dcp
+    from torch.distributed.checkpoint.state_dict import get_model_state_dict, set_model_state_dict
+
+    state = get_model_state_dict(model)
+    dcp.load(state, checkpoint_id=str(folder))
+    set_model_state_dict(model, state)
 
 
 def train(args: argparse.Namespace) -> dict:
@@ -99,6 +127,8 @@ def train(args: argparse.Namespace) -> dict:
     if args.init is not None:
         model.load_state_dict(torch.load(args.init, map_location=device))
     model = wrap_model(model, args.parallel, args.bucket_numel)
+    if args.init_dcp is not None:
+        load_dcp(model, args.init_dcp)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.1)
     if args.parallel == "ddp" and world > 1:
         rows = load("week10_distributed.ddp").shard_indices(
@@ -124,6 +154,8 @@ def train(args: argparse.Namespace) -> dict:
     seconds = time.perf_counter() - start if start is not None else float("nan")
     tokens_per_s = (args.steps - 1) * args.global_batch * args.block_size / seconds
     state = full_state_dict(model) if args.save is not None else None
+    if args.save_dcp is not None:
+        save_dcp(model, args.save_dcp)
     result = dict(
         parallel=args.parallel,
         world=world,
