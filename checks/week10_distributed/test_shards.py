@@ -106,8 +106,9 @@ def test_ids_that_do_not_fit_in_uint16_raise(tmp_path):
 
 
 def test_killed_run_resumes_without_rewriting_a_shard(tmp_path):
-    """Documents 0..11, 2 per shard; the encoder dies on document 7 (shard 3). Shards 0, 1, 2 are
-    finished and listed; the rerun must keep their files and write shards 3, 4, 5 once."""
+    """Documents 0..11, 2 per shard; the encoder dies on document 7 (shard 3). The shards finished
+    before it (0, 1, 2 with Pool.imap's default chunksize) are listed; the rerun must keep their
+    files and write the others once."""
     out = tmp_path / "r"
     with pytest.raises(SimulatedCrash):
         mod.tokenize_to_shards(DOCS, out, FailOn(DOCS[7]), eot=EOT, docs_per_shard=2, workers=2)
@@ -117,9 +118,10 @@ def test_killed_run_resumes_without_rewriting_a_shard(tmp_path):
     )
     partial = json.loads((out / "manifest.json").read_text())
     listed = [e["file"] for e in partial["shards"]]
-    assert listed == ["shard_00000.bin", "shard_00001.bin", "shard_00002.bin"], (
-        f"after a crash in shard 3 the manifest lists {listed}\n  likely cause: write the "
-        "manifest after EVERY finished shard, in shard order, not only at the end"
+    assert 1 <= len(listed) <= 3 and listed == [mod.shard_name(i) for i in range(len(listed))], (
+        f"after a crash in shard 3 the manifest lists {listed}; expected the finished shards "
+        "before it, in order (shard_00000.bin, ...)\n  likely cause: write the manifest after "
+        "EVERY finished shard, in shard order, not only at the end"
     )
     assert partial.get("complete") is False, "a manifest written mid-run must say complete: false"
     stats = {f: os.stat(out / f) for f in listed}
