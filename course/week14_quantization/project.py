@@ -8,6 +8,7 @@ perplexity on WikiText-2 test. Writes to the out folder (default reports/week14/
   size_vs_ppl.png   the size-vs-perplexity plot
   distillation.md   a 1-layer student trained on hard labels vs distilled from the GPT
   gguf/             the three GGUF files (llama.cpp can run them)
+  config.json       the resolved settings of the run
 The GGUF rows run in llama.cpp when llama-cpp-python is installed; otherwise the file is read back
 into our GPT (read_gguf) and the row says so.
 Run: `python tracker.py project 14` (your code) or `python -m course.week14_quantization.project
@@ -17,9 +18,10 @@ Run: `python tracker.py project 14` (your code) or `python -m course.week14_quan
 import copy
 import importlib.util
 import io
+import json
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -318,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = copy.deepcopy(SHORT if args.short else ProjectConfig())
     if args.train_steps is not None:
         cfg.train_steps = args.train_steps
+    (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n", encoding="utf-8")
     start = time.perf_counter()
 
     if args.text_file is not None:
