@@ -3,16 +3,17 @@ data, and the padding waste with and without packing.
 
     python benchmarks/week11_sft.py [--impl solutions] [--steps 40] [--batch-size 8] [--threads 1]
 
-Model: the project's full-size GPT (4 layers, C=128, block 256, BPE vocab 768 + 4 specials) with
-random weights (speed does not depend on what the weights say), on the training split of the
-instruction data (env LLM_DATA_MIRROR or `python tracker.py data fetch instruction`). Tokens/s
+Model: the project's full-size GPT (course/week11_sft/project.py ProjectConfig: 3 layers, C=96,
+block 128, BPE vocab 768 + 4 specials) with random weights (speed does not depend on what the
+weights say), on the training split of the instruction data (env LLM_DATA_MIRROR or `python tracker.py data fetch instruction`). Tokens/s
 counts real (non-pad) tokens only, so padding shows up as lost speed. Rows:
   ours, padded      train_sft on collate batches (padded to each batch's max)
-  ours, packed      the same steps on packed rows of 256 (forward_packed, response_loss)
+  ours, packed      the same steps on packed rows of block_size (forward_packed, response_loss)
   SFTTrainer        trl on the model exported to GPT2LMHeadModel, same batch size and lr
 """
 
 import argparse
+import copy
 import os
 import tempfile
 import time
@@ -61,8 +62,6 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = []
     # ours, padded: train_sft without evaluations in the way (eval_every > steps, one eval batch)
-    import copy
-
     model = copy.deepcopy(base)
     batches = proj.batches_of(examples, cfg.batch_size, pad, masking)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.sft_lr, weight_decay=0.0)

@@ -37,14 +37,14 @@ from solutions.week06_tokenizers.tokenizer import BPETokenizer
 @dataclass
 class ProjectConfig:
     vocab_size: int = 768  # BPE: 256 bytes + merges (+ specials after them)
-    block_size: int = 256  # context of the GPT; longer conversations are dropped
-    n_layer: int = 4  # the base GPT
-    n_head: int = 4
-    n_embd: int = 128
-    pretrain_steps: int = 1500  # plain next-token training on the training texts
+    block_size: int = 128  # context of the GPT; longer conversations are dropped
+    n_layer: int = 3  # the base GPT
+    n_head: int = 3
+    n_embd: int = 96
+    pretrain_steps: int = 400  # plain next-token training on the training texts
     pretrain_lr: float = 2e-3
-    sft_steps: int = 300  # fine-tuning steps, the same for our loop and SFTTrainer
-    sft_lr: float = 5e-4  # constant, AdamW without weight decay, in both
+    sft_steps: int = 200  # fine-tuning steps, the same for our loop and SFTTrainer
+    sft_lr: float = 1e-3  # constant, AdamW without weight decay, in both
     batch_size: int = 8  # conversations per step
     eval_every: int = 25  # our loop evaluates on the validation split this often
     patience: int = 4  # and stops after this many evaluations without improvement
@@ -55,7 +55,7 @@ class ProjectConfig:
 
 SHORT = ProjectConfig(
     vocab_size=300,
-    block_size=192,
+    block_size=128,
     n_layer=2,
     n_head=2,
     n_embd=48,
