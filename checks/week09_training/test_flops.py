@@ -37,7 +37,8 @@ def test_gpt2_124m_matches_transformers():
     assert got == expected, (
         f"count_params(gpt2_124m_config()) = {got:,}, GPT2LMHeadModel(GPT2Config()) has "
         f"{expected:,} (difference {got - expected:+,})\n  likely cause: the head is tied to wte "
-        "(count it once); wpe is T*C; each block has 12 C^2 + 13 C with biases; ln_f 2C"
+        "(count it once); wpe is T*C; each block has 12 C^2 + 13 C with biases (the MLP is 4C "
+        "wide); ln_f 2C"
     )
 
 
