@@ -1,0 +1,1 @@
+"""Checks of week 17: evaluation."""

@@ -1,0 +1,39 @@
+"""Zero-shot and k-shot prompts for multiple-choice questions, with no leak of the test item.
+
+A k-shot prompt shows k solved examples before the question. They are drawn from a pool with a
+fixed seed (so a run is reproducible) and never include the question being asked (otherwise the
+answer is in the prompt). Reference: Brown et al. 2020 (GPT-3), lm-evaluation-harness samplers.
+Check: `python tracker.py check w17.fewshot`
+"""
+
+import random
+
+
+def format_example(doc: dict, with_answer: bool = False) -> str:
+    """One question as text: f"{doc['query']}\\nAnswer:" and, with_answer, " " + the gold choice.
+
+    Example: {"query": "Question: 2 + 2?", "choices": ["3", "4"], "gold": 1} ->
+    "Question: 2 + 2?\\nAnswer:" or, with the answer, "Question: 2 + 2?\\nAnswer: 4".
+    """
+    # TODO(w17.fewshot): the query, a newline, 'Answer:' and, with the answer, ' ' + the gold choice
+    raise NotImplementedError(
+        "w17.fewshot: write format_example in exercises/week17_evaluation/fewshot.py"
+    )
+
+
+def build_prompt(doc: dict, pool: list[dict], k: int, seed: int, separator: str = "\n\n") -> str:
+    """A k-shot prompt for `doc`: k solved examples from `pool`, then the unanswered question.
+
+    The candidates are the pool's docs that are not equal to `doc` (==, so a copy of the test item
+    is excluded too), in pool order; the shots are random.Random(seed).sample(candidates, k), in
+    the order sample returns them. Each shot is format_example(shot, with_answer=True); the parts
+    are joined with `separator`, the last part being format_example(doc). k = 0 gives
+    format_example(doc) alone.
+
+    Raises:
+        ValueError: if k is negative or larger than the number of candidates.
+    """
+    # TODO(w17.fewshot): drop the test doc from the pool, sample k shots with random.Random(seed), join
+    raise NotImplementedError(
+        "w17.fewshot: write build_prompt in exercises/week17_evaluation/fewshot.py"
+    )

@@ -1,0 +1,74 @@
+"""Multiple-choice scoring by log-likelihood, the lm-evaluation-harness way.
+
+Each question becomes one request per choice: (context, continuation) = (prompt, " " + choice).
+The model scores the continuation's tokens given the context; the prediction is the choice with
+the highest log-likelihood (acc), or the highest log-likelihood per character of the choice
+(acc_norm), which removes the bias towards short answers. Reference: lm-evaluation-harness
+(`lm_eval/api/task.py`, `models/huggingface.py`), Gao et al. 2021. Check: `python tracker.py check
+w17.multiple_choice`
+"""
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+LogitsFn = Callable[[torch.Tensor], torch.Tensor]  # (B, T) int64 -> (B, T, V) logits
+
+
+def encode_pair(
+    encode: Callable[[str], list[int]], context: str, continuation: str
+) -> tuple[list[int], list[int]]:
+    """Token ids of (context, continuation) as lm-eval's causal models split them.
+
+    Trailing whitespace of the context moves to the front of the continuation; then the whole
+    string context + continuation is encoded once, and the continuation's ids are what follows
+    the ids of the context encoded alone: cont = encode(context + continuation)[len(encode(context)):].
+    So a word that straddles the boundary is tokenized as it is in running text.
+
+    Example: ("Answer: ", "yes") is encoded as ("Answer:", " yes").
+    """
+    # TODO(w17.multiple_choice): move the context's trailing spaces, encode the whole pair, split after the context
+    raise NotImplementedError(
+        "w17.multiple_choice: write encode_pair in exercises/week17_evaluation/multiple_choice.py"
+    )
+
+
+def loglikelihoods(
+    logits_fn: LogitsFn,
+    requests: list[tuple[list[int], list[int]]],
+    batch_size: int = 8,
+    pad_id: int = 0,
+) -> list[float]:
+    """log p(continuation | context) for each (context ids, continuation ids) request.
+
+    The model input of a request is (context + continuation)[:-1]; the continuation's k tokens are
+    predicted by the last k positions of that input, and only they are summed (the context's own
+    tokens are not scored). Requests are run batch_size at a time, right-padded with pad_id to the
+    longest input of the batch; padding comes after the real tokens, so under a causal model it
+    changes nothing and the results equal one-by-one scoring. Contexts are non-empty and every
+    input fits the model (len(context) + len(continuation) - 1 <= block size).
+
+    Returns:
+        One float per request, in the order of `requests`.
+    """
+    # TODO(w17.multiple_choice): batch the inputs (right padding), sum log p of each continuation token
+    raise NotImplementedError(
+        "w17.multiple_choice: write loglikelihoods in exercises/week17_evaluation/multiple_choice.py"
+    )
+
+
+def mc_metrics(lls: list[float], choices: list[str], gold: int) -> dict[str, float]:
+    """acc and acc_norm of one question from its choices' log-likelihoods.
+
+    acc = 1.0 if argmax(lls) == gold else 0.0; acc_norm uses lls[i] / len(choices[i]), the length
+    in characters of the choice string as given (without the " " delimiter), as lm-eval does. Ties
+    go to the first maximum (numpy's argmax).
+
+    Example: lls [-4.0, -6.0], choices ["ab", "abcdef"], gold 1: acc 0.0 (-4 > -6); acc_norm 1.0
+    (-4 / 2 = -2.0 < -6 / 6 = -1.0).
+    """
+    # TODO(w17.multiple_choice): acc by argmax of lls, acc_norm by argmax of lls per character
+    raise NotImplementedError(
+        "w17.multiple_choice: write mc_metrics in exercises/week17_evaluation/multiple_choice.py"
+    )

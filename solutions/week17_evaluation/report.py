@@ -1,0 +1,67 @@
+"""Bootstrap confidence intervals for evaluation metrics, and a model card that reports them.
+
+A benchmark score is a mean over a few hundred questions: its sampling error is often larger than
+the gap between two models. The percentile bootstrap resamples the per-question scores with
+replacement and reads the interval off the resampled means. Reference: Efron & Tibshirani 1993;
+Mitchell et al. 2019 (model cards). Check: `python tracker.py check w17.report`
+"""
+
+import numpy as np
+
+REQUIRED = ("name", "data", "training", "metrics", "limitations")  # keys model_card needs
+
+
+def bootstrap_ci(
+    values, n_resamples: int = 1000, alpha: float = 0.05, seed: int = 0
+) -> tuple[float, float, float]:
+    """(mean, low, high): the mean of `values` and its percentile-bootstrap (1 - alpha) interval.
+
+    Draw n_resamples resamples of len(values) indices with replacement from
+    np.random.default_rng(seed), take each resample's mean, and return the alpha / 2 and
+    1 - alpha / 2 quantiles (np.quantile, linear interpolation) of those means. Built from numpy
+    draws: scipy.stats.bootstrap is off-limits in the check. The same seed gives the same interval.
+
+    Args:
+        values: (n,) per-item scores (0/1 accuracies, NLLs, ...), n >= 1.
+    """
+    # resample whole items: the interval reflects which questions happened to be in the test set
+    x = np.asarray(values, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(x), size=(n_resamples, len(x)))
+    means = x[idx].mean(axis=1)
+    low, high = np.quantile(means, [alpha / 2, 1 - alpha / 2])
+    return float(x.mean()), float(low), float(high)
+
+
+def model_card(meta: dict) -> str:
+    """A Markdown model card from a run's metadata.
+
+    meta keys: "name" (str), "data" (str), "training" (str), "metrics" (list of dicts with
+    "name", "value", "low", "high", "n"), "limitations" (list of str); optional "description"
+    (str) and "safety" (str). The card is, in this order:
+      "# Model card: {name}", then the description if given;
+      "## Training data" with meta["data"]; "## Training procedure" with meta["training"];
+      "## Evaluation" with the table header "| metric | value | 95% CI | n |" and one row per
+      metric: f"| {name} | {value:.4f} | [{low:.4f}, {high:.4f}] | {n} |";
+      "## Safety" with meta["safety"] (or "Not evaluated." when absent);
+      "## Limitations" with one "- {item}" line per limitation.
+
+    Raises:
+        ValueError: naming the first missing key of REQUIRED (in that order).
+    """
+    for key in REQUIRED:
+        if key not in meta:
+            raise ValueError(f"model_card: meta lacks the required key {key!r}")
+    lines = [f"# Model card: {meta['name']}", ""]
+    if meta.get("description"):
+        lines += [meta["description"], ""]
+    lines += ["## Training data", "", meta["data"], ""]
+    lines += ["## Training procedure", "", meta["training"], ""]
+    lines += ["## Evaluation", "", "| metric | value | 95% CI | n |", "|---|---:|---:|---:|"]
+    for m in meta["metrics"]:
+        lines.append(
+            f"| {m['name']} | {m['value']:.4f} | [{m['low']:.4f}, {m['high']:.4f}] | {m['n']} |"
+        )
+    lines += ["", "## Safety", "", meta.get("safety") or "Not evaluated.", ""]
+    lines += ["## Limitations", ""] + [f"- {item}" for item in meta["limitations"]]
+    return "\n".join(lines) + "\n"
