@@ -1,7 +1,7 @@
 """Week 11 benchmark: training tokens/s of our SFT loop vs trl's SFTTrainer on the same model and
 data, and the padding waste with and without packing.
 
-    python benchmarks/week11_sft.py [--impl solutions] [--steps 40] [--batch-size 8] [--threads 1]
+    python -m benchmarks.week11_sft [--impl solutions] [--steps 40] [--batch-size 8] [--threads 1]
 
 Model: the project's full-size GPT (course/week11_sft/project.py ProjectConfig: 3 layers, C=96,
 block 128, BPE vocab 768 + 4 specials) with random weights (speed does not depend on what the
