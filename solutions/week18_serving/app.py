@@ -21,10 +21,11 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
+from annotated_types import Interval
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from solutions.week08_inference.streaming import complete_prefix_length
@@ -38,17 +39,25 @@ LOG = logging.getLogger("llm_serve")
 
 
 # --- given: the request models (strict types and bounds) --------------------------------------
+def _whole_float(value):
+    """JSON Schema's "integer" includes 1.0: accept a whole float as an int, nothing else."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+JSONInt = Annotated[StrictInt, BeforeValidator(_whole_float)]  # no "5", no true, no 1.5
+
+
 class _Sampling(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     model: str = Field(strict=True, min_length=1)
-    max_tokens: int = Field(16, strict=True, ge=1, le=4096)
+    max_tokens: JSONInt = Field(16, ge=1, le=4096)
     temperature: float = Field(1.0, strict=True, ge=0.0, le=2.0)
     top_p: float = Field(1.0, strict=True, gt=0.0, le=1.0)
     stop: StrictStr | Annotated[list[StrictStr], Field(max_length=4)] | None = None
-    n: int = Field(1, strict=True, ge=1, le=1)
+    n: JSONInt = Field(1, ge=1, le=1)
     stream: bool = Field(False, strict=True)
-    seed: Annotated[StrictInt, Field(ge=0, le=2**63 - 1)] | None = None
+    seed: Annotated[JSONInt, Interval(ge=0, le=2**63 - 1)] | None = None
 
     def stop_list(self) -> list[str]:
         if self.stop is None:
@@ -208,7 +217,9 @@ def create_app(
     async def _http(request: Request, exc: StarletteHTTPException):
         stats.errors += 1
         return JSONResponse(
-            error_body(str(exc.detail), "invalid_request_error"), status_code=exc.status_code
+            error_body(str(exc.detail), "invalid_request_error"),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),  # e.g. Allow on 405
         )
 
     @app.exception_handler(APIError)

@@ -1,0 +1,324 @@
+"""Checks for w18.api: the OpenAI-compatible routes, errors, SSE, stats, API key, logs.
+
+Oracles: hand-derived responses. The app runs in-process (Starlette's TestClient) over a fake
+worker whose streams replay a scripted byte sequence ("héllo wörld 🙂 STOP tail", one token per
+UTF-8 byte, so characters straddle tokens), so every text and finish_reason is known exactly;
+numpy.percentile for the percentiles.
+"""
+
+import json
+import logging
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from course.week18_serving.runtime import ByteTokenizer
+from roadmap.impl import load
+from solutions.week11_sft.formatting import render_chatml
+
+from .support import BLOCK, FakeWorker, app_for
+
+mod = load("week18_serving.app")
+TEXT = "héllo wörld 🙂 STOP tail"  # 28 bytes
+TOKENS = list(TEXT.encode("utf-8"))
+
+
+def client(tokens=TOKENS, **kw):
+    work = FakeWorker(tokens)
+    return TestClient(app_for(work, **kw)), work
+
+
+def sse_data(resp) -> list[str]:
+    body = resp.text
+    assert body.endswith("data: [DONE]\n\n"), (
+        f"a stream must end with 'data: [DONE]\\n\\n', got {body[-60:]!r}"
+    )
+    events = [e for e in body.split("\n\n") if e]
+    for e in events:
+        assert e.startswith("data: "), f"SSE event {e!r} does not start with 'data: '"
+    return [e[len("data: ") :] for e in events]
+
+
+def test_percentile_matches_numpy_linear():
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 7, 100):
+        xs = rng.exponential(size=n).tolist()
+        for q in (0, 5, 50, 95, 100):
+            got, want = mod.percentile(xs, q), float(np.percentile(xs, q))
+            assert got == pytest.approx(want, rel=1e-9), (
+                f"percentile(n={n}, q={q}) = {got}, expected {want} (numpy linear: position "
+                "(n - 1) * q / 100 between the sorted values)"
+            )
+    assert mod.percentile([], 50) is None, "percentile([]) must be None"
+
+
+def test_sse_event_format():
+    assert mod.sse_event({"a": 1}) == 'data: {"a": 1}\n\n'
+    assert mod.sse_event("[DONE]") == "data: [DONE]\n\n", "the end marker is sent as it is"
+
+
+def test_completion_json_text_usage_and_finish_reason():
+    c, work = client()
+    r = c.post("/v1/completions", json={"model": "tiny", "prompt": "Hi", "max_tokens": 40})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    ch = body["choices"][0]
+    assert ch["text"] == TEXT and ch["finish_reason"] == "length", (
+        f"completion: text {ch['text']!r} finish {ch['finish_reason']!r}; expected {TEXT!r} and "
+        "'length'; likely cause: bytes decoded one token at a time (keep an unfinished UTF-8 "
+        "character's bytes, week 08)"
+    )
+    assert body["object"] == "text_completion" and body["model"] == "tiny"
+    n = len(TOKENS)
+    assert body["usage"] == {"prompt_tokens": 2, "completion_tokens": n, "total_tokens": n + 2}, (
+        f"usage {body['usage']}, expected prompt 2 (bytes of 'Hi'), completion {n}"
+    )
+    prompt, params = work.calls[0]
+    assert prompt == [72, 105] and params.max_new_tokens == 40 and params.eos_token_id == 256, (
+        f"the worker got prompt {prompt}, max_new_tokens {params.max_new_tokens}, eos "
+        f"{params.eos_token_id}; expected [72, 105], 40, tokenizer.eos_token_id 256"
+    )
+
+
+def test_sampling_parameters_reach_the_engine():
+    c, work = client()
+    c.post(
+        "/v1/completions",
+        json={
+            "model": "tiny",
+            "prompt": "Hi",
+            "max_tokens": 3,
+            "temperature": 0.5,
+            "top_p": 0.9,
+            "seed": 7,
+        },
+    )
+    c.post(
+        "/v1/completions",
+        json={"model": "tiny", "prompt": "Hi", "max_tokens": 3, "temperature": 0.0},
+    )
+    p1, p2 = work.calls[0][1], work.calls[1][1]
+    assert (p1.temperature, p1.top_p, p1.seed) == (0.5, 0.9, 7), (
+        f"SamplingParams temperature/top_p/seed = {(p1.temperature, p1.top_p, p1.seed)}, expected "
+        "(0.5, 0.9, 7)"
+    )
+    assert p2.temperature == 0.0 and p2.top_p is None, (
+        f"temperature 0, top_p default 1.0: got {p2.temperature}, top_p {p2.top_p}; expected "
+        "0.0 and None (top_p 1.0 filters nothing)"
+    )
+
+
+def test_stop_strings_cut_the_text_and_finish_with_stop():
+    c, _ = client()
+    r = c.post(
+        "/v1/completions",
+        json={"model": "tiny", "prompt": "Hi", "max_tokens": 40, "stop": [" STOP", "zzz"]},
+    )
+    ch = r.json()["choices"][0]
+    assert ch["text"] == "héllo wörld 🙂" and ch["finish_reason"] == "stop", (
+        f"stop=[' STOP']: text {ch['text']!r}, finish {ch['finish_reason']!r}; expected "
+        "'héllo wörld 🙂' and 'stop' (cut before the stop string, which is not returned)"
+    )
+
+
+def test_eos_finishes_with_stop():
+    c, _ = client(tokens=[104, 105, 256, 120])
+    r = c.post("/v1/completions", json={"model": "tiny", "prompt": "Hi", "max_tokens": 10})
+    ch = r.json()["choices"][0]
+    assert ch["text"] == "hi" and ch["finish_reason"] == "stop", (
+        f"tokens h, i, eos: text {ch['text']!r}, finish {ch['finish_reason']!r}; expected 'hi' "
+        "and 'stop' (OpenAI's name for a natural end: eos)"
+    )
+
+
+def test_streaming_completion_events_reassemble_the_text():
+    c, _ = client()
+    r = c.post(
+        "/v1/completions", json={"model": "tiny", "prompt": "Hi", "max_tokens": 40, "stream": True}
+    )
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream"), (
+        f"stream=true: status {r.status_code}, content-type {r.headers.get('content-type')}"
+    )
+    data = sse_data(r)
+    chunks = [json.loads(d) for d in data[:-1]]
+    text = "".join(ch["choices"][0]["text"] for ch in chunks)
+    assert text == TEXT, f"joined SSE texts {text!r}, expected {TEXT!r}"
+    assert "\ufffd" not in text and len(chunks) > 5, (
+        f"{len(chunks)} events: stream the text piece by piece, never a broken character"
+    )
+    assert [ch["choices"][0]["finish_reason"] for ch in chunks[-1:]] == ["length"], (
+        "the last chunk before [DONE] carries the finish_reason"
+    )
+    assert all(ch["choices"][0]["finish_reason"] is None for ch in chunks[:-1]), (
+        "finish_reason is None in every chunk but the last"
+    )
+
+
+def test_chat_uses_chatml_and_streams_deltas():
+    c, work = client()
+    msgs = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
+    r = c.post("/v1/chat/completions", json={"model": "tiny", "messages": msgs, "max_tokens": 30})
+    body = r.json()
+    assert body["object"] == "chat.completion" and body["choices"][0]["message"] == {
+        "role": "assistant",
+        "content": TEXT,
+    }, f"chat completion body {body}"
+    want = list(render_chatml(msgs, add_generation_prompt=True).encode())
+    assert work.calls[0][0] == want, (
+        "chat prompt: expected the ChatML rendering with the generation prompt (week 11), got "
+        f"{bytes(work.calls[0][0])!r}"
+    )
+    r = c.post(
+        "/v1/chat/completions",
+        json={"model": "tiny", "messages": msgs, "max_tokens": 30, "stream": True},
+    )
+    chunks = [json.loads(d) for d in sse_data(r)[:-1]]
+    assert chunks[0]["object"] == "chat.completion.chunk"
+    assert chunks[0]["choices"][0]["delta"] == {"role": "assistant"}, (
+        f"first chat chunk delta {chunks[0]['choices'][0]['delta']}, expected {{'role': 'assistant'}}"
+    )
+    text = "".join(ch["choices"][0]["delta"].get("content", "") for ch in chunks)
+    assert text == TEXT, f"joined chat deltas {text!r}, expected {TEXT!r}"
+
+
+def test_chat_stops_at_im_end():
+    c, _ = client(tokens=list("ok<|im_end|>\nmore".encode()))
+    r = c.post(
+        "/v1/chat/completions",
+        json={"model": "tiny", "messages": [{"role": "user", "content": "x"}], "max_tokens": 40},
+    )
+    ch = r.json()["choices"][0]
+    assert ch["message"]["content"] == "ok" and ch["finish_reason"] == "stop", (
+        f"a reply 'ok<|im_end|>...': got {ch['message']['content']!r} ({ch['finish_reason']}); "
+        "expected 'ok' and 'stop' (chat adds '<|im_end|>' to the stop strings)"
+    )
+
+
+def assert_error(r, status, word, code=None):
+    assert r.status_code == status, f"expected {status}, got {r.status_code}: {r.text[:300]}"
+    err = r.json().get("error")
+    assert isinstance(err, dict) and {"message", "type", "param", "code"} <= set(err), (
+        f"error body {r.json()}: expected OpenAI's shape {{'error': {{message, type, param, code}}}}"
+    )
+    assert word.lower() in err["message"].lower(), (
+        f"error message {err['message']!r} lacks {word!r}"
+    )
+    if code is not None:
+        assert err["code"] == code, f"error code {err['code']!r}, expected {code!r}"
+
+
+def test_bad_requests_get_400_in_openai_shape_and_nothing_runs():
+    c, work = client()
+    url = "/v1/completions"
+    ok = {"model": "tiny", "prompt": "Hi"}
+    assert_error(c.post(url, json={**ok, "max_tokens": -1}), 400, "max_tokens")
+    assert_error(c.post(url, json={**ok, "temperature": False}), 400, "temperature")
+    assert_error(c.post(url, json={**ok, "temperature": 2.5}), 400, "temperature")
+    assert_error(c.post(url, json={**ok, "n": 2}), 400, "n")
+    assert_error(c.post(url, json={**ok, "max_tokens": "5"}), 400, "max_tokens")
+    assert_error(
+        c.post(url, content=b"{not json", headers={"content-type": "application/json"}), 400, "json"
+    )
+    assert_error(
+        c.post(
+            url,
+            content=b'{"model": "tiny", "prompt": "\xff\xfe"}',
+            headers={"content-type": "application/json"},
+        ),
+        400,
+        "",
+    )
+    assert_error(
+        c.post(url, json={**ok, "prompt": "x" * BLOCK}), 400, "context", "context_length_exceeded"
+    )
+    assert_error(
+        c.post(url, json={"model": "gpt-4", "prompt": "Hi"}), 404, "gpt-4", "model_not_found"
+    )
+    assert work.calls == [], f"invalid requests reached the worker: {len(work.calls)} submits"
+
+
+def test_a_full_queue_answers_429():
+    c, work = client()
+    work.full = True
+    r = c.post("/v1/completions", json={"model": "tiny", "prompt": "Hi"})
+    assert_error(r, 429, "")
+    assert r.json()["error"]["type"] == "rate_limit_error", "429 has type rate_limit_error"
+
+
+def test_api_key_is_required_on_v1_only():
+    c, work = client(api_key="sekret")
+    body = {"model": "tiny", "prompt": "Hi", "max_tokens": 2}
+    assert_error(c.post("/v1/completions", json=body), 401, "key")
+    assert_error(
+        c.post("/v1/completions", json=body, headers={"Authorization": "Bearer wrong"}), 401, "key"
+    )
+    assert_error(c.get("/v1/models"), 401, "key")
+    assert work.calls == [], "a request without the API key must not generate anything"
+    assert c.get("/health").status_code == 200, "/health never needs the key"
+    r = c.post("/v1/completions", json=body, headers={"Authorization": "Bearer sekret"})
+    assert r.status_code == 200, f"with the right key: {r.status_code} {r.text[:200]}"
+
+
+def test_models_health_and_stats():
+    c, _ = client()
+    assert c.get("/health").json() == {"status": "ok"}
+    models = c.get("/v1/models").json()
+    assert models["object"] == "list" and [m["id"] for m in models["data"]] == ["tiny"], models
+    s = c.get("/stats").json()
+    assert s["requests"] == 0 and s["latency_p50"] is None, f"fresh /stats {s}"
+    for _ in range(3):
+        c.post("/v1/completions", json={"model": "tiny", "prompt": "Hi", "max_tokens": 3})
+    c.post("/v1/completions", json={"model": "tiny", "prompt": "Hi", "max_tokens": 0})
+    s = c.get("/stats").json()
+    keys = {
+        "requests",
+        "errors",
+        "tokens",
+        "queue_length",
+        "running",
+        "latency_p50",
+        "latency_p95",
+        "ttft_p50",
+        "ttft_p95",
+    }
+    assert keys <= set(s), f"/stats lacks {keys - set(s)}"
+    assert s["requests"] == 3 and s["errors"] == 1, (
+        f"/stats after 3 good and 1 bad request: requests {s['requests']}, errors {s['errors']}"
+    )
+    assert 0 <= s["latency_p50"] <= s["latency_p95"] and s["ttft_p50"] is not None, s
+
+
+def test_request_ids_are_echoed_and_logged_as_json(caplog):
+    c, _ = client()
+    with caplog.at_level(logging.INFO, logger="llm_serve"):
+        r = c.get("/health", headers={"x-request-id": "abc123"})
+        r2 = c.get("/health")
+    assert r.headers.get("x-request-id") == "abc123", "echo the client's x-request-id"
+    rid = r2.headers.get("x-request-id")
+    assert rid and rid != "abc123", "a request without x-request-id gets a fresh id"
+    lines = [json.loads(rec.getMessage()) for rec in caplog.records if rec.name == "llm_serve"]
+    assert [ln["request_id"] for ln in lines] == ["abc123", rid], (
+        f"log lines {lines}: expected one JSON line per request with its request_id"
+    )
+    assert lines[0]["status"] == 200 and lines[0]["path"] == "/health" and "ms" in lines[0]
+
+
+def test_chat_memory_truncates_long_conversations():
+    c, work = client()
+    msgs = [{"role": "system", "content": "S"}]
+    for i in range(10):
+        msgs += [
+            {"role": "user", "content": f"question {i} " * 3},
+            {"role": "assistant", "content": f"answer {i} " * 3},
+        ]
+    msgs.append({"role": "user", "content": "last"})
+    r = c.post("/v1/chat/completions", json={"model": "tiny", "messages": msgs, "max_tokens": 8})
+    assert r.status_code == 200, r.text[:300]
+    prompt = bytes(work.calls[0][0]).decode()
+    assert prompt.startswith("<|im_start|>system\nS<|im_end|>") and "last" in prompt, (
+        "truncated chat: keep the system prompt and the newest turn"
+    )
+    assert len(work.calls[0][0]) + 8 <= BLOCK and "question 0" not in prompt, (
+        f"prompt of {len(work.calls[0][0])} tokens + 8 must fit block_size {BLOCK}, oldest dropped"
+    )
