@@ -39,7 +39,8 @@ def test_beats_rtn_on_outlier_channels_and_returns_consistent_scales():
     assert e_awq < 0.7 * e_rtn, (
         f"awq_quantize: output error {e_awq:.4g} vs round-to-nearest {e_rtn:.4g}, expected < 0.7x"
         f" (alpha {alpha})\n  likely cause: s from mean |x| per input channel (over tokens, dim 0) "
-        "raised to alpha; the error measured on x @ w_hat.T vs x @ w.T"
+        "raised to alpha; the error measured on x @ w_hat.T vs x @ w.T, with w_hat = "
+        "rtn_quantize(w * s) / s (divide back by s)"
     )
     assert 0 < alpha < 1, f"awq_quantize picked alpha {alpha} on data with outlier channels"
 

@@ -80,6 +80,8 @@ def test_dead_input_channel_is_handled():
     x[:, 7] = 0
     try:
         got = mod.gptq_quantize(w, x, bits=4)
+    except NotImplementedError:  # a RuntimeError too: the stub must stay "todo"
+        raise
     except RuntimeError as error:  # torch.linalg.LinAlgError: H is not positive-definite
         raise AssertionError(
             f"gptq_quantize with an all-zero input channel raised {error!r}\n  likely cause: add "
