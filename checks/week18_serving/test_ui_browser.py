@@ -1,0 +1,79 @@
+"""Browser check for w18.ui (own file, outside the 10 s budget: ~15-25 s).
+
+The Gradio ChatInterface (build_ui over the app and a fake worker with a scripted reply) runs on
+127.0.0.1; headless Chromium (Playwright, /usr/bin/chromium) types a message, waits for the
+streamed reply to appear, and saves a screenshot to reports/week18/ui_check.png. Skips with the
+reason where no Chromium is installed (`apt-get install -y chromium`; .ci/run installs it).
+"""
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from roadmap import ROOT
+from roadmap.impl import load
+
+from .support import FakeWorker, app_for
+
+CHROMIUM = Path("/usr/bin/chromium")
+REPLY = "Bonjour from the tiny model!"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="no browser: /usr/bin/chromium is not installed (apt-get install -y chromium)",
+)
+def test_the_chat_ui_streams_a_reply_in_a_real_browser():
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    from openai import OpenAI
+    from playwright.sync_api import sync_playwright
+
+    ui = load("week18_serving.ui")
+    app = app_for(FakeWorker(list(REPLY.encode())), block_size=1024)
+    client = OpenAI(base_url="http://testserver/v1", api_key="none", http_client=TestClient(app))
+    demo = ui.build_ui(client, "tiny")
+    port = free_port()
+    demo.launch(
+        server_name="127.0.0.1",
+        server_port=port,
+        prevent_thread_lock=True,
+        quiet=True,
+        show_error=True,
+    )
+    out = ROOT / "reports" / "week18"
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=str(CHROMIUM),
+                headless=True,
+                args=[
+                    "--no-sandbox",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                ],
+            )
+            page = browser.new_page(viewport={"width": 1000, "height": 700})
+            page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+            box = page.get_by_role("textbox").first
+            box.wait_for(timeout=20000)
+            box.fill("Hello there")
+            box.press("Enter")
+            try:
+                page.get_by_text(REPLY).first.wait_for(timeout=20000)
+            finally:
+                page.screenshot(path=str(out / "ui_check.png"))
+            browser.close()
+    finally:
+        demo.close()
+    assert (out / "ui_check.png").stat().st_size > 1000
