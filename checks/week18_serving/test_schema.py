@@ -5,14 +5,21 @@ the schema does not declare, invalid bodies must be rejected, and the responses 
 in-process over a fake worker (support.FakeWorker), so nothing generates for real.
 """
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from .support import FakeWorker, app_for
 
-app = app_for(FakeWorker(list(b"ok")))
-schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+
+@pytest.fixture
+def api_schema():
+    app = app_for(FakeWorker(list(b"ok")))  # built lazily: a stub's create_app is a todo skip
+    return schemathesis.openapi.from_asgi("/openapi.json", app)
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @schema.parametrize()
