@@ -22,6 +22,29 @@ CHROMIUM = Path("/usr/bin/chromium")
 REPLY = "Bonjour from the tiny model!"
 
 
+@pytest.fixture
+def unlimited_address_space():
+    """Chromium reserves tens of GB of virtual address space (V8's cage) and dies at launch under
+    an RLIMIT_AS (the tracker's runner sets one): lift it for this check, restore it after."""
+    import resource
+
+    old = resource.getrlimit(resource.RLIMIT_AS)
+    if old[0] != resource.RLIM_INFINITY:
+        try:
+            resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+        except (ValueError, OSError):
+            pytest.skip(
+                f"an address-space limit (RLIMIT_AS {old[0]} bytes) is set and cannot be "
+                "lifted: Chromium cannot start under it"
+            )
+    yield
+    if old[0] != resource.RLIM_INFINITY:
+        try:
+            resource.setrlimit(resource.RLIMIT_AS, old)
+        except (ValueError, OSError):
+            pass
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -32,7 +55,7 @@ def free_port() -> int:
     not CHROMIUM.exists(),
     reason="no browser: /usr/bin/chromium is not installed (apt-get install -y chromium)",
 )
-def test_the_chat_ui_streams_a_reply_in_a_real_browser():
+def test_the_chat_ui_streams_a_reply_in_a_real_browser(unlimited_address_space):
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from openai import OpenAI
     from playwright.sync_api import sync_playwright
