@@ -54,8 +54,12 @@ def test_percentile_matches_numpy_linear():
 
 
 def test_sse_event_format():
-    assert mod.sse_event({"a": 1}) == 'data: {"a": 1}\n\n'
-    assert mod.sse_event("[DONE]") == "data: [DONE]\n\n", "the end marker is sent as it is"
+    for arg, want in (({"a": 1}, 'data: {"a": 1}\n\n'), ("[DONE]", "data: [DONE]\n\n")):
+        got = mod.sse_event(arg)
+        assert got == want, (
+            f"sse_event({arg!r}) = {got!r}, expected {want!r} ('data: ' + JSON or the string as it "
+            "is + a blank line: an event ends with two newlines)"
+        )
 
 
 def test_completion_json_text_usage_and_finish_reason():
