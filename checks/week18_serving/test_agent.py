@@ -131,7 +131,10 @@ def test_recovers_from_a_malformed_call():
     )
     res = mod.run_agent(model, registry(), "Shout hi.", max_steps=4)
     obs = [m["content"] for m in res.messages if m["role"] == "tool"]
-    assert res.answer == "HI" and len(obs) == 2, f"answer {res.answer!r}, observations {obs}"
+    assert res.answer == "HI" and len(obs) == 2, (
+        f"after a malformed call: answer {res.answer!r}, observations {obs}; expected 'HI' after "
+        "two observations (feed the malformed call back as an error; the model retries)"
+    )
     assert obs[0].startswith("error:") and "json" in obs[0].lower() and obs[1] == "HI", (
         f"a malformed call is answered by an 'error: ...' observation and the model retries; "
         f"got {obs}"
