@@ -11,7 +11,7 @@ mod = load("week17_evaluation.generation")
 
 def test_extract_answer_handles_the_stated_formats():
     cases = [
-        ("3 + 4 = 7. The answer is 7.", "7", "'The answer is X.'"),
+        ("3 + 4 = 7. The answer is 7.", "7", "'The answer is X.', trailing period removed"),
         ("Half of 84 is 42, so\n#### 42", "42", "GSM8K's '#### X'"),
         ("Answer: the answer is Paris.\nDone", "Paris", "the LAST marker wins, up to the line end"),
         ("THE ANSWER IS: blue", "blue", "markers are case-insensitive, 'answer is:' included"),

@@ -91,7 +91,7 @@ def test_loglikelihoods_known_answer_scores_only_the_continuation():
     assert len(got) == 3 and all(math.isclose(g, e, abs_tol=1e-6) for g, e in zip(got, expected)), (
         f"loglikelihoods(bigram, {requests}) = {got}, expected {expected}\n  likely cause: sum "
         "only the continuation's tokens, each predicted by the position before it; do not score "
-        "the context tokens"
+        "the context tokens; in a batch, pad on the right"
     )
 
 

@@ -26,6 +26,7 @@ import torch
 
 from course.data import dataset_path, fixture_path
 from course.week17_evaluation import harness
+from roadmap.checking import adam
 from roadmap.impl import load
 from roadmap.project import parser, record, setup
 from solutions.week05_gpt.model import GPT, GPTConfig
@@ -80,10 +81,13 @@ class Evaluated:
 
 
 def train_gpt(ids: torch.Tensor, config: GPTConfig, cfg: ProjectConfig) -> GPT:
-    """A plain AdamW loop on random windows of `ids`; returns the model in eval mode."""
+    """A plain Adam loop on random windows of `ids`; returns the model in eval mode.
+
+    The bare Adam of roadmap.checking: torch.optim imports torch._dynamo, seconds on a busy CPU.
+    """
     torch.manual_seed(cfg.seed)
     model = GPT(config)
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.1)
+    step_fn = adam(model.parameters(), lr=3e-3)
     g = torch.Generator().manual_seed(cfg.seed)
     T = config.block_size
     for step in range(cfg.train_steps):
@@ -91,9 +95,8 @@ def train_gpt(ids: torch.Tensor, config: GPTConfig, cfg: ProjectConfig) -> GPT:
         x = torch.stack([ids[s : s + T] for s in starts])
         y = torch.stack([ids[s + 1 : s + T + 1] for s in starts])
         _, loss = model(x, y)
-        opt.zero_grad(set_to_none=True)
         loss.backward()
-        opt.step()
+        step_fn()
         if step % 100 == 0 or step == cfg.train_steps - 1:
             print(f"train step {step} | loss {loss.item():.4f}")
     return model.eval()
@@ -112,8 +115,9 @@ def int8_copy(model: GPT) -> GPT:
     return q
 
 
-def our_gpt(name: str, model: GPT, tok, out: Path, about: dict) -> Evaluated:
-    hf_dir = harness.export_model_dir(model, tok, out / "models" / name)
+def our_gpt(name: str, model: GPT, tok, out: Path, about: dict, export: bool) -> Evaluated:
+    """Our GPT behind the common interface; exported to transformers only if lm-eval will run."""
+    hf_dir = harness.export_model_dir(model, tok, out / "models" / name) if export else None
 
     def generate(idx, n):
         return model.generate(idx, n, temperature=0.0)
@@ -298,18 +302,19 @@ def main(argv: list[str] | None = None) -> int:
     gpt = train_gpt(ids, config, cfg)
     training = (
         f"week-05 GPT, {config.n_layer} layers, C={config.n_embd}, block {config.block_size}, "
-        f"{gpt.get_num_params() / 1e6:.2f}M parameters; AdamW lr 3e-3, {cfg.train_steps} steps "
+        f"{gpt.get_num_params() / 1e6:.2f}M parameters; Adam lr 3e-3, {cfg.train_steps} steps "
         f"of batch {cfg.batch_size}; week-06 BPE of {len(tok)} tokens."
     )
     about = {"data": data_line, "training": training}
     models = [
-        our_gpt("gpt", gpt, tok, out, about),
+        our_gpt("gpt", gpt, tok, out, about, export=not args.no_lm_eval),
         our_gpt(
             "gpt-int8",
             int8_copy(gpt),
             tok,
             out,
             {"data": data_line, "training": training + " Weights rounded to int8 per row."},
+            export=not args.no_lm_eval,
         ),
     ] + [hf_model(d) for d in args.model]
 
