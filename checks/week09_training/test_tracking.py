@@ -21,6 +21,11 @@ def read(log_dir) -> dict[str, list[tuple[int, float]]]:
 def test_scalars_read_back_with_event_accumulator(tmp_path):
     logger = mod.RunLogger(tmp_path / "tb")
     logger.log(10, "train", 3.0, lr=1e-3)
+    first = read(tmp_path / "tb")  # 3 scalars: below the writer's queue of 10, so only a flush
+    assert first.get("train/loss") == [(10, 3.0)], (
+        f"after one RunLogger.log(10, 'train', 3.0) a reader sees {first} (before close)\n  "
+        "likely cause: flush the writer at the end of log() (it writes every 120 s otherwise)"
+    )
     logger.log(10, "val", 3.5)
     logger.log(25, "train", 2.0, lr=5e-4)
     logger.log(25, "val", 2.25)
