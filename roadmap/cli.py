@@ -24,6 +24,12 @@ from roadmap.ui import esc, say
 DEFAULT_TIMEOUT = 30.0
 
 
+def cmd_capstone(rest: list[str]) -> int:
+    from course.capstone import main as capstone
+
+    return capstone(rest)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python tracker.py",
@@ -83,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--impl", choices=TREES, default=None)
     s.set_defaults(func=cmd_project)
     s = sub.add_parser(
+        "capstone",
+        add_help=False,  # its options (--short, --from, --to, --resume, --help) go to the capstone
+        help="your model through every stage, tokenizer to served chat; writes reports/SUMMARY.md",
+    )
+    s.set_defaults(func=cmd_capstone)
+    s = sub.add_parser(
         "doctor", help="check Python, system, torch, extras, data and GPU, with fixes"
     )
     s.set_defaults(func=cmd_doctor)
@@ -133,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         argv = ["status", *argv]  # `python tracker.py [--impl ...]` is `status`
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
-    if args.command != "project" and rest:
+    if args.command not in ("project", "capstone") and rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.command == "project":
         args.impl_given = args.impl is not None
@@ -143,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "project":
             return cmd_project(args, manifest, rest)
+        if args.command == "capstone":
+            return cmd_capstone(rest)
         return args.func(args, manifest)
     except NotInManifest as error:
         say(f"[red]{esc(error.args[0])}[/red]")

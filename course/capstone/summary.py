@@ -1,0 +1,193 @@
+"""reports/SUMMARY.md: the whole journey on one page, rewritten by the capstone and by the tracker.
+
+Only the section between the two marker lines is rewritten (as in logs/weekNN.md); every byte the
+learner writes outside it is kept. The section holds the progress per week with the time spent and
+the latest project metrics line, the capstone table (one row per stage: status, time, size,
+perplexity, ARC acc, tokens/s), the answers of every stage's model to the same five prompts and
+the quality plot (copied next to the summary as capstone_quality.png).
+"""
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+from roadmap import ROOT
+from roadmap.progress import atomic_write
+
+from .hashing import read_state
+from .presets import PROMPTS, STAGES
+
+SUMMARY = ROOT / "reports" / "SUMMARY.md"
+RUNS = ROOT / "runs" / "capstone"
+BEGIN = (
+    "<!-- summary:begin — this section is rewritten by `python tracker.py` and "
+    "`python tracker.py capstone`; write your notes outside it -->"
+)
+END = "<!-- summary:end -->"
+
+
+def _time(stamp: str | None) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(stamp) if stamp else None
+    except ValueError:
+        return None
+
+
+def time_spent(entries: list[dict]) -> str:
+    """From the first time an exercise of the week was seen to the last check run ("—" if none)."""
+    starts = [t for e in entries if (t := _time(e.get("first_seen")))]
+    ends = [t for e in entries if (t := _time(e.get("last_run")))]
+    if not starts or not ends:
+        return "—"
+    hours = (max(ends) - min(starts)).total_seconds() / 3600
+    return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} days"
+
+
+def progress_lines(manifest, progress, base: Path) -> list[str]:
+    lines = [
+        "## Progress",
+        "",
+        "| week | title | passing | time spent | latest project metrics |",
+        "|---|---|---:|---|---|",
+    ]
+    for week in manifest.weeks:
+        items = week.items()
+        entries = [progress.data["exercises"].get(i.id, {}) for i in items]
+        passed = sum(e.get("status") == "passing" for e in entries)
+        metrics = progress.data.get("metrics", {}).get(week.label, [])
+        report = ROOT / "reports" / f"week{week.label}"
+        latest = metrics[-1] if metrics else "—"
+        if metrics and report.exists():
+            latest += f" ([report]({_rel(report, base)}))"
+        done = f"{passed}/{len(items)}" if week.ready else "coming"
+        lines.append(f"| {week.label} | {week.title} | {done} | {time_spent(entries)} | {latest} |")
+    return lines + [""]
+
+
+def _rel(path: Path, base: Path) -> str:
+    try:
+        return path.resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        import os
+
+        return Path(os.path.relpath(path.resolve(), base.resolve())).as_posix()
+
+
+def _size(n) -> str:
+    if not isinstance(n, (int, float)):
+        return "—"
+    return f"{n / 1e6:.2f} MB" if n >= 1e5 else f"{n / 1e3:.1f} kB"
+
+
+def capstone_lines(runs: Path, base: Path) -> list[str]:
+    states = {name: read_state(runs / name) for name in STAGES}
+    if not any(states.values()):
+        return ["## Capstone", "", "Not run yet: `python tracker.py capstone --short`.", ""]
+    eval_path = runs / "evaluate" / "eval.json"
+    evals = json.loads(eval_path.read_text()) if eval_path.exists() else {}
+    first = next(s for s in states.values() if s)
+    lines = [
+        "## Capstone",
+        "",
+        f"Preset `{first.get('preset')}`, tree `{first.get('tree')}`; artifacts in "
+        f"`{_rel(runs, ROOT)}/<stage>/`. Perplexity on the held-out text, ARC acc with its 95 % "
+        "bootstrap interval, greedy tokens/s at batch 1 (the serve row: through the API).",
+        "",
+        "| stage | week | status | time (s) | size | perplexity | ARC acc | tokens/s | notes |",
+        "|---|---|---|---:|---:|---:|---|---:|---|",
+    ]
+    for name, (week, _, _) in STAGES.items():
+        s = states[name]
+        if s is None:
+            lines.append(f"| {name} | {week} | not run | — | — | — | — | — | |")
+            continue
+        m, e = s.get("metrics", {}), evals.get(name, {})
+        ppl = f"{e['ppl']['ppl']:.2f}" if e else "—"
+        acc = f"{e['acc'][0]:.2f} [{e['acc'][1]:.2f}, {e['acc'][2]:.2f}]" if e else "—"
+        tps = e.get("tokens_per_s") or m.get("tokens_per_s")
+        lines.append(
+            f"| {name} | {week} | done | {s.get('seconds', 0):.1f} | {_size(m.get('size_bytes'))} | "
+            f"{ppl} | {acc} | {f'{tps:,.0f}' if tps else '—'} | {notes(name, m)} |"
+        )
+    if evals:
+        names = list(evals)
+        lines += [
+            "",
+            "### The same five prompts, stage by stage (greedy)",
+            "",
+            "| prompt | " + " | ".join(names) + " |",
+            "|---|" + "---|" * len(names),
+        ]
+        for i, prompt in enumerate(PROMPTS):
+            cells = [_cell(evals[n]["answers"][i]) for n in names]
+            lines.append(f"| {_cell(prompt)} | " + " | ".join(cells) + " |")
+    plot = runs / "evaluate" / "quality.png"
+    if plot.exists():
+        shutil.copy(plot, base / "capstone_quality.png")
+        lines += ["", "![quality across stages](capstone_quality.png)"]
+    return lines + [""]
+
+
+def _cell(text: str) -> str:
+    text = text.replace("|", "\\|").replace("\n", " ⏎ ").strip()
+    return f"`{text[:80]}`" if text else "(empty)"
+
+
+def notes(name: str, m: dict) -> str:
+    """The one or two numbers that say most about a stage."""
+    if name == "tokenizer":
+        return f"vocab {m.get('vocab')}, {m.get('bytes_per_token', 0):.2f} bytes/token"
+    if name == "pretrain":
+        return f"{m.get('steps')} steps, {m.get('tokens_per_s_train', 0):,.0f} train tok/s"
+    if name == "sft":
+        return f"answer loss {m.get('test_loss_before', 0):.3f} → {m.get('test_loss', 0):.3f}"
+    if name == "lora":
+        return f"{m.get('method')}: {m.get('trainable'):,} trainable of {m.get('total'):,}"
+    if name == "dpo":
+        return (
+            f"loss {m.get('loss_first', 0):.3f} → {m.get('loss_last', 0):.3f}, held-out acc "
+            f"{m.get('held_out_accuracy', 0):.2f}"
+        )
+    if name == "quantize":
+        ggufs = [k[5:-4] for k in m if k.startswith("gguf_") and k.endswith("_ppl")]
+        return "int8; GGUF " + ", ".join(f"{q} ppl {m[f'gguf_{q}_ppl']:.2f}" for q in ggufs)
+    if name == "rag":
+        return f"{m.get('chunks')} chunks, recall@1 {m.get('recall_at_1', 0):.2f}"
+    if name == "serve":
+        return f"OpenAI client reply: {_cell(str(m.get('reply', '')))}"
+    return ""
+
+
+def render(manifest, progress, runs: Path, base: Path) -> str:
+    stamp = dt.datetime.now().astimezone().isoformat(timespec="minutes").replace("T", " ")
+    return "\n".join(
+        [BEGIN, "", f"_Updated {stamp}_", ""]
+        + progress_lines(manifest, progress, base)
+        + capstone_lines(runs, base)
+        + [END]
+    )
+
+
+def write_summary(manifest, progress, runs: Path = RUNS, path: Path = SUMMARY) -> Path:
+    """Rewrite the marked section of `path` (created if missing); keep everything else byte for
+    byte. `manifest` and `progress` are the tracker's (roadmap.manifest / roadmap.progress)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    section = render(manifest, progress, runs, path.parent)
+    if not path.exists():
+        text = (
+            f"# My LLM Roadmap journey\n\n{section}\n\n## My notes\n\n"
+            "Write here what you learned along the way; only the marked section above is "
+            "rewritten.\n"
+        )
+    else:
+        with open(path, encoding="utf-8", newline="") as f:  # keep the learner's line endings
+            text = f.read()
+        start = text.find(BEGIN)
+        stop = text.find(END, start + len(BEGIN)) if start != -1 else -1
+        if start != -1 and stop != -1:
+            text = text[:start] + section + text[stop + len(END) :]
+        else:  # no intact marker pair: a fresh section on top, every byte below it kept
+            text = section + "\n\n" + text
+    atomic_write(path, text)
+    return path
