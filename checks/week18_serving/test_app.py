@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from course.week18_serving.runtime import ByteTokenizer
 from roadmap.impl import load
 from solutions.week11_sft.formatting import render_chatml
 
@@ -187,7 +186,7 @@ def test_chat_uses_chatml_and_streams_deltas():
 
 
 def test_chat_stops_at_im_end():
-    c, _ = client(tokens=list("ok<|im_end|>\nmore".encode()))
+    c, _ = client(tokens=list(b"ok<|im_end|>\nmore"))
     r = c.post(
         "/v1/chat/completions",
         json={"model": "tiny", "messages": [{"role": "user", "content": "x"}], "max_tokens": 40},

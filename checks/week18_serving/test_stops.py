@@ -67,7 +67,8 @@ def run(pieces, stops):
             return sent, s, i
         assert sent == want, (
             f"StopStream({stops}) after pieces {pieces[: i + 1]}: sent {sent!r}, expected {want!r} "
-            "(send everything except a suffix that could still become a stop string)"
+            "(send everything except a suffix that could still become a stop string: hold back "
+            "only that)"
         )
     return sent + s.flush(), s, None
 
@@ -96,7 +97,8 @@ def test_random_splits_cut_at_the_earliest_stop():
                     sent += s.flush()
                 assert sent == want, (
                     f"StopStream({stops}) over {pieces}: sent {sent!r}, expected {want!r} (cut "
-                    "just before the EARLIEST stop string by position; the stop is not sent)"
+                    "just before the EARLIEST stop string by position; the stop is not sent; "
+                    "with no stop, flush returns the held-back rest)"
                 )
                 assert s.stopped == bool(hits), (
                     f"stopped={s.stopped} for {text!r} with {stops}, expected {bool(hits)}"
