@@ -570,13 +570,13 @@ def evaluate(ctx: Context) -> dict:
     rows = {}
     for name, model in stage_models(ctx):
         m = w17.Evaluated(
-            name,
-            lambda x, model=model: model(x)[0],
-            tok.encode,
-            tok.decode,
-            p.block_size,
-            None,
-            lambda idx, n, model=model: model.generate(idx, n, temperature=0.0),
+            name=name,
+            logits_fn=lambda x, model=model: model(x)[0],
+            encode=tok.encode,
+            decode=tok.decode,
+            max_length=p.block_size,
+            hf_dir=None,  # no lm-eval column here: the week-17 project has it
+            generate=lambda idx, n, model=model: model.generate(idx, n, temperature=0.0),
         )
         with torch.no_grad():
             ppl = w17.score_ppl(m, text, cfg)

@@ -82,15 +82,15 @@ def _size(n) -> str:
 
 def capstone_lines(runs: Path, base: Path) -> list[str]:
     states = {name: read_state(runs / name) for name in STAGES}
-    if not any(states.values()):
+    if not any((runs / name).exists() for name in STAGES):
         return ["## Capstone", "", "Not run yet: `python tracker.py capstone --short`.", ""]
     eval_path = runs / "evaluate" / "eval.json"
     evals = json.loads(eval_path.read_text()) if eval_path.exists() else {}
-    first = next(s for s in states.values() if s)
+    first = next((s for s in states.values() if s), {})
     lines = [
         "## Capstone",
         "",
-        f"Preset `{first.get('preset')}`, tree `{first.get('tree')}`; artifacts in "
+        f"Preset `{first.get('preset', '?')}`, tree `{first.get('tree', '?')}`; artifacts in "
         f"`{_rel(runs, ROOT)}/<stage>/`. Perplexity on the held-out text, ARC acc with its 95 % "
         "bootstrap interval, greedy tokens/s at batch 1 (the serve row: through the API).",
         "",
@@ -100,7 +100,13 @@ def capstone_lines(runs: Path, base: Path) -> list[str]:
     for name, (week, _, _) in STAGES.items():
         s = states[name]
         if s is None:
-            lines.append(f"| {name} | {week} | not run | — | — | — | — | — | |")
+            todo = runs / name / "todo.txt"
+            status = "not run"
+            if todo.exists():
+                status = "todo: " + _cell(todo.read_text(encoding="utf-8").strip())
+            elif (runs / name / "pending").exists():
+                status = "started, not finished"
+            lines.append(f"| {name} | {week} | {status} | — | — | — | — | — | |")
             continue
         m, e = s.get("metrics", {}), evals.get(name, {})
         ppl = f"{e['ppl']['ppl']:.2f}" if e else "—"
@@ -130,8 +136,10 @@ def capstone_lines(runs: Path, base: Path) -> list[str]:
 
 
 def _cell(text: str) -> str:
+    if not text.strip():  # a tiny model often answers with spaces or nothing: show which
+        return f"`{text!r}`" if text else "(nothing: stopped at once)"
     text = text.replace("|", "\\|").replace("\n", " ⏎ ").strip()
-    return f"`{text[:80]}`" if text else "(empty)"
+    return f"`{text[:80]}`"
 
 
 def notes(name: str, m: dict) -> str:
@@ -152,6 +160,8 @@ def notes(name: str, m: dict) -> str:
     if name == "quantize":
         ggufs = [k[5:-4] for k in m if k.startswith("gguf_") and k.endswith("_ppl")]
         return "int8; GGUF " + ", ".join(f"{q} ppl {m[f'gguf_{q}_ppl']:.2f}" for q in ggufs)
+    if name == "evaluate":
+        return f"{m.get('models')} models, {m.get('questions')} {m.get('arc')} questions, safety battery"
     if name == "rag":
         return f"{m.get('chunks')} chunks, recall@1 {m.get('recall_at_1', 0):.2f}"
     if name == "serve":
