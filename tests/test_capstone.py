@@ -190,3 +190,21 @@ def test_summary_keeps_the_learners_notes_byte_for_byte(run):
         assert f"| {stage} |" in section and "not run" not in section, stage
     assert "capstone_quality.png" in section
     assert (run["summary"].parent / "capstone_quality.png").exists()
+
+
+def test_a_changed_setting_reruns_its_stage_and_the_later_ones_only():
+    """Hashes only (no model): DPO's beta feeds dpo, then quantize, evaluate and serve (they read
+    the DPO model); the stages before it and the RAG index (instructions only) keep their hash."""
+    import dataclasses
+
+    from course.capstone.pipeline import stage_hashes
+    from course.capstone.presets import SHORT
+
+    before = stage_hashes(SHORT, "solutions")
+    after = stage_hashes(dataclasses.replace(SHORT, beta=0.2), "solutions")
+    changed = sorted(s for s in before if before[s] != after[s])
+    assert changed == ["dpo", "evaluate", "quantize", "serve"], changed
+    assert stage_hashes(SHORT, "solutions") == before, "the same settings gave another hash"
+    assert stage_hashes(SHORT, "exercises")["tokenizer"] != before["tokenizer"], (
+        "switching the tree must rerun the stages: they run other code"
+    )
