@@ -126,3 +126,26 @@ def naive_train(text: str, vocab_size: int, pattern: str) -> list[tuple[tuple[in
         merges.append((pair, counts[pair]))
         words = [replace_pair(w, pair, new_id) for w in words]
     return merges
+
+
+AAABDAAABAC_MERGES = [((97, 97), 4), ((97, 98), 2), ((256, 257), 2)]
+
+
+def aaabdaaabac_cause(got: list) -> str:
+    """The likely cause of a wrong answer to train("aaabdaaabac", 259), read off the first wrong
+    merge (see the derivation in test_naive/test_train): each step of the example tests one rule."""
+    want = AAABDAAABAC_MERGES
+    if len(got) != len(want):
+        return f"vocab_size - 256 = 3 merges were asked (ids 256, 257, 258), got {len(got)}"
+    if [pair for pair, _ in got] == [pair for pair, _ in want]:
+        return "each merge records the pair's count at the moment it is merged"
+    if got[0][0] != want[0][0]:
+        return "overlapping pairs must count (aa twice in aaa): (97, 97) occurs 4 times"
+    if got[1][0] == (256, 97):
+        return "the tie at step 2 goes to the smallest pair (97, 98), not (256, 97)"
+    if got[1][0] != want[1][0]:
+        return (
+            "recount after every merge (or subtract all the old pairs of each changed word): "
+            "the merged pair must not be picked again"
+        )
+    return "merge number r creates id 256 + r, so the third merge is (256, 257)"

@@ -46,7 +46,11 @@ def test_encode_chunk_known_answer():
     -> (256,257) rank 2 -> [258]."""
     tok = run(mod.BPETokenizer, HAND)
     got = run(tok.encode_chunk, b"aaab")
-    assert got == [258], f'encode_chunk(b"aaab") with merges {HAND}: expected [258], got {got}'
+    assert got == [258], (
+        f'encode_chunk(b"aaab") with merges {HAND}: expected [258], got {got}; likely cause: '
+        "apply the merges over and over (lowest rank first) while at least two ids remain and "
+        "some adjacent pair has a merge"
+    )
     got = run(tok.encode_chunk, b"aaabdaaabac")
     assert got == [258, 100, 258, 97, 99], (
         f'encode_chunk(b"aaabdaaabac"): expected [258, 100, 258, 97, 99], got {got}'

@@ -73,7 +73,8 @@ def test_hf_tokenizers_json_encodes_like_tiktoken(exported, shakespeare, unicode
         assert got == expected, (
             f"Tokenizer.from_str(to_hf_json(tok)).encode({name} fixture): {len(got)} ids vs "
             f"{len(expected)} with the same ranks in tiktoken; first difference at {i} near "
-            f"{text[max(0, i - 5) : i + 10]!r}; likely cause: merges not in rank order, tokens not "
+            f"{text[max(0, i - 5) : i + 10]!r}; likely cause: merges not (left string, right string) "
+            "in rank order, tokens not "
             "byte-mapped with bytes_to_unicode, ByteLevel use_regex left True, or specials missing"
         )
         assert hf.decode(got, skip_special_tokens=False) == text, f"HF decode({name}) != text"
@@ -121,3 +122,18 @@ def test_tiktoken_encoding_matches(exported, shakespeare, unicode_text):
     for special in SPECIALS:
         got = enc.encode(special, allowed_special="all")
         assert got == [tok.special_tokens[special]], f"to_tiktoken: {special!r} -> {got}"
+
+
+def test_tiktoken_refuses_two_tokens_with_the_same_bytes():
+    """Merges ab=256, (ab)c=257, bc=258, a(bc)=259: ids 257 and 259 are both b"abc". tiktoken keys
+    its ranks by bytes, so one of them would vanish; to_tiktoken must raise ValueError."""
+    merges = {(97, 98): 256, (256, 99): 257, (98, 99): 258, (97, 258): 259}
+    tok = tokenizer.BPETokenizer(merges, PATTERNS["gpt4"], {})
+    try:
+        mod.to_tiktoken(tok, "duplicates")
+    except ValueError:
+        return
+    raise AssertionError(
+        "to_tiktoken(tok) with ids 257 and 259 both b'abc' did not raise ValueError; likely cause: "
+        "no check that {token bytes: id} kept all 256 + len(merges) tokens"
+    )

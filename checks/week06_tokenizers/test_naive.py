@@ -10,7 +10,12 @@ from functools import partial
 
 import pytest
 
-from checks.week06_tokenizers.oracles import GPT2_SPLIT_PATTERN, GPT4_SPLIT_PATTERN, naive_train
+from checks.week06_tokenizers.oracles import (
+    GPT2_SPLIT_PATTERN,
+    GPT4_SPLIT_PATTERN,
+    aaabdaaabac_cause,
+    naive_train,
+)
 from roadmap.checking import from_scratch
 from roadmap.impl import load
 
@@ -37,8 +42,16 @@ def test_aaabdaaabac_known_answer():
     got = train("aaabdaaabac", 259)
     assert got == expected, (
         f'train_bpe_naive("aaabdaaabac", 259): expected {expected}, got {got}; likely cause: '
-        "overlapping pairs must count (aa twice in aaa), recount after every merge, and the tie "
-        "at step 2 goes to the smallest pair (97, 98)"
+        f"{aaabdaaabac_cause(got)}"
+    )
+
+
+def test_pairs_never_cross_a_word_boundary():
+    """ "a a" under GPT-4 is "a", " a": the only pair is (32, 97); (97, 32) would cross words."""
+    got = train("a a", 300)
+    assert got == [((32, 97), 1)], (
+        f'train_bpe_naive("a a", 300): expected [((32, 97), 1)], got {got}; likely cause: pairs '
+        "counted over the whole byte string instead of inside each regex word"
     )
 
 
@@ -52,15 +65,6 @@ def test_ties_go_to_the_smallest_pair():
     assert got == expected, (
         f'train_bpe_naive("ab cd", 259): expected {expected}, got {got}; likely cause: ties must '
         "go to the smallest (left, right) pair, not to whichever pair a dict saw first"
-    )
-
-
-def test_pairs_never_cross_a_word_boundary():
-    """ "a a" under GPT-4 is "a", " a": the only pair is (32, 97); (97, 32) would cross words."""
-    got = train("a a", 300)
-    assert got == [((32, 97), 1)], (
-        f'train_bpe_naive("a a", 300): expected [((32, 97), 1)], got {got}; likely cause: pairs '
-        "counted over the whole byte string instead of inside each regex word"
     )
 
 

@@ -33,9 +33,18 @@ def test_file_format_known_answer(tmp_path):
         ]
     )
     got = path.read_text(encoding="utf-8")
+    want, have = expected.split("\n"), got.rstrip("\n").split("\n")
+    at = next((i for i, (w, h) in enumerate(zip(want, have)) if w != h), min(len(want), len(have)))
+    first = want[at] if at < len(want) else ""
+    cause = (
+        "strings (the pattern, each special) are JSON-quoted with json.dumps"
+        if '"' in first
+        else "see the format in the docstring of save (one merge per line as 'left right', in "
+        "rank order)"
+    )
     assert got.rstrip("\n") == expected, (
-        f"save(): expected the file\n{expected}\ngot\n{got}\nlikely cause: see the format in the "
-        "docstring of save (one merge per line as 'left right', in rank order)"
+        f"save(): expected the file\n{expected}\ngot\n{got}\nfirst difference at line {at + 1}: "
+        f"expected {first!r}; likely cause: {cause}"
     )
 
 
@@ -79,4 +88,7 @@ def test_empty_tokenizer_round_trip(tmp_path):
         f"load(save(tokenizer without merges or specials)): got merges {back.merges}, specials "
         f"{back.special_tokens}"
     )
-    assert json.loads(json.dumps(back.pattern)) == PATTERNS["gpt2"], "pattern changed"
+    assert json.loads(json.dumps(back.pattern)) == PATTERNS["gpt2"], (
+        "load(save(tok)) with the GPT-2 pattern came back with another pattern; likely cause: "
+        "the pattern line is not read back (json.loads of what follows 'pattern ')"
+    )

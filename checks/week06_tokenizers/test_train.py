@@ -15,6 +15,7 @@ import regex
 from checks.week06_tokenizers.oracles import (
     GPT2_SPLIT_PATTERN,
     GPT4_SPLIT_PATTERN,
+    aaabdaaabac_cause,
     naive_train,
     token_bytes,
 )
@@ -55,9 +56,16 @@ def test_aaabdaaabac_known_answer():
     got = train("aaabdaaabac", 259)
     assert got == expected, (
         f'train_bpe("aaabdaaabac", 259): expected {expected}, got {got}; likely cause: '
-        "overlapping pairs must count (aa twice in aaa); after a merge, subtract all the old "
-        "pairs of each changed word (else counts go stale: (97, 98) stays at 4); the tie at "
-        "step 2 goes to the smallest pair (97, 98), not (256, 97)"
+        f"{aaabdaaabac_cause(got)}"
+    )
+
+
+def test_pairs_never_cross_a_word_boundary():
+    """ "a a" under GPT-4 is "a", " a": the only pair is (32, 97); (97, 32) would cross words."""
+    got = train("a a", 300)
+    assert got == [((32, 97), 1)], (
+        f'train_bpe("a a", 300): expected [((32, 97), 1)], got {got}; likely cause: pairs '
+        "counted over the whole text instead of inside each word the pattern cuts"
     )
 
 
