@@ -199,7 +199,9 @@ def test_chat_stops_at_im_end():
 
 
 def assert_error(r, status, word, code=None):
-    assert r.status_code == status, f"expected {status}, got {r.status_code}: {r.text[:300]}"
+    assert r.status_code == status, (
+        f"expected {status} ({code or word or 'error'}), got {r.status_code}: {r.text[:300]}"
+    )
     err = r.json().get("error")
     assert isinstance(err, dict) and {"message", "type", "param", "code"} <= set(err), (
         f"error body {r.json()}: expected OpenAI's shape {{'error': {{message, type, param, code}}}}"
