@@ -28,8 +28,8 @@ class Preset:
     n_layer: int = 4
     n_head: int = 4
     n_embd: int = 128  # a multiple of 32 (GGUF Q8_0 / Q4_0 blocks)
-    batch_size: int = 16
-    pretrain_steps: int = 1500
+    batch_size: int = 12
+    pretrain_steps: int = 1200
     pretrain_lr: float = 2e-3
     warmup_steps: int = 100
     val_fraction: float = 0.05  # the last 5 % of the text is the held-out split

@@ -111,7 +111,8 @@ def chat_batches(tok, records, p: Preset, batch_size: int):
 
     formatting, masking = load("week11_sft.formatting"), load("week11_sft.masking")
     convs = conversations_of(records, tok, p.block_size, masking, formatting)
-    return batches_of([e for _, e in convs], batch_size, tok.special_tokens["<PAD>"], masking)
+    batches = batches_of([e for _, e in convs], batch_size, tok.special_tokens["<PAD>"], masking)
+    return [{k: v.to(p.device) for k, v in b.items()} for b in batches]
 
 
 def answer(model, tok, prompt: str, n: int) -> str:
@@ -133,8 +134,8 @@ def tokens_per_s(model, n: int) -> float:
 
 @torch.no_grad()
 def perplexity(model, ids: torch.Tensor, T: int) -> float:
-    """exp(mean NLL) over non-overlapping windows of T tokens."""
-    n = (len(ids) - 1) // T
+    """exp(mean NLL) over the first (at most 16) non-overlapping windows of T tokens."""
+    n = min(16, (len(ids) - 1) // T)
     x, y = ids[: n * T].view(n, T), ids[1 : n * T + 1].view(n, T)
     logits = model(x)[0]
     return math.exp(F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1)).item())
@@ -292,7 +293,7 @@ def sft(ctx: Context) -> dict:
     p, out = ctx.preset, ctx.dir("sft")
     loop, special = load("week11_sft.loop"), load("week11_sft.special_tokens")
     tok = load_tokenizer(ctx)
-    model = load_gpt(ctx.dir("pretrain") / "hf")
+    model = load_gpt(ctx.dir("pretrain") / "hf").to(p.device)
     special.add_special_tokens(tok, model, ["<|im_start|>", "<|im_end|>"])  # already there: no-op
     train, val, test = instruction_splits(p)
     train_b, val_b = (
@@ -310,8 +311,8 @@ def sft(ctx: Context) -> dict:
     )  # fmt: skip
     model.eval()
     ctx.maybe_halt("sft")
-    size = save_model(model, tok, out / "hf")
     test_loss = loop.evaluate(model, test_b)
+    size = save_model(model.cpu(), tok, out / "hf")
     ctx.log(f"sft: test loss (answers) {base_loss:.4f} -> {test_loss:.4f}")
     return {
         "steps": len(hist["train_loss"]),
@@ -339,6 +340,7 @@ def lora(ctx: Context) -> dict:
     else:
         inject.inject_lora(model, TARGETS, r=p.lora_r, alpha=p.lora_alpha)
     trainable, total = inject.count_parameters(model)
+    model.to(p.device)  # after the injection: the new LoRA tensors are made on the CPU
     opt = torch.optim.AdamW(
         [q for q in model.parameters() if q.requires_grad], lr=p.lora_lr, weight_decay=0.0
     )
@@ -349,6 +351,7 @@ def lora(ctx: Context) -> dict:
     )  # fmt: skip
     model.eval()
     test_loss = loop.evaluate(model, test_b)
+    model.cpu()
     state = inject.lora_state_dict(model)
     inject.save_adapter(model, out / "adapter.safetensors")  # your format: the lora tensors only
     diff = save_peft_adapter(ctx, state, out / "adapter", model)
@@ -420,7 +423,7 @@ def preference_pairs(records: list[dict]) -> list[dict]:
     return pairs
 
 
-def dpo_batch(pairs: list[dict], tok, T: int) -> dict:
+def dpo_batch(pairs: list[dict], tok, T: int, device: str = "cpu") -> dict:
     """(B, T) ids of prompt + response, right-padded with <PAD>, and 1 on the response tokens."""
     pad = tok.special_tokens["<PAD>"]
     batch = {}
@@ -432,7 +435,7 @@ def dpo_batch(pairs: list[dict], tok, T: int) -> dict:
             row = (prompt + tok.encode(pair[side]))[:T]
             ids[b, : len(row)] = torch.tensor(row)
             mask[b, len(prompt) : len(row)] = 1
-        batch[f"{side}_ids"], batch[f"{side}_mask"] = ids, mask
+        batch[f"{side}_ids"], batch[f"{side}_mask"] = ids.to(device), mask.to(device)
     return batch
 
 
@@ -442,8 +445,8 @@ def dpo(ctx: Context) -> dict:
     p, out = ctx.preset, ctx.dir("dpo")
     step_fn, logprobs = load("week13_alignment.dpo"), load("week13_alignment.logprobs")
     tok = load_tokenizer(ctx)
-    policy = load_gpt(ctx.dir("lora") / "merged").train()
-    reference = load_gpt(ctx.dir("lora") / "merged").requires_grad_(False)
+    policy = load_gpt(ctx.dir("lora") / "merged").to(p.device).train()
+    reference = load_gpt(ctx.dir("lora") / "merged").to(p.device).requires_grad_(False)
     train, _, test = instruction_splits(p)
     train_pairs, test_pairs = preference_pairs(train), preference_pairs(test)
     torch.manual_seed(p.seed)
@@ -453,16 +456,16 @@ def dpo(ctx: Context) -> dict:
     for step in range(p.dpo_steps):
         chosen = g.sample(train_pairs, min(p.dpo_batch, len(train_pairs)))
         stats = step_fn.dpo_step(
-            policy, reference, dpo_batch(chosen, tok, p.block_size), opt, p.beta
+            policy, reference, dpo_batch(chosen, tok, p.block_size, p.device), opt, p.beta
         )
         history.append(stats)
         if step == p.dpo_steps // 2:
             ctx.maybe_halt("dpo")
     policy.eval()
     acc, margin = held_out_accuracy(
-        policy, reference, dpo_batch(test_pairs, tok, p.block_size), logprobs
+        policy, reference, dpo_batch(test_pairs, tok, p.block_size, p.device), logprobs
     )
-    size = save_model(policy, tok, out / "hf")
+    size = save_model(policy.cpu(), tok, out / "hf")
     (out / "history.json").write_text(json.dumps(history, indent=1))
     ctx.log(
         f"dpo: loss {history[0]['loss']:.4f} -> {history[-1]['loss']:.4f} | held-out acc {acc:.2f}"
