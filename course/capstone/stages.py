@@ -206,7 +206,6 @@ def pretrain(ctx: Context) -> dict:
     state = torch.load(path, map_location="cpu", weights_only=False)
     model.load_state_dict(state["model"] if "model" in state else state)
     model.eval()
-    ctx.maybe_halt("pretrain-export")
     size = save_model(model, tok, out / "hf")
     val = torch.tensor(val_ids, dtype=torch.long)
     if len(val) > p.block_size + 1:
