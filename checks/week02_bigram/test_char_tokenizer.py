@@ -93,13 +93,26 @@ def test_unknown_character_maps_to_unk_when_chosen():
         "characters must become the unk id, not be dropped or raise"
     )
     assert tok.decode(got) == "hel??", f"decode: expected 'hel??', got {tok.decode(got)!r}"
+    tok = CharTokenizer.from_text("hello", unk="~")  # '~' sorts last: its id is 4, not 0
+    got = tok.encode("hex")
+    assert got == [1, 0, 4], (
+        f"encode('hex') with vocabulary ['e', 'h', 'l', 'o', '~'] and unk='~': expected "
+        f"[1, 0, 4], got {got}; likely cause: an unknown character must become the unk "
+        "character's id (self.stoi[self.unk]), not id 0"
+    )
 
 
 def test_decode_rejects_out_of_range_ids():
     tok = CharTokenizer.from_text("abc")
-    for bad in ([3], [-1]):
-        with pytest.raises(ValueError):
-            tok.decode(bad)
+    for bad in ([3], [-1], [7]):
+        try:
+            got = tok.decode(bad)
+        except ValueError:
+            continue
+        raise AssertionError(
+            f"decode({bad}) with a vocabulary of 3 ids returned {got!r}; an id outside 0..2 must "
+            "raise ValueError (no wrapping, no negative indexing)"
+        )
 
 
 def test_save_load_round_trip(tmp_path):
@@ -117,3 +130,16 @@ def test_save_load_round_trip(tmp_path):
     )
     probe = text[:50] + "Ω"
     assert loaded.encode(probe) == tok.encode(probe), "the loaded tokenizer encodes differently"
+
+
+def test_load_keeps_the_saved_id_order(tmp_path):
+    """The saved list is the id order: a vocabulary built by hand in any order survives save/load."""
+    tok = CharTokenizer(["c", "a", "b"])
+    tok.save(tmp_path / "tok.json")
+    loaded = CharTokenizer.load(tmp_path / "tok.json")
+    got = loaded.encode("abc")
+    assert got == [1, 2, 0], (
+        f"CharTokenizer(['c', 'a', 'b']) saved and loaded encodes 'abc' as {got}, expected "
+        "[1, 2, 0]; likely cause: load re-sorts the characters, but the saved list is the id "
+        "order and must be kept as it is"
+    )

@@ -18,7 +18,12 @@ mod = load("week02_bigram.dataset")
 
 def test_split_known_answer():
     train, val = mod.split_train_val(torch.arange(10), 0.2)
-    assert_close(train, torch.arange(8), what="split_train_val(arange(10), 0.2)[0]")
+    assert_close(
+        train,
+        torch.arange(8),
+        what="split_train_val(arange(10), 0.2)[0]",
+        hint="train is the head ids[:n] and val the tail ids[n:], n = N - int(N * val_fraction)",
+    )
     assert_close(
         val,
         torch.tensor([8, 9]),
@@ -32,7 +37,8 @@ def test_split_is_contiguous_and_complete(N, frac):
     train, val = mod.split_train_val(torch.arange(N), frac)
     n_val = int(N * frac)
     assert len(val) == n_val, (
-        f"split_train_val(arange({N}), {frac}): val has {len(val)}, expected {n_val}"
+        f"split_train_val(arange({N}), {frac}): val has {len(val)}, expected {n_val}; likely "
+        "cause: n = N - int(N * val_fraction) rounds the val share down, train gets the rest"
     )
     assert_close(
         torch.cat([train, val]),

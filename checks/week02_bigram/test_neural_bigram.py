@@ -35,7 +35,8 @@ def test_untrained_model_is_uniform_loss_ln_V():
     )
     assert loss is not None and abs(loss.item() - math.log(V)) < 1e-5, (
         f"an untrained BigramLM({V}) has a zero table, so its loss should be ln {V} = {math.log(V):.4f}; "
-        f"got {None if loss is None else round(loss.item(), 4)}"
+        f"got {None if loss is None else round(loss.item(), 4)}; likely cause: the loss must be "
+        "the mean cross-entropy over the B*T positions (not a sum), of the raw logits"
     )
 
 

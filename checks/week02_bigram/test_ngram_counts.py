@@ -30,7 +30,7 @@ def test_small_known_answer():
         what="ngram_counts([0, 1, 0, 1, 1], n=2, V=2)",
         hint="counts[a, b] counts b directly after a (row = previous token, column = next)",
     )
-    assert got.dtype == torch.long, f"counts should be int64, got {got.dtype}"
+    assert got.dtype == torch.long, f"counts should be an int64 tensor, got {got.dtype}"
 
 
 def test_abracadabra_by_hand():
@@ -41,7 +41,13 @@ def test_abracadabra_by_hand():
     expected = torch.zeros(5, 5, dtype=torch.long)
     for pair, c in {"ab": 2, "br": 2, "ra": 2, "ac": 1, "ca": 1, "ad": 1, "da": 1}.items():
         expected[stoi[pair[0]], stoi[pair[1]]] = c
-    assert_close(got, expected, what="ngram_counts(abracadabra, n=2, V=5)")
+    assert_close(
+        got,
+        expected,
+        what="ngram_counts(abracadabra, n=2, V=5)",
+        hint="every window ids[t : t + n] for t = 0 .. N - n counts once (overlapping, the last "
+        "one included), and counts[a, b] counts b directly after a (row = previous token)",
+    )
 
 
 @pytest.mark.parametrize("n,V,N", [(1, 6, 50), (2, 7, 301), (3, 5, 203), (3, 4, 3)])

@@ -25,11 +25,16 @@ def counts_of(ids: torch.Tensor, V: int) -> torch.Tensor:
 def test_add_one_known_answer():
     """counts [[0, 2], [1, 1]], k=1: row 0 -> (0+1, 2+1) / (2 + 2) = [1/4, 3/4]; row 1 -> [2/4, 2/4]."""
     got = mod.smoothed_log_probs(torch.tensor([[0, 2], [1, 1]]), 1.0)
+    assert got.dtype == torch.float32, (
+        f"smoothed_log_probs returned {got.dtype}; the docstring promises a float32 tensor "
+        "(counts.to(torch.float32) before the arithmetic)"
+    )
     assert_close(
         got.exp(),
         torch.tensor([[0.25, 0.75], [0.5, 0.5]]),
         what="smoothed_log_probs([[0, 2], [1, 1]], k=1).exp()",
-        hint="P = (count + k) / (row total + k * V): k is added to every one of the V cells",
+        hint="P = (count + k) / (row total + k * V) along the last axis: k is added to every one "
+        "of the V cells of the row",
     )
 
 
@@ -63,7 +68,9 @@ def test_huge_k_is_uniform():
         torch.tensor([0, 1, 2, 2, 0]),
     )
     assert abs(got - math.log(3)) < 1e-4, (
-        f"with k = 1e9 every row is uniform, so the NLL should be ln 3 = {math.log(3):.4f}, got {got:.4f}"
+        f"with k = 1e9 every row is uniform, so the NLL should be ln 3 = {math.log(3):.4f}, got "
+        f"{got:.4f}; likely cause: not the mean negative log-likelihood per scored token (a sum "
+        "over positions, or the sign dropped)"
     )
 
 

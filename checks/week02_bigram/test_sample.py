@@ -92,12 +92,20 @@ def test_frequencies_match_softmax_within_5_sigma(temperature):
     counts = torch.bincount(out[:, 1], minlength=4).double()
     p = torch.softmax(logits.double() / temperature, -1)
     z = (counts - n * p) / (n * p * (1 - p)).sqrt()
-    assert z.abs().max() < 5, (
-        f"sample(temperature={temperature}) drew next-token counts {counts.long().tolist()} from {n} rows; "
-        f"expected about {(n * p).round().long().tolist()} = n * softmax(logits / T) (max |z| = "
-        f"{z.abs().max():.1f}). Likely cause: temperature multiplied instead of divided, argmax "
-        "instead of torch.multinomial, or softmax over the wrong dimension"
-    )
+    if z.abs().max() >= 5:
+        times = torch.softmax(logits.double() * temperature, -1)
+        z_times = (counts - n * times) / (n * times * (1 - times)).sqrt()
+        if counts.max() == n:
+            cause = "every row took the most likely token: argmax instead of torch.multinomial"
+        elif z_times.abs().max() < 5:
+            cause = "the logits multiplied by the temperature; divide them by it"
+        else:
+            cause = "not a draw from softmax(logits[:, -1, :] / temperature) over the vocabulary"
+        raise AssertionError(
+            f"sample(temperature={temperature}) drew next-token counts {counts.long().tolist()} "
+            f"from {n} rows; expected about {(n * p).round().long().tolist()} = n * "
+            f"softmax(logits / T) (max |z| = {z.abs().max():.1f}). Likely cause: {cause}"
+        )
     assert math.isfinite(float(z.abs().max()))
 
 
@@ -108,3 +116,35 @@ def test_same_seed_same_sample():
     assert torch.equal(a, b), (
         "same generator seed gave different samples: pass generator= to torch.multinomial"
     )
+
+
+class RecordingModel(torch.nn.Module):
+    """Records every context it is given; always predicts (last token + 1) % 7."""
+
+    def __init__(self):
+        super().__init__()
+        self.contexts: list[torch.Tensor] = []
+
+    def forward(self, idx, targets=None):
+        self.contexts.append(idx.clone())
+        logits = torch.full((*idx.shape, 7), -100.0)
+        logits.scatter_(-1, ((idx + 1) % 7)[..., None], 100.0)
+        return logits, None
+
+
+@pytest.mark.parametrize("T0,block_size", [(5, 3), (2, 4), (4, 4)])
+def test_context_is_exactly_the_last_block_size_tokens(T0, block_size):
+    """Each step's context is seq[:, -block_size:] of the sequence so far: the LAST block_size
+    tokens, all of them (a prompt of length T0 == block_size is passed whole, not cut)."""
+    model = RecordingModel()
+    prompt = torch.arange(T0)[None, :] % 7
+    out = mod.sample(model, prompt, 4, generator(3), block_size=block_size)
+    assert len(model.contexts) == 4, f"4 new tokens took {len(model.contexts)} model calls"
+    for i, ctx in enumerate(model.contexts):
+        want = out[:, : T0 + i][:, -block_size:]
+        assert torch.equal(ctx, want), (
+            f"step {i} (sequence so far {out[0, : T0 + i].tolist()}, block_size={block_size}): the "
+            f"model saw {ctx[0].tolist()}, expected the last block_size tokens {want[0].tolist()}; "
+            "likely cause: crop with idx[:, -block_size:], keeping exactly the last block_size "
+            "tokens (not the first ones, not one fewer)"
+        )

@@ -139,3 +139,121 @@ def test_same_seed_same_history():
         "two runs with the same TrainConfig gave different histories: seed the batch generators "
         "from config.seed (torch.Generator().manual_seed(...)), not from global state"
     )
+
+
+class ModeSpy(torch.nn.Module):
+    """Wraps a model; records, per forward, whether it ran in train mode and with gradients."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+        self.forwards: list[tuple[bool, bool, torch.Tensor, torch.Tensor]] = []
+
+    def forward(self, idx, targets=None):
+        self.forwards.append((self.training, torch.is_grad_enabled(), idx, targets))
+        return self.inner(idx, targets)
+
+
+def test_estimate_loss_runs_in_eval_mode_and_restores_the_mode():
+    """Docstring: in eval mode and without gradients; the model is back in the mode it was in."""
+    for start in ("train", "eval"):
+        spy = ModeSpy(bigram.BigramLM(6))
+        spy.train(start == "train")
+        train_mod.estimate_loss(spy, make(), 4, 2, torch.Generator().manual_seed(0))
+        modes = {"train" if training else "eval" for training, *_ in spy.forwards}
+        assert modes == {"eval"}, (
+            f"estimate_loss ran the model in {sorted(modes)} mode; expected eval mode for every "
+            "batch (dropout off). Likely cause: model.eval() not called before scoring"
+        )
+        assert not any(grad for _, grad, *_ in spy.forwards), (
+            "estimate_loss ran the model with gradients enabled: run it under torch.no_grad()"
+        )
+        now = "train" if spy.training else "eval"
+        assert now == start, (
+            f"a model in {start} mode came back from estimate_loss in {now} mode; the docstring "
+            "promises the mode it was in before the call. Likely cause: model.train() instead of "
+            "remembering model.training and restoring it (model.train(was_training))"
+        )
+
+
+def _replay(batches, cfg, zero_grad=True, lr=None, weight_decay=None):
+    """Oracle: AdamW steps by hand on the very training batches train() drew."""
+    model = bigram.BigramLM(6)
+    opt = torch.optim.AdamW(
+        model.parameters(),
+        lr=cfg.lr if lr is None else lr,
+        weight_decay=cfg.weight_decay if weight_decay is None else weight_decay,
+    )
+    for x, y in batches:
+        if zero_grad:
+            opt.zero_grad()
+        model(x, y)[1].backward()
+        opt.step()
+    return model.table.weight.detach()
+
+
+def test_train_steps_match_adamw_with_the_configured_lr_and_weight_decay():
+    """Oracle: AdamW(lr=config.lr, weight_decay=config.weight_decay) replayed on the same batches,
+    gradients zeroed before each step. Non-default lr and weight decay, so hard-coded ones show."""
+    cfg = train_mod.TrainConfig(
+        steps=6, batch_size=8, lr=0.07, weight_decay=0.3, eval_every=100, eval_batches=1, seed=4
+    )
+    spy = ModeSpy(bigram.BigramLM(6))
+    train_mod.train(spy, make(), cfg, log=lambda s: None)
+    batches = [(x, y) for training, grad, x, y in spy.forwards if grad]
+    assert len(batches) == cfg.steps, (
+        f"train(steps={cfg.steps}) ran {len(batches)} forward passes with gradients; expected one "
+        "per optimizer step (evaluation runs under no_grad)"
+    )
+    assert all(training for training, grad, *_ in spy.forwards if grad), (
+        "train() ran training steps with the model in eval mode: call model.train() before the "
+        "loop (estimate_loss restores the mode it found)"
+    )
+    got = spy.inner.table.weight.detach()
+    want = _replay(batches, cfg)
+    if torch.allclose(got, want, atol=1e-5):
+        return
+    suspects = {
+        "gradients not zeroed before each step (call opt.zero_grad() before loss.backward())": {
+            "zero_grad": False
+        },
+        "the weight decay is hard-coded (AdamW(..., weight_decay=config.weight_decay))": {
+            "weight_decay": 0.01
+        },
+        "weight decay left out (AdamW(..., weight_decay=config.weight_decay))": {
+            "weight_decay": 0.0
+        },
+        "the learning rate is hard-coded (AdamW(..., lr=config.lr))": {"lr": 1e-3},
+    }
+    cause = next(
+        (name for name, kw in suspects.items() if torch.allclose(got, _replay(batches, cfg, **kw))),
+        "the optimizer is not AdamW(model.parameters(), lr=config.lr, weight_decay="
+        "config.weight_decay), or gradients are not zeroed (opt.zero_grad()) before each step",
+    )
+    err = (got - want).abs().max().item()
+    raise AssertionError(
+        f"after {cfg.steps} steps (lr={cfg.lr}, weight_decay={cfg.weight_decay}) the table differs "
+        f"from AdamW replayed on the same batches by up to {err:.3g}; likely cause: {cause}"
+    )
+
+
+def test_log_lines_have_the_documented_format():
+    """Docstring: one line per evaluation, `step 200 | train 2.5012 | val 2.5230 | 0.4 ms/step`."""
+    import re
+
+    cfg = train_mod.TrainConfig(steps=4, batch_size=4, lr=0.1, eval_every=2, eval_batches=1)
+    lines = []
+    history = train_mod.train(bigram.BigramLM(6), make(), cfg, log=lines.append)
+    pattern = re.compile(
+        r"step (\d+) \| train (\d+\.\d{4}) \| val (\d+\.\d{4}) \| \d+(\.\d+)? ms/step"
+    )
+    assert len(lines) == len(history), f"{len(history)} evaluations but {len(lines)} log lines"
+    for line, h in zip(lines, history, strict=True):
+        m = pattern.fullmatch(line)
+        assert m, (
+            f"log line {line!r} does not have the documented format "
+            "'step 200 | train 2.5012 | val 2.5230 | 0.4 ms/step' (losses with 4 decimals)"
+        )
+        assert (int(m[1]), m[2], m[3]) == (h["step"], f"{h['train']:.4f}", f"{h['val']:.4f}"), (
+            f"log line {line!r} does not match its history entry {h}"
+        )

@@ -54,6 +54,17 @@ def test_vocab_cap_keeps_most_frequent_and_unk_is_id_0():
     assert tok.vocab_size == 3, f"vocab_size: expected 3, got {tok.vocab_size}"
 
 
+def test_ties_break_alphabetically_not_by_first_occurrence():
+    """Counts: c=2, b=2, a=2, d=1; first occurrence c, b, a, but the docstring sorts ties
+    alphabetically: <UNK>, a, b, c, d."""
+    tok = mod.WordTokenizer.from_text("c b a b c a d", max_vocab=5)
+    assert tok.words == ["<UNK>", "a", "b", "c", "d"], (
+        "WordTokenizer.from_text('c b a b c a d').words: expected ['<UNK>', 'a', 'b', 'c', 'd'], "
+        f"got {tok.words}; likely cause: ties in frequency must break alphabetically "
+        "(sort by (-count, token)), not by first occurrence in the text"
+    )
+
+
 @pytest.mark.parametrize("seed,max_vocab", [(0, 5), (1, 12), (2, 1000)])
 def test_vocabulary_matches_counter_ranking(seed, max_vocab):
     text = normalised_text(seed, 400)
