@@ -96,47 +96,51 @@ def stage_hashes(preset, tree: str) -> dict[str, str]:
 
 
 class Bar:
-    """A rich progress line over the stages (ETA from each stage's last time or the preset's
-    estimate) in a terminal; plain lines otherwise."""
+    """One progress line per stage: a rich bar over the stages with the elapsed time and the ETA
+    (each stage's last time, or the preset's estimate, scaled by how fast this run goes so far).
+    Printed, not live, so a stage's own bar (the week-09 trainer's) can run under it. Plain text
+    when not a terminal or with NO_COLOR."""
 
     def __init__(self, weights: dict[str, float]):
         self.weights = weights
-        self.progress = None
+        self.total = sum(weights.values())
+        self.done_weight = 0.0
+        self.started = time.perf_counter()
+        self.console = None
         if sys.stdout.isatty() and not os.environ.get("NO_COLOR"):
-            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+            from rich.console import Console
 
-            self.progress = Progress(
-                TextColumn("[bold]capstone"),
-                BarColumn(),
-                TextColumn("{task.description}"),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
-            )
-            self.task = self.progress.add_task("", total=sum(weights.values()))
-            self.progress.start()
-        self.left = sum(weights.values())
+            self.console = Console()
 
     def say(self, text: str) -> None:
-        if self.progress is not None:
-            self.progress.console.print(text, highlight=False)
+        if self.console is not None:
+            self.console.print(text, highlight=False, markup=False)
         else:
             print(text, flush=True)
 
     def start(self, i: int, n: int, name: str) -> None:
-        line = f"[{i}/{n}] {name} (week {STAGES[name][0]})"
-        if self.progress is not None:
-            self.progress.update(self.task, description=line)
-        else:
-            self.say(f"{line} | about {self.left / 60:.1f} min left (estimate)")
+        elapsed = time.perf_counter() - self.started
+        left = self.total - self.done_weight
+        if self.done_weight > 0:
+            left *= elapsed / self.done_weight  # this machine's pace so far
+        line = (
+            f"[{i}/{n}] {name} (week {STAGES[name][0]}) | elapsed {elapsed / 60:.1f} min | "
+            f"ETA {left / 60:.1f} min"
+        )
+        if self.console is None:
+            print(line, flush=True)
+            return
+        from rich.progress_bar import ProgressBar
+        from rich.table import Table
+
+        grid = Table.grid(padding=(0, 1))
+        grid.add_row(
+            "[bold]capstone", ProgressBar(self.total or 1, self.done_weight, width=30), line
+        )
+        self.console.print(grid)
 
     def done(self, name: str) -> None:
-        self.left -= self.weights[name]
-        if self.progress is not None:
-            self.progress.advance(self.task, self.weights[name])
-
-    def close(self) -> None:
-        if self.progress is not None:
-            self.progress.stop()
+        self.done_weight += self.weights[name]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -237,7 +241,6 @@ def main(argv: list[str] | None = None) -> int:
             bar.say(f"[{i}/{len(selected)}] {stage}: done in {seconds:.1f} s")
             bar.done(stage)
     finally:
-        bar.close()
         refresh_summary(runs, summary_path)
     print(f"capstone: {time.perf_counter() - started:.0f} s; summary in {summary_path}")
     serve_now = code == 0 and "serve" in selected and not args.no_serve
