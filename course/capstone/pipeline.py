@@ -220,6 +220,10 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 code = 1
                 break
+            except KeyboardInterrupt:
+                bar.say(f"{stage}: interrupted; rerun to continue (--resume: pre-training too)")
+                code = 130
+                break
             except Exception:
                 bar.say(f"{stage}: failed\n{traceback.format_exc()}")
                 code = 1
