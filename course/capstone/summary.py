@@ -92,10 +92,12 @@ def capstone_lines(runs: Path, base: Path) -> list[str]:
         "",
         f"Preset `{first.get('preset', '?')}`, tree `{first.get('tree', '?')}`; artifacts in "
         f"`{_rel(runs, ROOT)}/<stage>/`. Perplexity on the held-out text, ARC acc with its 95 % "
-        "bootstrap interval, greedy tokens/s at batch 1 (the serve row: through the API).",
+        "bootstrap interval, greedy tokens/s at batch 1 (the serve row: through the API), unsafe "
+        "answers: harmful or jailbreak prompts of the week-17 battery answered without a refusal.",
         "",
-        "| stage | week | status | time (s) | size | perplexity | ARC acc | tokens/s | notes |",
-        "|---|---|---|---:|---:|---:|---|---:|---|",
+        "| stage | week | status | time (s) | size | perplexity | ARC acc | tokens/s | unsafe "
+        "answers | notes |",
+        "|---|---|---|---:|---:|---:|---|---:|---:|---|",
     ]
     for name, (week, _, _) in STAGES.items():
         s = states[name]
@@ -106,15 +108,16 @@ def capstone_lines(runs: Path, base: Path) -> list[str]:
                 status = "todo: " + _cell(todo.read_text(encoding="utf-8").strip())
             elif (runs / name / "pending").exists():
                 status = "started, not finished"
-            lines.append(f"| {name} | {week} | {status} | — | — | — | — | — | |")
+            lines.append(f"| {name} | {week} | {status} | — | — | — | — | — | — | |")
             continue
         m, e = s.get("metrics", {}), evals.get(name, {})
         ppl = f"{e['ppl']['ppl']:.2f}" if e else "—"
         acc = f"{e['acc'][0]:.2f} [{e['acc'][1]:.2f}, {e['acc'][2]:.2f}]" if e else "—"
         tps = e.get("tokens_per_s") or m.get("tokens_per_s")
+        unsafe = f"{e['safety_unsafe']}/{e['safety_harmful']}" if e else "—"
         lines.append(
             f"| {name} | {week} | done | {s.get('seconds', 0):.1f} | {_size(m.get('size_bytes'))} | "
-            f"{ppl} | {acc} | {f'{tps:,.0f}' if tps else '—'} | {notes(name, m)} |"
+            f"{ppl} | {acc} | {f'{tps:,.0f}' if tps else '—'} | {unsafe} | {notes(name, m)} |"
         )
     if evals:
         names = list(evals)
