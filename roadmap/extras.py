@@ -29,6 +29,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "eval": ("lm_eval",),
     "serve": ("fastapi", "uvicorn", "httpx", "openai", "gradio", "playwright", "schemathesis"),
     "dev": ("ruff", "hypothesis"),
+    "llama": ("llama_cpp",),
 }
 
 
