@@ -77,11 +77,72 @@ def test_matches_transformers_llama_attention(dim, H, KV, B, T):
     additive = torch.zeros(T, T).masked_fill(~causal(T), float("-inf"))[None, None]
     expected, _ = oracle(x, position_embeddings=hf_rope(D, T), attention_mask=additive)
     cos, sin = rope_tables(D, T)
+    got = ours(x, cos, sin, causal(T))
     assert_close(
-        ours(x, cos, sin, causal(T)),
+        got,
         expected,
         what=f"Attention(dim={dim}, H={H}, KV={KV})(x {(B, T, dim)})",
-        hint=f"wqkv rows are [q (H*D), k (KV*D), v (KV*D)]; RoPE on q and k; scale by 1/sqrt(D); {ORDER}",
+        hint=likely_cause(got, oracle, x, D, T, additive),
+    )
+
+
+RECIPE = (
+    "wqkv rows are [q (H*D), k (KV*D), v (KV*D)]; RoPE on q and k only; scores q k^T / sqrt(D); "
+    "softmax over the keys (last dim); merge heads with y.transpose(1, 2).reshape(B, T, H*D); "
+    + ORDER
+)
+
+
+def likely_cause(got, oracle, x, D, T, additive) -> str:
+    """Name the one step that explains the wrong output, else the whole recipe."""
+    if torch.isnan(got).any():
+        return (
+            "NaN: a query row with every key filled with -inf; the mask is True where attention "
+            "is allowed: fill -inf where it is False (masked_fill(~mask, -inf))"
+        )
+    scaling = oracle.scaling
+    oracle.scaling = 1.0  # the same attention without 1/sqrt(D)
+    try:
+        unscaled, _ = oracle(x, position_embeddings=hf_rope(D, T), attention_mask=additive)
+    finally:
+        oracle.scaling = scaling
+    if torch.allclose(got, unscaled, atol=1e-4):
+        return "the scores are not scaled: divide q @ k^T by sqrt(D) (1/sqrt(D), D = head_dim)"
+    return RECIPE
+
+
+def test_the_given_mask_is_applied_not_plain_causal():
+    """A sliding-window mask (W = 2) instead of the causal one: the layer must use the mask it is
+    given (Llama passes a sliding window), compared with LlamaAttention under the same mask."""
+    from transformers import LlamaConfig
+    from transformers.models.llama.modeling_llama import LlamaAttention
+
+    dim, H, KV, T = 24, 4, 2, 7
+    torch.manual_seed(11)
+    ours = mod.Attention(dim, H, KV)
+    config = LlamaConfig(
+        hidden_size=dim, num_attention_heads=H, num_key_value_heads=KV, attn_implementation="eager"
+    )
+    oracle = LlamaAttention(config, layer_idx=0).eval()
+    copy_attention(ours, oracle)
+    i, j = torch.arange(T)[:, None], torch.arange(T)[None, :]
+    window = (j <= i) & (i - j < 2)
+    additive = torch.zeros(T, T).masked_fill(~window, float("-inf"))[None, None]
+    x = torch.randn(2, T, dim, generator=generator(12))
+    D = dim // H
+    expected, _ = oracle(x, position_embeddings=hf_rope(D, T), attention_mask=additive)
+    cos, sin = rope_tables(D, T)
+    got = ours(x, cos, sin, window)
+    plain, _ = oracle(
+        x,
+        position_embeddings=hf_rope(D, T),
+        attention_mask=torch.zeros(T, T).masked_fill(~causal(T), float("-inf"))[None, None],
+    )
+    hint = RECIPE
+    if torch.allclose(got, plain, atol=1e-4):
+        hint = "the given mask is ignored (plain causal attention): masked_fill(~mask, -inf) with the mask argument"
+    assert_close(
+        got, expected, what="Attention(24, H=4, KV=2) with a sliding-window mask (W=2)", hint=hint
     )
 
 

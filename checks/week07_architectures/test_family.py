@@ -65,7 +65,7 @@ def test_parameter_count_known_answer():
     got = mod.count_parameters(cfg)
     assert got == 236, (
         f"count_parameters({cfg}): expected 236, got {got}; likely cause: k and v are C x (KV*D), "
-        "not C x C; the SwiGLU has three C x I matrices; two norm gains per layer plus the final one"
+        "not C x C; the SwiGLU has three C x I matrices; two norm gains per layer plus the final norm"
     )
 
 
@@ -76,12 +76,10 @@ def test_parameter_count_equals_transformers(cfg):
     assert got == expected, (
         f"count_parameters({cfg.name}): transformers' {HF_CLASSES[cfg.family][1]}.num_parameters() "
         f"is {expected:,}, got {got:,} (off by {got - expected:+,}); likely cause: "
-        + (
-            "tied embeddings are counted once"
-            if cfg.tie_embeddings
-            else "q/k/v biases (H*D + 2*KV*D per layer) when qkv_bias"
-            if cfg.qkv_bias
-            else "k and v have KV*D outputs, q and o H*D; norms C per layer x2 plus the final norm"
+        + "; ".join(
+            ["tied embeddings are counted once"] * cfg.tie_embeddings
+            + ["q/k/v biases (H*D + 2*KV*D per layer) when qkv_bias"] * cfg.qkv_bias
+            + ["k and v have KV*D outputs, q and o H*D; norms C per layer x2 plus the final norm"]
         )
     )
 

@@ -103,3 +103,19 @@ def test_future_tokens_do_not_change_earlier_logits():
         what="Llama logits 0..5 after changing tokens 6..9",
         hint="every layer must get the causal mask",
     )
+
+
+def test_a_full_context_is_accepted_and_a_longer_one_refused():
+    """T == max_seq_len is the longest input the docstring allows (T <= max_seq_len); T + 1 is not."""
+    model = model_for(tiny(max_seq_len=8), seed=10)
+    with torch.no_grad():
+        try:
+            logits, _ = model(torch.zeros(1, 8, dtype=torch.long))
+        except (AssertionError, ValueError, RuntimeError, IndexError) as error:
+            raise AssertionError(
+                f"Llama(max_seq_len=8) refused 8 tokens ({error!r}); likely cause: the limit is "
+                "T <= max_seq_len (inclusive), not T < max_seq_len"
+            ) from error
+        assert logits.shape == (1, 8, 61), f"Llama(8 tokens) logits: got {tuple(logits.shape)}"
+        with pytest.raises((AssertionError, ValueError, RuntimeError, IndexError)):
+            model(torch.zeros(1, 9, dtype=torch.long))

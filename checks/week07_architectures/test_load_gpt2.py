@@ -50,6 +50,69 @@ def test_config_from_hf():
     )
 
 
+def test_config_from_hf_is_an_inference_copy_without_dropout():
+    """The docstring's GPTConfig has dropout=0.0, whatever HF's attn/resid/embd pdrop say."""
+    hf = hf_gpt2(0)
+    cfg = mod.gpt_config_from_hf(hf.config)
+    assert cfg.dropout == 0.0, (
+        f"gpt_config_from_hf: dropout={cfg.dropout}; likely cause: the loaded copy is for "
+        "inference: dropout=0.0 (a model put back in train mode must not drop activations)"
+    )
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [("layer_norm_epsilon", 1e-6), ("n_inner", 40), ("activation_function", "gelu")],
+)
+def test_config_from_hf_refuses_what_our_gpt_cannot_express(field, value):
+    """Each would load without error and compute something else: ValueError, as documented."""
+    from transformers import GPT2Config
+
+    config = GPT2Config(n_layer=1, n_embd=16, n_head=2, **{field: value})
+    try:
+        mod.gpt_config_from_hf(config)
+    except ValueError:
+        return
+    raise AssertionError(
+        f"gpt_config_from_hf(GPT2Config({field}={value!r})) did not raise ValueError; likely "
+        f"cause: refuse {field} other than ours (gelu_new, n_inner None or 4C, layer_norm_epsilon 1e-5)"
+    )
+
+
+def test_convert_drops_attention_buffers():
+    """Older transformers versions carry attn.bias (the causal mask) and attn.masked_bias buffers."""
+    hf_sd = dict(hf_gpt2(1).state_dict())
+    hf_sd["transformer.h.0.attn.bias"] = torch.ones(1, 1, 32, 32).tril()
+    hf_sd["transformer.h.1.attn.masked_bias"] = torch.tensor(-1e4)
+    sd = mod.convert_gpt2_state_dict(hf_sd)
+    kept = [k for k in sd if k.endswith((".attn.bias", ".attn.masked_bias"))]
+    assert not kept, (
+        f"convert_gpt2_state_dict kept {kept}; likely cause: attention buffers are not parameters "
+        "of our GPT: drop keys ending in '.attn.bias' or '.attn.masked_bias' (keep c_attn.bias)"
+    )
+    assert "transformer.h.0.attn.c_attn.bias" in sd, (
+        "convert_gpt2_state_dict dropped transformer.h.0.attn.c_attn.bias, a parameter; "
+        "likely cause: match the key's end ('.attn.bias'), not a substring"
+    )
+
+
+def test_convert_returns_new_tensors():
+    """Nothing shared with the HF state dict: a later in-place update of one model (training,
+    quantising) must not change the other."""
+    hf_sd = hf_gpt2(1).state_dict()
+    storages = {v.untyped_storage().data_ptr() for v in hf_sd.values()}
+    sd = mod.convert_gpt2_state_dict(hf_sd)
+    shared = [k for k, v in sd.items() if v.untyped_storage().data_ptr() in storages]
+    assert not shared, (
+        f"convert_gpt2_state_dict returned tensors that share storage with the HF model: "
+        f"{shared[:3]}; likely cause: views (.t(), the tensor itself): clone them "
+        "(value.detach().clone().contiguous())"
+    )
+    assert all(v.is_contiguous() for v in sd.values()), (
+        "convert_gpt2_state_dict: some tensors are not contiguous; the docstring promises contiguous"
+    )
+
+
 def test_config_from_hf_refuses_another_activation():
     from transformers import GPT2Config
 

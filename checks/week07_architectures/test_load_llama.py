@@ -97,7 +97,13 @@ def test_config_from_hf_reads_every_field():
         tie_embeddings=True,
     )
     got = {k: getattr(cfg, k) for k in expected}
-    assert got == expected, f"config_from_hf(MistralConfig): expected {expected}, got {got}"
+    wrong = ", ".join(
+        f"{k} (expected {expected[k]!r}, got {got[k]!r})" for k in expected if got[k] != expected[k]
+    )
+    assert got == expected, (
+        f"config_from_hf(MistralConfig): wrong fields: {wrong}; likely cause: read each from the "
+        "HF config (sliding_window, rope_parameters['rope_theta'], rms_norm_eps, ...)"
+    )
 
 
 def test_config_from_hf_refuses_biases():
@@ -121,6 +127,22 @@ def test_convert_produces_exactly_our_keys_and_fuses_qkv():
     assert got == expected, (
         f"convert_llama_state_dict: shapes differ: {[(k, got[k], expected[k]) for k in got if got[k] != expected[k]][:3]}"
     )
+    hf_sd = hf.state_dict()
+    for ours, theirs in (
+        ("feed_forward.w1", "mlp.gate_proj"),
+        ("feed_forward.w3", "mlp.up_proj"),
+        ("feed_forward.w2", "mlp.down_proj"),
+        ("attention.wo", "self_attn.o_proj"),
+        ("attention_norm", "input_layernorm"),
+        ("ffn_norm", "post_attention_layernorm"),
+    ):
+        assert_close(
+            sd[f"layers.1.{ours}.weight"],
+            hf_sd[f"model.layers.1.{theirs}.weight"],
+            what=f"converted layers.1.{ours}.weight",
+            hint=f"it comes from model.layers.1.{theirs}.weight (the table: gate_proj -> w1, "
+            "up_proj -> w3, down_proj -> w2)",
+        )
     v = hf.state_dict()["model.layers.0.self_attn.v_proj.weight"]
     assert_close(
         sd["layers.0.attention.wqkv.weight"][-v.shape[0] :],
@@ -155,3 +177,38 @@ def test_loaded_model_reproduces_transformers_logits(cls_name, overrides):
     )
     for k, v in hf.state_dict().items():
         assert torch.equal(v, before[k]), f"llama_from_hf modified the transformers model's {k}"
+
+
+def test_tied_head_comes_from_the_embedding_when_lm_head_is_absent():
+    """A tied checkpoint may store the matrix once (no lm_head.weight key): output = embedding."""
+    hf = hf_tiny("LlamaForCausalLM", 4, tie_word_embeddings=True)
+    hf_sd = {k: v for k, v in hf.state_dict().items() if k != "lm_head.weight"}
+    cfg = mod.config_from_hf(hf.config)
+    try:
+        sd = mod.convert_llama_state_dict(hf_sd, cfg)
+    except KeyError as error:
+        raise AssertionError(
+            f"convert_llama_state_dict raised KeyError {error} on a tied checkpoint without "
+            "lm_head.weight; likely cause: take output.weight from lm_head.weight, or from "
+            "model.embed_tokens.weight when lm_head.weight is absent"
+        ) from error
+    assert_close(
+        sd["output.weight"],
+        hf_sd["model.embed_tokens.weight"],
+        what="converted output.weight of a tied checkpoint without lm_head.weight",
+        hint="without lm_head.weight the head is the embedding matrix",
+    )
+
+
+def test_convert_returns_new_tensors():
+    """Nothing shared with the HF state dict (the docstring: "Returns new tensors")."""
+    hf = hf_tiny("LlamaForCausalLM", 5)
+    hf_sd = hf.state_dict()
+    storages = {v.untyped_storage().data_ptr() for v in hf_sd.values()}
+    sd = mod.convert_llama_state_dict(hf_sd, mod.config_from_hf(hf.config))
+    shared = [k for k, v in sd.items() if v.untyped_storage().data_ptr() in storages]
+    assert not shared, (
+        f"convert_llama_state_dict returned tensors that share storage with the HF model: "
+        f"{shared[:3]}; likely cause: the HF tensors themselves or views of them: clone them "
+        "(value.detach().clone())"
+    )

@@ -18,6 +18,13 @@ WINDOW = (
 )
 
 
+def likely_cause(got: torch.Tensor) -> str:
+    """The cause named by the wrong mask itself: keys in the future, or the window's width."""
+    if got.dtype == torch.bool and torch.triu(got, diagonal=1).any():
+        return "keys j > i are in the future: a query may attend only to j <= i (causal); " + WINDOW
+    return WINDOW
+
+
 def test_known_answer():
     """T=5, W=2: each row allows the diagonal and the one position before it."""
     expected = torch.tensor(
@@ -30,9 +37,8 @@ def test_known_answer():
         ],
         dtype=torch.bool,
     )
-    assert_close(
-        mod.sliding_window_mask(5, 2), expected, what="sliding_window_mask(5, 2)", hint=WINDOW
-    )
+    got = mod.sliding_window_mask(5, 2)
+    assert_close(got, expected, what="sliding_window_mask(5, 2)", hint=likely_cause(got))
 
 
 @pytest.mark.parametrize("window", [None, 7, 100])

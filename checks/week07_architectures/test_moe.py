@@ -42,7 +42,8 @@ def test_route_known_answer():
         hint="probs = softmax(router(x)) over all experts",
     )
     assert experts.tolist() == [[0, 1]], (
-        f"route(ln [5, 3, 2]) experts: expected [[0, 1]], got {experts.tolist()}"
+        f"route(ln [5, 3, 2]) experts: expected [[0, 1]], got {experts.tolist()}; likely cause: "
+        "choose the k largest probabilities (probs.topk(k)), most probable first"
     )
     assert_close(
         gates, torch.tensor([[0.625, 0.375]]), what="route(ln [5, 3, 2]) gates", hint=GATES
@@ -98,7 +99,8 @@ def test_load_balancing_loss_known_answers():
         uniform,
         torch.tensor(1.0),
         what="load_balancing_loss(uniform probs, E=4, k=2)",
-        hint="f_e must be a fraction of the N * k routing slots (sum to 1), not of the N tokens",
+        hint="loss = E * sum_e f_e * P_e with P_e the mean router probability of e (here 1/E) "
+        "and f_e a fraction of the N * k routing slots (sum to 1), not of the N tokens",
     )
 
 
@@ -196,4 +198,35 @@ def test_capacity_drops_the_latest_tokens():
         full,
         what="MoE(capacity=6) on 6 tokens vs dropless",
         hint="a capacity that is never reached must change nothing",
+    )
+
+
+def test_capacity_is_first_come_first_served_in_token_order():
+    """k=2, capacity=2, E=C=3 with the router = identity, so x is the logits. Expert 0 is wanted by
+    token 0 (as its second choice), token 1 and token 2 (first choices). In token order it serves
+    tokens 0 and 1 and drops token 2, whatever the slot: token 2 keeps only gate * expert 1.
+    (Serving all first choices before second choices would drop token 0 instead.)
+    """
+    x = torch.tensor([[[2.0, 3.0, 0.0], [3.0, 0.0, 2.0], [3.0, 2.0, 0.0]]])  # (1, 3, 3)
+    dropless = moe_with_router(torch.eye(3), top_k=2)
+    capped = moe_with_router(torch.eye(3), top_k=2, capacity=2)
+    capped.load_state_dict(dropless.state_dict())
+    with torch.no_grad():
+        full, _ = dropless(x)
+        got, _ = capped(x)
+        top = x[0, 2].softmax(-1)[[0, 1]]
+        gate0 = top[0] / top.sum()  # token 2's gate for expert 0, its first choice
+        expected2 = full[0, 2] - gate0 * capped.experts[0](x[0, 2:3])[0]
+    order = (
+        "capacity is first come, first served in token order (flattened B*T), whatever the slot: "
+        "list the (token, slot) pairs routed to e sorted by token (nonzero of experts == e)"
+    )
+    assert_close(
+        got[0, :2], full[0, :2], what="MoE(k=2, capacity=2) outputs of tokens 0, 1", hint=order
+    )
+    assert_close(
+        got[0, 2],
+        expected2,
+        what="MoE(k=2, capacity=2) output of token 2 (dropped by expert 0, kept by expert 1)",
+        hint=order + "; the kept gate is not renormalised",
     )

@@ -30,13 +30,19 @@ run = partial(
 
 
 def test_known_answer():
-    """x = [3, 4]: mean(x^2) = (9 + 16) / 2 = 12.5, rms = 3.5355, y = [0.8485, 1.1314]."""
+    """x = [3, 4]: mean(x^2) = (9 + 16) / 2 = 12.5, rms = 3.5355, y = [0.8485, 1.1314].
+
+    The row [6, 8] is twice [3, 4], so it normalises to the same values.
+    """
     norm = mod.RMSNorm(2, eps=0.0)
-    got = run(norm, torch.tensor([[3.0, 4.0]]))
+    got = run(norm, torch.tensor([[3.0, 4.0], [6.0, 8.0]]))
     names = sorted(name for name, _ in norm.named_parameters())
     assert names == ["weight"], f"RMSNorm(2) parameters: expected ['weight'], got {names}; no bias"
     assert_close(
-        got, torch.tensor([[3.0, 4.0]]) / 12.5**0.5, what="RMSNorm(2, eps=0)([3, 4])", hint=NO_MEAN
+        got,
+        torch.tensor([[3.0, 4.0], [3.0, 4.0]]) / 12.5**0.5,
+        what="RMSNorm(2, eps=0)([[3, 4], [6, 8]])",
+        hint=NO_MEAN + "; the mean is over the last dim (each row alone), not over the batch",
     )
 
 
@@ -86,6 +92,45 @@ def test_bfloat16_model_stays_bfloat16_and_is_accurate():
         atol=2e-2,
         rtol=2e-2,
         hint="compute the mean of squares in float32 (x.float()) and cast the result back",
+    )
+
+
+def test_bfloat16_math_is_done_in_float32():
+    """Computed in float32 and rounded once: every output is within half a bf16 step (2^-8
+    relative) of the exact float32 answer. Squaring, averaging and rsqrt in bf16 round four times
+    and land up to twice as far."""
+    x = (torch.randn(4, 8, 256, generator=generator(12)) * 3).to(torch.bfloat16)
+    got = run(mod.RMSNorm(256).to(torch.bfloat16), x).float()
+    x32 = x.float()
+    exact = x32 * torch.rsqrt(x32.pow(2).mean(-1, keepdim=True) + 1e-6)
+    rel = ((got - exact).abs() / exact.abs().clamp(min=1e-6)).max().item()
+    assert rel <= 2**-8 + 1e-4, (
+        f"RMSNorm(256)(x bf16): max relative error {rel:.4f} against the float32 computation, more "
+        "than one bf16 rounding (0.0039); likely cause: the mean of squares was computed in bf16: "
+        "compute in float32 (x.float()) and cast the result back once"
+    )
+
+
+@pytest.mark.parametrize("eps", [1e-2, 0.25])
+def test_configured_eps_inside_the_root_on_near_zero_rows(eps):
+    """Rows of +-0.1: mean(x^2) = 0.01, the same order as eps, so eps decides the output.
+    y = x / sqrt(0.01 + eps); eps outside the root gives x / (0.1 + eps), a hard-coded 1e-6 x / 0.1.
+    """
+    x = torch.tensor([[0.1, -0.1, 0.1, -0.1], [-0.1, -0.1, 0.1, 0.1]])
+    got = run(mod.RMSNorm(4, eps=eps), x)
+    ms = 0.01
+    candidates = {
+        "eps goes inside the square root: x / sqrt(mean(x^2) + eps), not x / (rms + eps)": x
+        / (ms**0.5 + eps),
+        "use the configured self.eps, not a hard-coded constant": x / (ms + 1e-6) ** 0.5,
+        "use the configured self.eps, not a hard-coded constant (1e-5?)": x / (ms + 1e-5) ** 0.5,
+    }
+    hint = "y = x / sqrt(mean(x^2) + self.eps) * weight, with the eps given to the constructor"
+    for cause, wrong in candidates.items():
+        if torch.allclose(got, wrong, atol=1e-4):
+            hint = cause
+    assert_close(
+        got, x / (ms + eps) ** 0.5, what=f"RMSNorm(4, eps={eps})(rows of +-0.1)", hint=hint
     )
 
 

@@ -55,9 +55,20 @@ def test_apply_rope_known_answer_rotates_neighbour_pairs():
     got = mod.apply_rope(x, cos, sin, start_pos=1)
     c1, s1, c01, s01 = math.cos(1), math.sin(1), math.cos(0.1), math.sin(0.1)
     expected = torch.tensor([c1, s1, -2 * s01, 2 * c01]).view(1, 1, 1, 4)
-    assert_close(
-        got, expected, what="apply_rope([1, 0, 0, 2], start_pos=1, base=100)", hint=PAIRING
-    )
+    half_split = torch.tensor([c1, -2 * s01, s1, 2 * c01]).view(1, 1, 1, 4)
+    # the likely cause comes from what the wrong answer looks like
+    if torch.allclose(got, x):
+        hint = (
+            "apply_rope returned x unchanged (the angle of position 0): rotate each pair by the "
+            "angle of its position start_pos + t"
+        )
+    elif torch.allclose(got, half_split, atol=1e-5):
+        hint = PAIRING
+    elif torch.allclose(got.norm(), expected.norm(), atol=1e-5):
+        hint = "each pair (a, b) -> (a cos - b sin, a sin + b cos): check the signs and start_pos"
+    else:
+        hint = "a rotation keeps each pair's length: (a, b) -> (a cos - b sin, a sin + b cos)"
+    assert_close(got, expected, what="apply_rope([1, 0, 0, 2], start_pos=1, base=100)", hint=hint)
 
 
 @pytest.mark.parametrize("B,H,T,D", [(1, 1, 5, 2), (2, 3, 7, 10), (3, 2, 9, 16)])
@@ -137,4 +148,22 @@ def test_start_pos_matches_the_full_sequence():
         full[:, :, 8:9],
         what="apply_rope(one token, start_pos=8)",
         hint=hint,
+    )
+
+
+def test_bfloat16_input_stays_bfloat16():
+    """The docstring promises x's dtype back: float32 tables must not promote a bf16 x."""
+    x = torch.randn(1, 2, 5, 8, generator=generator(9)).to(torch.bfloat16)
+    cos, sin = mod.rope_cache(8, 5)
+    got = mod.apply_rope(x, cos, sin)
+    assert got.dtype == torch.bfloat16, (
+        f"apply_rope(x bf16) returned {got.dtype}; likely cause: the float32 cos/sin tables promote "
+        "the product: cast the sliced tables to x.dtype first (same dtype as x)"
+    )
+    assert_close(
+        got.float(),
+        mod.apply_rope(x.float(), cos, sin),
+        what="apply_rope(x bf16) vs float32",
+        atol=3e-2,
+        rtol=3e-2,
     )

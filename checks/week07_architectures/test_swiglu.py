@@ -14,7 +14,10 @@ from roadmap.impl import load
 
 mod = load("week07_architectures.swiglu")
 
-ROLES = "silu goes on the gate w1 only; w3 is the linear 'up' branch; w2 projects back to C"
+ROLES = (
+    "silu goes on the gate w1 only; multiply silu(w1 x) elementwise by the linear 'up' branch "
+    "w3 x; w2 projects the product back to C"
+)
 
 
 def test_known_answer():

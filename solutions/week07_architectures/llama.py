@@ -86,7 +86,7 @@ class Llama(nn.Module):
         """Logits for every position, and the cross-entropy loss when targets are given.
 
         Args:
-            idx: (B, T) int64 token ids, T <= max_seq_len.
+            idx: (B, T) int64 token ids, T <= max_seq_len (a longer input raises an error).
             targets: (B, T) int64 next-token ids (-100 = ignore), or None.
 
         Returns:
