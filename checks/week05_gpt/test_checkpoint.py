@@ -1,5 +1,7 @@
 """Checks for w05.checkpoint: a saved GPT comes back identical, from the file alone, safely."""
 
+from dataclasses import asdict
+
 import torch
 
 from roadmap.checking import assert_close, generator
@@ -66,4 +68,53 @@ def test_file_is_plain_data_and_keeps_the_optimizer(tmp_path):
     checkpoint.save_checkpoint(tmp_path / "no_opt.pt", gpt)
     assert "optimizer" not in torch.load(tmp_path / "no_opt.pt", weights_only=True), (
         "save_checkpoint without an optimizer should leave the 'optimizer' key out"
+    )
+
+
+def _record_that_code_ran(path: str) -> str:
+    """What the malicious pickle calls: it leaves a file behind, so the check can see it ran."""
+    with open(path, "w") as f:
+        f.write("pickled code ran")
+    return "payload"
+
+
+class _Payload:
+    """Unpickling this object calls _record_that_code_ran(marker): code hidden in a checkpoint."""
+
+    def __init__(self, marker: str):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (_record_that_code_ran, (self.marker,))
+
+
+def test_loading_refuses_a_checkpoint_with_pickled_code(tmp_path):
+    """Security: a checkpoint from elsewhere may carry code. This file is a valid checkpoint plus one
+    extra entry whose unpickling calls a function (here it only writes a marker file; a real attack
+    would run anything). load_checkpoint must refuse it (torch.load(weights_only=True) raises
+    UnpicklingError) and the function must never run."""
+    gpt, _ = trained_gpt()
+    marker = tmp_path / "pickled_code_ran.txt"
+    path = tmp_path / "malicious.pt"
+    torch.save(
+        {
+            "model": gpt.state_dict(),
+            "config": asdict(gpt.config),
+            "step": 3,
+            "extra": _Payload(str(marker)),
+        },
+        path,
+    )
+    refused = False
+    try:
+        checkpoint.load_checkpoint(path)
+    except Exception:  # torch raises pickle.UnpicklingError; any refusal is fine
+        refused = True
+    assert not marker.exists(), (
+        "load_checkpoint ran code hidden in the checkpoint file (a pickled function call); likely "
+        "cause: torch.load without weights_only=True, which unpickles arbitrary objects"
+    )
+    assert refused, (
+        "load_checkpoint accepted a file with a pickled object in it; likely cause: torch.load "
+        "without weights_only=True"
     )

@@ -128,3 +128,34 @@ def test_loss_ignores_minus_100():
         what="EncoderDecoder loss",
         hint="cross-entropy over (B*T, V), ignore_index=-100",
     )
+
+
+def test_forward_equals_the_hand_wired_encoder_decoder():
+    """Wiring, on values: logits == lm_head(ln_f(decoder blocks(embed(tgt), memory, mask))) with
+    memory = encode(src, src_lengths) (the encoder and its final norm ln_enc) and the source padding
+    mask (B, 1, 1, S). Every piece is called here one by one, so a skipped encoder, a skipped ln_f
+    or the wrong memory shows up as different logits."""
+    m = make_model()
+    with torch.no_grad():  # larger LayerNorm weights and biases, so skipping a norm shows
+        for ln in (m.ln_enc, m.ln_f):
+            ln.weight.copy_(1 + 0.5 * torch.randn(16, generator=generator(10)))
+            ln.bias.copy_(0.5 * torch.randn(16, generator=generator(11)))
+    g = generator(12)
+    src, tgt = torch.randint(0, 19, (2, 7), generator=g), torch.randint(0, 19, (2, 5), generator=g)
+    lengths = torch.tensor([7, 4])
+    with torch.no_grad():
+        memory = m.encode(src, lengths)
+        mask = (torch.arange(7)[None] < lengths[:, None])[:, None, None, :]
+        x = m.embed(tgt)
+        for block in m.decoder:
+            x = block(x, memory, mask)
+        expected = m.lm_head(m.ln_f(x))
+        got, _ = m(src, lengths, tgt)
+    assert_close(
+        got,
+        expected,
+        atol=1e-5,
+        what="EncoderDecoder(src, src_lengths, tgt) logits vs the hand-wired path",
+        hint="memory = self.encode(src, src_lengths) (run the encoder), decoder blocks with the "
+        "padding memory_mask, then ln_f before lm_head",
+    )

@@ -35,10 +35,11 @@ def counting_gpt(block_size: int = 6, seen: list | None = None) -> torch.nn.Modu
 
 
 def test_greedy_counts_up():
-    """Prompt [3], temperature 0, 4 new tokens: 3 -> 4 -> 5 -> 6 -> 7."""
-    out = counting_gpt().generate(torch.tensor([[3]]), 4, temperature=0)
-    assert out.tolist() == [[3, 4, 5, 6, 7]], (
-        f"generate([[3]], 4, temperature=0) gave {out.tolist()}, expected [[3, 4, 5, 6, 7]]: "
+    """Prompt [9, 3], temperature 0, 4 new tokens: 3 -> 4 -> 5 -> 6 -> 7 (the first position's
+    logits would say 10, the prediction after token 9)."""
+    out = counting_gpt().generate(torch.tensor([[9, 3]]), 4, temperature=0)
+    assert out.tolist() == [[9, 3, 4, 5, 6, 7]], (
+        f"generate([[9, 3]], 4, temperature=0) gave {out.tolist()}, expected [[9, 3, 4, 5, 6, 7]]: "
         "append argmax of the LAST position's logits each step"
     )
 
@@ -48,11 +49,15 @@ def test_long_prompts_are_cropped_to_block_size():
     seen = []
     prompt = torch.arange(9)[None] % V
     out = counting_gpt(block_size=6, seen=seen).generate(prompt, 3, temperature=0)
-    assert out.tolist() == [list(range(9)) + [9, 10, 0]], (
-        f"generate on a 9-token prompt gave {out.tolist()}"
+    assert seen == [6, 6, 6], (
+        f"the model saw contexts of lengths {seen}; expected the last block_size tokens, 6 at "
+        "every step, for a prompt longer than block_size; likely cause: crop with "
+        "idx[:, -block_size:], exactly block_size tokens"
     )
-    assert max(seen) == 6, (
-        f"the model saw contexts of lengths {seen}; expected at most block_size 6"
+    assert out.tolist() == [list(range(9)) + [9, 10, 0]], (
+        f"generate on a 9-token prompt gave {out.tolist()}, expected {list(range(9)) + [9, 10, 0]}; "
+        "likely cause: the crop keeps the first block_size tokens instead of the LAST block_size "
+        "(idx[:, -block_size:]), or the prompt was not kept in the output"
     )
 
 

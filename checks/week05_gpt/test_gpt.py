@@ -115,7 +115,8 @@ def test_overfits_one_tiny_batch():
         opt.step()
     assert loss.item() < 0.1, (
         f"after 60 AdamW steps on one batch the loss is {loss.item():.3f}, expected < 0.1; likely "
-        "cause: a branch not added to the residual stream, ln_f or the head skipped, or the loss "
+        "cause: a branch not added to the residual stream, ln_f or the head skipped, no position "
+        "embeddings, or the loss "
         "computed on shifted/flattened targets the wrong way"
     )
 
@@ -134,5 +135,22 @@ def test_logits_equal_transformers_gpt2_with_copied_weights():
         theirs,
         atol=1e-5,
         what="GPT logits vs GPT2LMHeadModel with the same weights",
-        hint="tok + pos embeddings, pre-LN blocks, ln_f, tied lm_head; GELU tanh; LayerNorm eps 1e-5",
+        hint="token + position embeddings (torch.arange(T)), pre-LN blocks, ln_f, tied lm_head; GELU tanh; LayerNorm eps 1e-5",
     )
+
+
+def test_full_window_is_accepted_and_a_longer_one_refused():
+    """Boundary: T == block_size (16) is a valid input; T = 17 has no position embedding and must
+    be refused with an error, never silently truncated or wrapped."""
+    gpt = make(6).eval()
+    idx = torch.randint(0, 37, (2, 17), generator=generator(8))
+    try:
+        logits, _ = gpt(idx[:, :16])
+    except Exception as e:  # noqa: BLE001 - report what the learner's code raised
+        raise AssertionError(
+            f"GPT refused T == block_size == 16 ({type(e).__name__}: {e}); likely cause: the "
+            "length test is T < block_size, it should be T <= block_size"
+        ) from e
+    assert tuple(logits.shape) == (2, 16, 37), f"logits {tuple(logits.shape)} for T == block_size"
+    with pytest.raises((AssertionError, ValueError, IndexError, RuntimeError)):
+        gpt(idx)

@@ -31,7 +31,12 @@ def test_to_hf_state_dict_shapes():
     back = hf.from_hf_state_dict(sd)
     for k, v in gpt.state_dict().items():
         assert_close(
-            back[k], v, atol=0, rtol=0, what=f"from_hf_state_dict(to_hf_state_dict(sd))[{k!r}]"
+            back[k],
+            v,
+            atol=0,
+            rtol=0,
+            what=f"from_hf_state_dict(to_hf_state_dict(sd))[{k!r}]",
+            hint="from_hf_state_dict is the inverse: " + TRANSPOSE,
         )
 
 
@@ -81,4 +86,35 @@ def test_transformers_model_imports_with_equal_logits(tmp_path, n_layer):
             atol=1e-5,
             what="import_hf(GPT-2 dir) logits vs transformers",
             hint=TRANSPOSE,
+        )
+
+
+def test_converters_return_new_tensors_and_drop_attention_buffers():
+    """Both converters return new tensors: writing into the result must leave the input alone
+    (a view, e.g. a bare v.t(), shares storage). from_hf_state_dict drops HF's attention buffers
+    `.attn.bias` and `.attn.masked_bias` (older transformers versions keep them in the state dict)."""
+    torch.manual_seed(2)
+    gpt = model.GPT(model.GPTConfig(block_size=8, vocab_size=10, n_layer=1, n_head=2, n_embd=16))
+    ours = {k: v.clone() for k, v in gpt.state_dict().items()}
+    theirs = hf.to_hf_state_dict(ours)
+    theirs_copy = {k: v.clone() for k, v in theirs.items()}
+    for name, out, src in (("to_hf_state_dict", theirs, ours), ("from_hf_state_dict", None, None)):
+        if out is None:
+            src = {k: v.clone() for k, v in theirs_copy.items()}
+            src["transformer.h.0.attn.bias"] = torch.tril(torch.ones(1, 1, 8, 8))
+            src["transformer.h.0.attn.masked_bias"] = torch.tensor(-1e4)
+            out = hf.from_hf_state_dict(src)
+            extra = sorted(k for k in out if k.endswith((".attn.bias", ".attn.masked_bias")))
+            assert not extra, (
+                f"from_hf_state_dict kept {extra}; likely cause: HF's attention buffers "
+                "(.attn.bias, .attn.masked_bias) are not weights of our GPT, drop those keys"
+            )
+        before = {k: v.clone() for k, v in src.items()}
+        for v in out.values():
+            v.add_(1.0)
+        shared = [k for k, v in src.items() if not torch.equal(v, before[k])]
+        assert not shared, (
+            f"{name}: adding 1 to its output changed the input tensors {shared[:3]}; likely cause: "
+            "the result is a view of the input (v.t() shares storage): return new tensors with "
+            ".contiguous().clone()"
         )

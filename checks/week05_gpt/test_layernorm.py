@@ -92,3 +92,34 @@ def test_layernorm_ignores_padding_and_batch_mates_unlike_batchnorm():
     assert (bn_alone - bn_in_batch).abs().max() > 0.1, (
         "the demonstration: BatchNorm gives the same sentence different outputs in different batches"
     )
+
+
+def test_eps_inside_the_root_on_near_constant_rows():
+    """Near-constant rows, where eps dominates: x = 5 + 1e-3 * [-1, 0, 1] has biased variance
+    (2/3) 1e-6, much smaller than eps = 1e-5. Inside the root: 1e-3 / sqrt(0.667e-6 + 1e-5) =
+    0.30619 for the last entry. Outside (sqrt(var) + eps): 1e-3 / (8.165e-4 + 1e-5) = 1.2100."""
+    ln = model.LayerNorm(3)
+    got = run(ln, torch.tensor([[5.0 - 1e-3, 5.0, 5.0 + 1e-3]], dtype=torch.float64))
+    s = 1e-3 / math.sqrt(2e-6 / 3 + 1e-5)
+    assert_close(
+        got,
+        torch.tensor([[-s, 0.0, s]], dtype=torch.float64),
+        atol=1e-4,
+        what="LayerNorm(3)([[5 - 1e-3, 5, 5 + 1e-3]]) (variance far below eps)",
+        hint="eps inside the square root: (x - mean) / sqrt(var + eps), not / (sqrt(var) + eps)",
+    )
+
+
+@pytest.mark.parametrize("eps", [1e-2, 0.5])
+def test_uses_the_configured_eps(eps):
+    """LayerNorm(C, eps=...) must use its own eps: compared with nn.LayerNorm(C, eps=eps) on rows of
+    small variance, where eps = 1e-2 or 0.5 changes every output."""
+    x = torch.randn(2, 3, 7, generator=generator(11)) * 0.2
+    ours = model.LayerNorm(7, eps=eps)
+    assert_close(
+        run(ours, x),
+        nn.LayerNorm(7, eps=eps)(x),
+        atol=1e-5,
+        what=f"LayerNorm(7, eps={eps}) on x (2, 3, 7) with std 0.2",
+        hint="use self.eps (the configured eps), not a hard-coded 1e-5",
+    )

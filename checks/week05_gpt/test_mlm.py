@@ -62,3 +62,16 @@ def test_80_10_10_proportions():
             f"all shares: { {k: round(v, 3) for k, v in shares.items()} }. Likely cause: 80/10/10 applied to "
             "all positions instead of the selected ones, or thresholds 0.8 / 0.9 off"
         )
+
+
+def test_selection_rate_follows_mask_prob():
+    """mask_prob=0.4 on 100 x 100 positions: about 4,000 selected (sd 49); a band of 5 sd. A
+    hard-coded 0.15 selects about 1,500."""
+    ids = torch.randint(2, V, (100, 100), generator=generator(8))
+    _, labels = corrupt(ids, seed=9, mask_prob=0.4)
+    n, N = (labels != -100).sum().item(), ids.numel()
+    band = 5 * math.sqrt(N * 0.4 * 0.6)
+    assert abs(n - 0.4 * N) < band, (
+        f"mask_tokens(mask_prob=0.4) selected {n} of {N} positions, expected about {0.4 * N:.0f}; "
+        "likely cause: the selection probability is hard-coded instead of using mask_prob"
+    )
