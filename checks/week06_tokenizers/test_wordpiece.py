@@ -54,7 +54,10 @@ def test_unaffable_known_answer():
     "##aff"; at 5 "##able" matches whole. Shortest-first would give "##a" pieces instead."""
     got = run(mod.wordpiece_word, "unaffable", SMALL)
     if got == ["[UNK]"]:
-        cause = 'the word can be cut ("un", "##aff", "##able" are in the vocab), so it is not [UNK]'
+        cause = (
+            'the word can be cut ("un", "##aff", "##able" are in the vocab) when the LONGEST '
+            "candidate is tried first, so it is not [UNK]"
+        )
     elif any(not piece.startswith("##") for piece in got[1:]):
         cause = 'a piece that does not start the word is looked up with its "##" prefix'
     else:
