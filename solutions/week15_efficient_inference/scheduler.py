@@ -93,12 +93,16 @@ class Scheduler:
            running are the step's `decode` list.
         2. Admission, first come first served: while `waiting` is not empty and fewer than
            `max_running` sequences run, look at the first waiting sequence; if its
-           `prompt_blocks` plus the decode room of step 1 fit in the free blocks, move it to the
-           end of `running` (status "running") and into `prefill`; otherwise stop (no skipping
-           ahead, so a long prompt is never starved). If step 1 preempted anything, nothing is
-           admitted this step (the cache is full).
+           `prompt_blocks` plus the decode room of step 1 plus the prompt blocks of the sequences
+           already admitted in this step fit in the free blocks, move it to the end of `running`
+           (status "running") and into `prefill`; otherwise stop (no skipping ahead, so a long
+           prompt is never starved). If step 1 preempted anything, nothing is admitted this step
+           (the cache is full).
+           Example: 6 free blocks, no running sequence, prompts needing 2, 3, 1, 1 blocks ->
+           the first three are admitted (2 + 3 + 1 = 6), the fourth waits.
 
-        Nothing is allocated here: the engine appends the planned positions right after.
+        Nothing is allocated here (the free count does not change while you plan): the engine
+        appends the planned positions right after.
 
         Returns:
             Batch(prefill, decode, preempted).
