@@ -112,10 +112,42 @@ def test_learned_positions_add_row_t_to_position_t():
     )
 
 
+def test_learned_positions_accept_a_full_block():
+    """T == block_size is the longest sequence the table covers: accepted, every row used."""
+    pos = mod.LearnedPositionalEmbedding(4, 2)
+    try:
+        got = pos(torch.zeros(2, 4, 2))
+    except ValueError as e:
+        raise AssertionError(
+            f"LearnedPositionalEmbedding(block_size=4) refused T=4 ({e}); T == block_size is "
+            "allowed, only T > block_size raises"
+        ) from None
+    assert_close(
+        got,
+        pos.weight.detach().expand(2, 4, 2),
+        what="LearnedPositionalEmbedding(4, 2)(zeros (2, 4, 2))",
+        hint="with T == block_size every row weight[0..block_size-1] is added",
+    )
+
+
 def test_learned_positions_reject_too_long_sequences():
     pos = mod.LearnedPositionalEmbedding(4, 2)
-    with pytest.raises(ValueError) as info:
-        pos(torch.zeros(1, 5, 2))
+    try:
+        out = pos(torch.zeros(1, 5, 2))
+    except ValueError as e:
+        info = pytest.ExceptionInfo.from_exc_info((type(e), e, e.__traceback__))
+    except NotImplementedError:
+        raise
+    except Exception as e:
+        raise AssertionError(
+            f"T=5 > block_size=4 raised {type(e).__name__}({e}); expected a ValueError naming "
+            "both numbers (check T > self.block_size before indexing)"
+        ) from None
+    else:
+        raise AssertionError(
+            f"LearnedPositionalEmbedding(block_size=4) accepted T=5 and returned shape "
+            f"{tuple(out.shape)}; T > block_size must raise ValueError naming both numbers"
+        )
     assert "5" in str(info.value) and "4" in str(info.value), (
         f"the error for T=5 > block_size=4 should name both numbers, got {str(info.value)!r}"
     )

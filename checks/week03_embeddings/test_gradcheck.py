@@ -62,6 +62,8 @@ def test_square_known_answer():
         torch.tensor([2.0, -4.0], dtype=torch.float64),
         atol=1e-6,
         what="numerical_gradient(sum(x^2), [1, -2])",
+        hint="central difference: (f(x + eps e_i) - f(x - eps e_i)) / (2 eps), divided by 2 eps, "
+        "not eps",
     )
 
 
@@ -135,4 +137,78 @@ def test_eps_is_used(eps):
         torch.full((2,), math.e, dtype=torch.float64),
         atol=1e-6,
         what=f"numerical_gradient(exp, 1, eps={eps})",
+    )
+
+
+def test_each_entry_is_restored_after_its_nudge():
+    """Every call of f sees x with at most one entry moved: the previous nudge is undone first."""
+    x = torch.tensor([0.5, -1.0, 2.0, 3.0], dtype=torch.float64)
+    seen = []
+
+    def f(z):
+        seen.append(z.detach().clone())
+        return (z**2).sum()
+
+    numeric(f, x, eps=1e-3)
+    for z in seen:
+        moved = (z != x).nonzero().flatten().tolist()
+        assert len(moved) <= 1, (
+            f"f was called with x = {z.tolist()}, where entries {moved} differ from the point "
+            f"{x.tolist()}; likely cause: an entry is not restored after its nudge (set it back "
+            "to its old value before moving on to the next one)"
+        )
+
+
+class OneWrongEntry(torch.autograd.Function):
+    """sum(scale * x) whose backward is right except at entry 0, where it adds `extra`."""
+
+    @staticmethod
+    def forward(ctx, x, scale, extra):
+        ctx.shape, ctx.scale, ctx.extra = x.shape, scale, extra
+        return (scale * x).sum()
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = torch.full(ctx.shape, ctx.scale, dtype=torch.float64)
+        g[0] += ctx.extra
+        return grad * g, None, None
+
+
+def test_check_gradients_reports_the_max_not_the_mean():
+    """Entry 0: autograd 3, numeric 1 -> |3 - 1| / 3 = 2/3; the other three entries agree.
+    The largest disagreement is 2/3 (the mean would be 1/6)."""
+    x = torch.randn(4, dtype=torch.float64, generator=generator(6))
+    err = mod.check_gradients(lambda z: OneWrongEntry.apply(z, 1.0, 2.0), x)
+    assert abs(err - 2 / 3) < 1e-6, (
+        f"check_gradients with one wrong entry (error 2/3) among 4: got {err:.6f}, expected "
+        "0.666667; likely cause: report the max over entries, not the mean or the sum"
+    )
+
+
+def test_check_gradients_absolute_for_small_relative_for_large():
+    """max(1, |a|, |n|) in the denominator: a small gradient 1e-3 reported as 2e-3 gives the
+    absolute error 1e-3; a large one 1000 reported as 1001 gives the relative error 1/1001."""
+    x = torch.randn(3, dtype=torch.float64, generator=generator(7))
+    small = mod.check_gradients(lambda z: OneWrongEntry.apply(z, 1e-3, 1e-3), x)
+    assert abs(small - 1e-3) < 1e-6, (
+        f"autograd 2e-3 vs numeric 1e-3: check_gradients returned {small:.3g}, expected 1e-3; "
+        "likely cause: a pure relative error; for gradients below 1 the docstring's "
+        "max(1, |a|, |n|) makes it an absolute error"
+    )
+    large = mod.check_gradients(lambda z: OneWrongEntry.apply(z, 1000.0, 1.0), x)
+    assert abs(large - 1 / 1001) < 1e-6, (
+        f"autograd 1001 vs numeric 1000: check_gradients returned {large:.3g}, expected "
+        f"{1 / 1001:.3g}; likely cause: a pure absolute error; divide by max(1, |a|, |n|) so "
+        "large gradients get a relative error"
+    )
+
+
+def test_check_gradients_uses_its_eps():
+    """f = sum(x^3) at 1: central difference 3 + eps^2, autograd 3. With eps = 0.1 the reported
+    error is 0.01 / 3.01; with the default eps it would be ~0."""
+    err = mod.check_gradients(lambda z: (z**3).sum(), torch.ones(2, dtype=torch.float64), eps=0.1)
+    assert abs(err - 0.01 / 3.01) < 1e-6, (
+        f"check_gradients(sum(x^3), 1, eps=0.1) = {err:.3g}, expected {0.01 / 3.01:.3g} (the "
+        "central difference with eps = 0.1 is 3.01); likely cause: eps not passed on to "
+        "numerical_gradient"
     )

@@ -91,6 +91,8 @@ def test_negative_frequencies_within_5_sigma():
     z = (counts - n * p) / (n * p * (1 - p)).sqrt()
     assert z.abs().max() < 5, (
         f"negatives drawn {counts.long().tolist()} times in {n} draws; expected about {(n * p).round().long().tolist()} "
-        f"(max |z| = {z.abs().max():.1f}). Likely cause: drawing without replacement, or from raw frequencies"
+        f"(max |z| = {z.abs().max():.1f}). Likely cause: not drawn from `probs` itself "
+        "(torch.multinomial(probs, num * k, replacement=True)): uniform draws, raw frequencies, "
+        "or no replacement"
     )
     assert math.isfinite(z.abs().max().item())
