@@ -49,7 +49,9 @@ def sliding_window_nll(
     """
     # each window scores only the targets it adds, so no token is counted twice
     if not 1 <= stride < max_length:
-        raise ValueError(f"need 1 <= stride < max_length, got stride={stride}, max_length={max_length}")
+        raise ValueError(
+            f"need 1 <= stride < max_length, got stride={stride}, max_length={max_length}"
+        )
     N = ids.numel()
     total, count, prev_end = 0.0, 0, 0
     for begin in range(0, N, stride):
