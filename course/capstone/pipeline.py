@@ -97,7 +97,8 @@ def stage_hashes(preset, tree: str) -> dict[str, str]:
 
 class Bar:
     """One progress line per stage: a rich bar over the stages with the elapsed time and the ETA
-    (each stage's last time, or the preset's estimate, scaled by how fast this run goes so far).
+    (each stage's last time, or the preset's estimate, scaled by this run's pace once a quarter of
+    the estimated work is done).
     Printed, not live, so a stage's own bar (the week-09 trainer's) can run under it. Plain text
     when not a terminal or with NO_COLOR."""
 
@@ -121,8 +122,8 @@ class Bar:
     def start(self, i: int, n: int, name: str) -> None:
         elapsed = time.perf_counter() - self.started
         left = self.total - self.done_weight
-        if self.done_weight > 0:
-            left *= elapsed / self.done_weight  # this machine's pace so far
+        if self.done_weight >= 0.25 * self.total:  # enough done to judge this machine's pace
+            left *= elapsed / self.done_weight
         line = (
             f"[{i}/{n}] {name} (week {STAGES[name][0]}) | elapsed {elapsed / 60:.1f} min | "
             f"ETA {left / 60:.1f} min"
