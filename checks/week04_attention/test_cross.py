@@ -31,7 +31,22 @@ def test_cross_attention_matches_torch_with_key_padding_mask():
         theirs.out_proj.load_state_dict(mha.out_proj.state_dict())
     pad = torch.arange(Tk)[None] >= lengths[:, None]  # torch: True = ignore
     expected, _ = theirs(x, ctx, ctx, key_padding_mask=pad)
-    hint = "queries from x, keys/values from context; mask only padded context keys (B, 1, 1, Tk), no causal mask"
+    variants = {
+        "padded context keys are not masked (padding_mask(context_lengths, Tk) as (B, 1, 1, Tk))": (
+            theirs(x, ctx, ctx)[0]
+        ),
+        "a causal mask was added: cross-attention lets every query read the whole real context": (
+            theirs(x, ctx, ctx, key_padding_mask=pad, attn_mask=~torch.ones(Tq, Tk).tril().bool())[
+                0
+            ].nan_to_num()
+        ),
+        "keys and values come from x: pass context=context to mha": theirs(x, x, x)[0],
+    }
+    hint = next(
+        (cause for cause, want in variants.items() if torch.allclose(out, want, atol=1e-5)),
+        "queries from x, keys/values from context; mask only the padded context keys "
+        "(B, 1, 1, Tk) from context_lengths, no causal mask",
+    )
     assert_close(
         out,
         expected,

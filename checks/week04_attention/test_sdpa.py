@@ -22,6 +22,40 @@ run = partial(
 )
 
 
+def likely_cause(q, k, v, mask, out) -> str:
+    """Name the one mistake whose output matches `out`, else say which step to compare."""
+    D, Tk = q.size(-1), k.size(-2)
+
+    def attend(scale=D**-0.5, blocked="~mask", dim=-1):
+        s = q @ k.transpose(-2, -1) * scale
+        if mask is not None and blocked == "~mask":
+            s = s.masked_fill(~mask, float("-inf"))
+        elif mask is not None and blocked == "mask":
+            s = s.masked_fill(mask, float("-inf"))
+        return torch.softmax(s, dim=dim).nan_to_num() @ v
+
+    variants = {
+        "the scores are not scaled by 1/sqrt(D)": attend(scale=1.0),
+        "the scores are divided by D instead of sqrt(D)": attend(scale=1 / D),
+        "the scores are divided by sqrt(Tk), the number of keys, not sqrt(D)": attend(
+            scale=Tk**-0.5
+        ),
+        "the mask is ignored": attend(blocked="none"),
+        "the mask is inverted: True means allowed, so fill ~mask with -inf": attend(blocked="mask"),
+        "softmax over the queries (dim -2) instead of the keys (dim -1)": attend(dim=-2),
+    }
+    if mask is not None:
+        w = torch.softmax(q @ k.transpose(-2, -1) * D**-0.5, dim=-1) * mask
+        variants[
+            "the mask is applied after the softmax: rows no longer sum to 1; fill the "
+            "scores with -inf before the softmax"
+        ] = w @ v
+    for cause, want in variants.items():
+        if out.shape == want.shape and torch.allclose(out.nan_to_num(), want, atol=1e-5):
+            return cause
+    return "compare step by step: q @ k^T / sqrt(D), masked_fill(~mask, -inf), softmax(dim=-1), @ v"
+
+
 def causal(T):
     return torch.ones(T, T, dtype=torch.bool).tril()
 
@@ -38,7 +72,7 @@ def test_matches_torch_sdpa(B, H, T, D, use_mask):
     mask = causal(T) if use_mask else None
     expected = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
     out, weights = run(q, k, v, mask)
-    hint = "scores = q @ k.transpose(-2, -1) / sqrt(D); masked_fill(~mask, -inf); softmax(dim=-1)"
+    hint = likely_cause(q, k, v, mask, out)
     assert_close(
         out,
         expected,
@@ -56,14 +90,22 @@ def test_matches_torch_sdpa(B, H, T, D, use_mask):
 def test_missing_scale_is_caught():
     """With D = 64 and unit-variance q, k the raw scores have std 8; dividing by sqrt(64) brings them to 1."""
     q, k, v = qkv(2, 2, 6, 64, 3)
-    _, weights = run(q, k, v)
+    out, weights = run(q, k, v)
     expected = torch.softmax(q @ k.transpose(-2, -1) / 8.0, dim=-1)
+    assert_close(
+        out,
+        expected @ v,
+        atol=1e-5,
+        what="attention output for D=64",
+        hint=likely_cause(q, k, v, None, out),
+    )
     assert_close(
         weights,
         expected,
         atol=1e-5,
         what="attention weights for D=64",
-        hint="did you scale the scores by 1/sqrt(D) = 1/8?",
+        hint="the output is right but the weights are not: return the softmax weights (rows sum "
+        "to 1) that multiplied v, scaled by 1/sqrt(D) = 1/8",
     )
 
 
@@ -101,6 +143,13 @@ def test_padding_positions_get_exactly_zero_weight():
     keep = (torch.arange(6)[None] < lengths[:, None])[:, None, None, :]  # (B, 1, 1, T)
     _, weights = run(q, k, v, keep)
     leaked = weights[1, :, :, 3:]
+    assert_close(
+        weights.sum(-1),
+        torch.ones(2, 1, 6),
+        what="weights.sum(-1) with padded keys",
+        hint="rows must sum to 1 over the allowed keys: mask the scores with -inf before the "
+        "softmax, not the weights after it",
+    )
     assert (leaked == 0).all(), (
         f"padding keys got weight up to {leaked.max().item():.3g}; fill blocked scores with -inf"
     )

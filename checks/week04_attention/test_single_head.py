@@ -49,6 +49,28 @@ def test_known_answer():
     )
 
 
+def likely_cause(q, k, v, out) -> str:
+    """Name the one mistake whose output matches `out`, else say which step to compare."""
+    D, Dv = q.size(-1), v.size(-1)
+    s = q @ k.T
+    variants = {
+        "the scores are not scaled by 1/sqrt(D)": torch.softmax(s, -1) @ v,
+        "the scores are divided by D instead of sqrt(D)": torch.softmax(s / D, -1) @ v,
+        "scaled by sqrt of the value width; D is the width of q and k": torch.softmax(
+            s / Dv**0.5, -1
+        )
+        @ v,
+        "softmax over the queries (dim 0) instead of the keys (dim -1)": torch.softmax(
+            s / D**0.5, 0
+        )
+        @ v,
+    }
+    for cause, want in variants.items():
+        if out.shape == want.shape and torch.allclose(out, want, atol=1e-5):
+            return cause
+    return "compare step by step: q @ k.T / sqrt(D), softmax over the keys (dim=-1), @ v"
+
+
 @pytest.mark.parametrize("Tq,Tk,D,Dv", [(1, 1, 4, 4), (7, 5, 12, 3), (4, 9, 8, 16)])
 def test_matches_torch_sdpa(Tq, Tk, D, Dv):
     g = generator(Tq * 100 + Tk)
@@ -62,5 +84,5 @@ def test_matches_torch_sdpa(Tq, Tk, D, Dv):
         run(q, k, v),
         expected,
         what=f"single_head_attention(q {(Tq, D)}, k {(Tk, D)}, v {(Tk, Dv)})",
-        hint="softmax over the keys (dim=-1) of q @ k.T / sqrt(D); softmax over dim 0 mixes queries",
+        hint=likely_cause(q, k, v, run(q, k, v)),
     )
