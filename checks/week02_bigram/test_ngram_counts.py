@@ -28,7 +28,8 @@ def test_small_known_answer():
         got,
         torch.tensor([[0, 2], [1, 1]]),
         what="ngram_counts([0, 1, 0, 1, 1], n=2, V=2)",
-        hint="counts[a, b] counts b directly after a (row = previous token, column = next)",
+        hint="every window ids[t : t + n] for t = 0 .. N - n counts once (overlapping, the last "
+        "one included), and counts[a, b] counts b directly after a (row = previous token)",
     )
     assert got.dtype == torch.long, f"counts should be an int64 tensor, got {got.dtype}"
 
