@@ -46,7 +46,9 @@ def _limit_resources() -> None:  # runs in the child before exec
         import resource
 
         limit = int(MEMORY_LIMIT_GB * 2**30)
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        # subtle: RLIMIT_DATA counts memory actually mapped for writing; RLIMIT_AS would also count
+        # address space that is only reserved, which kills Chromium (week 18's browser check)
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
     except (ImportError, ValueError, OSError):
         pass
 
