@@ -25,7 +25,8 @@ def cmd_verify(args, manifest: Manifest) -> int:
     weeks = len(manifest.ready_weeks())
     say(
         f"verify: OK — {weeks} ready weeks, {len(items)} exercises and projects consistent, "
-        f"{'' if args.no_run else 'solutions pass, stubs are todo, '}in {elapsed:.0f} s"
+        f"{'' if args.no_run else 'stubs are todo, ' if args.stubs_only else 'solutions pass, stubs are todo, '}"
+        f"in {elapsed:.0f} s"
     )
     return 0
 
