@@ -22,6 +22,7 @@ COPY = [
     "notebooks/week01_tensors.ipynb",
     "course/__init__.py",
     "course/data.py",
+    "course/capstone",
     f"course/{WEEK}",
     "curriculum",
     "tracker.py",

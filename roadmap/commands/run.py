@@ -42,8 +42,11 @@ def cmd_status(args, manifest: Manifest) -> int:
     progress = Progress() if args.impl == "exercises" else None
     status_table(manifest, results, weeks, progress)
     if args.impl == "exercises":
+        from course.capstone import write_summary
+
+        write_summary(manifest, progress)
         say(
-            "[dim]wrote progress/progress.json, progress/PROGRESS.md and logs/; "
+            "[dim]wrote progress/progress.json, progress/PROGRESS.md, logs/ and reports/SUMMARY.md; "
             "`python tracker.py next` shows what to do next[/dim]"
         )
     return 0
