@@ -22,6 +22,49 @@ def tiny(V=7, context=3, n_embd=4, n_hidden=9, seed=0):
     )
 
 
+def by_hand(model, idx, V, ctx, **wrong):
+    """Explicit window computation; `wrong` switches on one known mistake (for the likely cause)."""
+    E, W1, b1 = model.wte.weight, model.hidden.weight, model.hidden.bias
+    W2, b2 = model.lm_head.weight, model.lm_head.bias
+    B, T = idx.shape
+    act = (lambda h: h) if wrong.get("linear") else torch.relu if wrong.get("relu") else torch.tanh
+    pad = 0 if wrong.get("pad0") else V
+    seq = idx.tolist()
+    out = torch.empty(B, T, V)
+    for b in range(B):
+        row = seq[b] + [pad] * (ctx - 1) if wrong.get("right") else [pad] * (ctx - 1) + seq[b]
+        for t in range(T):
+            window = row[t : t + ctx]
+            if wrong.get("reversed"):
+                window = window[::-1]
+            x = torch.stack([E[w] for w in window])  # (ctx, C)
+            x = x.T.reshape(-1) if wrong.get("interleaved") else x.reshape(-1)
+            out[b, t] = W2 @ act(W1 @ x + b1) + b2
+    return out.detach()
+
+
+MLP_CAUSES = {
+    "right": "the padding went on the right, so position t sees future tokens: left-pad",
+    "pad0": "the padding uses token 0; positions before the start use the padding id V",
+    "relu": "relu instead of the tanh hidden layer",
+    "linear": "no tanh after the hidden layer",
+    "reversed": "the window is concatenated newest first; concatenate oldest token first",
+    "interleaved": "the embeddings are interleaved, not concatenated one after the other "
+    "(view (B, T, context * C) of (B, T, context, C))",
+}
+
+
+def mlp_cause(model, idx, V, ctx, logits) -> str:
+    with torch.no_grad():
+        for key, cause in MLP_CAUSES.items():
+            if torch.allclose(logits, by_hand(model, idx, V, ctx, **{key: True}), atol=1e-5):
+                return cause
+    return (
+        "left-pad with context - 1 copies of the pad id V, take windows ending at each t "
+        "(oldest token first), concatenate their embeddings, tanh(hidden), lm_head"
+    )
+
+
 def test_logits_match_an_explicit_window_computation():
     """Position t sees [idx[t-2], idx[t-1], idx[t]] (pad id V before the start), embeddings concatenated in that order."""
     V, ctx = 7, 3
@@ -43,8 +86,7 @@ def test_logits_match_an_explicit_window_computation():
         expected.detach(),
         atol=1e-5,
         what="MLPLanguageModel(V=7, context=3) logits for idx (2, 5)",
-        hint="left-pad with context - 1 copies of the pad id V, take windows ending at each t "
-        "(oldest token first), concatenate their embeddings, tanh(hidden), lm_head",
+        hint=mlp_cause(model, idx, V, ctx, logits.detach()),
     )
     assert_close(
         loss, F.cross_entropy(expected.view(-1, V), targets.view(-1)), atol=1e-5, what="MLP loss"
