@@ -108,6 +108,8 @@ def test_loading_refuses_a_checkpoint_with_pickled_code(tmp_path):
     refused = False
     try:
         checkpoint.load_checkpoint(path)
+    except NotImplementedError:
+        raise  # a stub is still todo, not a refusal
     except Exception:  # torch raises pickle.UnpicklingError; any refusal is fine
         refused = True
     assert not marker.exists(), (

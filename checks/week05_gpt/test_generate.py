@@ -76,9 +76,19 @@ def test_top_k_never_samples_outside_the_k_best():
     gpt = model.GPT(model.GPTConfig(block_size=8, vocab_size=V, n_layer=1, n_head=1, n_embd=8))
     ranking = torch.arange(V, dtype=torch.float)  # token V-1 is best, then V-2, ...
     gpt.forward = lambda idx, targets=None: (ranking.expand(idx.size(0), idx.size(1), V), None)
-    out = gpt.generate(
-        torch.zeros(50, 1, dtype=torch.long), 6, temperature=2.0, top_k=3, generator=generator(1)
-    )
+    try:
+        out = gpt.generate(
+            torch.zeros(50, 1, dtype=torch.long),
+            6,
+            temperature=2.0,
+            top_k=3,
+            generator=generator(1),
+        )
+    except RuntimeError as error:
+        raise AssertionError(
+            f"generate(top_k=3, temperature=2) raised {error}; likely cause: the probabilities are "
+            "not a softmax over the vocabulary of each row (dim=-1)"
+        ) from error
     new = out[:, 1:]
     assert new.min() >= V - 3, (
         f"generate(top_k=3) sampled token {new.min().item()}; allowed are {V - 3}..{V - 1}"
