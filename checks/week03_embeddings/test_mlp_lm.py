@@ -89,7 +89,11 @@ def test_logits_match_an_explicit_window_computation():
         hint=mlp_cause(model, idx, V, ctx, logits.detach()),
     )
     assert_close(
-        loss, F.cross_entropy(expected.view(-1, V), targets.view(-1)), atol=1e-5, what="MLP loss"
+        loss,
+        F.cross_entropy(expected.view(-1, V), targets.view(-1)),
+        atol=1e-5,
+        what="MLP loss",
+        hint="the mean cross-entropy over all B*T positions (F.cross_entropy's default), not a sum",
     )
     assert model(idx)[1] is None, "model(idx) without targets should return (logits, None)"
 
