@@ -111,6 +111,8 @@ def test_a_full_context_is_accepted_and_a_longer_one_refused():
     with torch.no_grad():
         try:
             logits, _ = model(torch.zeros(1, 8, dtype=torch.long))
+        except NotImplementedError:
+            raise  # a stub: reported as todo
         except (AssertionError, ValueError, RuntimeError, IndexError) as error:
             raise AssertionError(
                 f"Llama(max_seq_len=8) refused 8 tokens ({error!r}); likely cause: the limit is "

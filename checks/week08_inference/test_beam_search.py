@@ -32,6 +32,10 @@ def test_beam_finds_the_better_path_that_greedy_misses():
     fn = table_fn(table)
     prompt = torch.tensor([0])
     greedy = mod.beam_search(fn, prompt, num_beams=1, max_new_tokens=2, length_penalty=0.0)
+    assert greedy, (
+        "beam_search(num_beams=1, 2 tokens, no EOS) returned no hypotheses; likely cause: after "
+        "max_new_tokens steps the alive beams are finished too"
+    )
     assert greedy[0][0] == [1, 0], (
         f"beam_search(num_beams=1) is greedy and should give [1, 0], got {greedy[0][0]}"
     )
@@ -39,10 +43,11 @@ def test_beam_finds_the_better_path_that_greedy_misses():
     assert best[0][0] == [2, 2], (
         f"beam_search(num_beams=2) should find [2, 2] (p = 0.36 > 0.204), got {best[0][0]}\n"
         "  likely cause: rank all N * V candidates (beam score + next log-prob) together, not the "
-        "best token of each beam separately"
+        "best token of each beam separately; return the hypotheses sorted best first"
     )
     assert math.isclose(best[0][1], math.log(0.36), rel_tol=1e-6), (
         f"score of [2, 2] with length_penalty 0 should be log 0.36 = {math.log(0.36):.6f}, got {best[0][1]:.6f}"
+        "\n  likely cause: each candidate's total is its beam score + next log-prob"
     )
 
 
@@ -66,11 +71,13 @@ def test_length_penalty_lets_a_longer_hypothesis_win():
         fn, prompt, num_beams=2, max_new_tokens=4, length_penalty=1.0, eos_token_id=3
     )
     assert short[0][0] == [3], (
-        f"beam_search(length_penalty=0, eos=3) should prefer [3] (-0.693 > -1.512), got {short}"
+        f"beam_search(length_penalty=0, eos=3) should prefer [3] (-0.693 > -1.512), got {short}\n"
+        "  likely cause: return only the NEW tokens (after the prompt), EOS included"
     )
     assert long[0][0] == [1, 2, 3], (
         f"beam_search(length_penalty=1, eos=3) should prefer [1, 2, 3] (-1.512 / 3 = -0.504 > -0.693), got {long}\n"
-        "  likely cause: a finished hypothesis scores sum log p / (number of NEW tokens, EOS included) ** length_penalty"
+        "  likely cause: a finished hypothesis scores sum log p / (number of NEW tokens, EOS included) ** length_penalty; "
+        "an EOS candidate is finished, never kept alive: the other candidates refill the beams"
     )
     expected = math.log(0.45 * 0.7 * 0.7) / 3
     assert math.isclose(long[0][1], expected, rel_tol=1e-5), (
@@ -130,3 +137,38 @@ def test_matches_transformers_beam_search():
         assert math.isclose(score, exp, rel_tol=1e-4), (
             f"score of {seq}: transformers says {exp:.5f}, got {score:.5f}"
         )
+
+
+def test_an_eos_ranked_below_the_beam_width_does_not_finish():
+    """num_beams=2, EOS = 3. Rows p(next | last): 0: [0, .5, .4, .1]; 1: [0, 0, .02, .98];
+    2: [0, 0, .9, .1]. Step 1 keeps [1] and [2]. Step 2 walks the candidates best first:
+    [1, 3] .49 (EOS, rank 0: finished), [2, 2] .36 (alive), [2, 3] .04 (EOS, rank 2: below the
+    beam width, dropped), [1, 2] .01 (alive). Step 3: [2, 2, 2] .324 alive, [2, 2, 3] .036 (EOS,
+    rank 1: finished): two hypotheses, stop. Result [[1, 3], [2, 2, 3]]; counting the rank-2
+    [2, 3] as finished would stop after step 2 with [[1, 3], [2, 3]]."""
+    table = torch.tensor(
+        [[0.0, 0.5, 0.4, 0.1], [0.0, 0.0, 0.02, 0.98], [0.0, 0.0, 0.9, 0.1], [0.25] * 4]
+    ).clamp(min=1e-9)
+    got = mod.beam_search(
+        table_fn(table), torch.tensor([0]), num_beams=2, max_new_tokens=3, eos_token_id=3
+    )
+    assert [h[0] for h in got] == [[1, 3], [2, 2, 3]], (
+        f"beam_search(num_beams=2, eos=3) should return [[1, 3], [2, 2, 3]], got {got}\n  likely "
+        "cause: an EOS candidate finishes a hypothesis only if it ranks among the first num_beams"
+    )
+
+
+def test_early_stopping_once_num_beams_hypotheses_finished():
+    """num_beams=1, length_penalty=1. After [0]: EOS 0.5, token 1 0.45. [3] finishes at step 1:
+    one hypothesis = num_beams, so the search stops (early_stopping=True) and returns [3], although
+    [1, 3] would score (log 0.45 + log 0.99) / 2 = -0.404 > log 0.5 = -0.693."""
+    table = torch.tensor(
+        [[0.02, 0.45, 0.03, 0.5], [0.003, 0.004, 0.003, 0.99], [0.25] * 4, [0.25] * 4]
+    )
+    got = mod.beam_search(
+        table_fn(table), torch.tensor([0]), num_beams=1, max_new_tokens=3, eos_token_id=3
+    )
+    assert [h[0] for h in got] == [[3]], (
+        f"beam_search(num_beams=1, eos=3) should return [[3]] and stop, got {got}\n  likely cause: "
+        "early stopping: stop once num_beams hypotheses have finished"
+    )

@@ -21,6 +21,10 @@ class FakeRun:
         return self.now
 
     def generate(self):
+        assert self.calls < len(self.durations), (
+            f"generate was called more than warmup + repeats = {len(self.durations)} times; "
+            "likely cause: warmup calls (untimed) then repeats timed calls, nothing more"
+        )
         self.now += self.durations[self.calls]
         self.calls += 1
         return 100

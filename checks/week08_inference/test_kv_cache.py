@@ -38,7 +38,7 @@ def test_update_writes_new_positions_and_returns_everything_so_far():
         k_all,
         k1,
         what="KVCache.update(layer=1, k (2, 3, 3, 5), v) on an empty cache",
-        hint="return keys[:, :, :length + T]",
+        hint="return keys[:, :, :length + T]; write k into self.keys and v into self.values",
     )
     assert cache.length == 0, (
         f"KVCache.update advanced length to {cache.length}; leave it: every layer of one forward pass writes at the same positions"
@@ -153,3 +153,28 @@ def test_batch_rows_are_independent():
                 what=f"forward_cached, row {b} of a batch of 3 vs alone",
                 hint="keep the batch dimension B in the cache: (B, H, T, D)",
             )
+
+
+def test_a_full_cache_is_accepted_and_one_more_position_refused():
+    """max_len 6: a prefill of 6 positions fits exactly (length + T <= max_len); a 7th raises
+    ValueError (documented in update), instead of silently writing nothing."""
+    cache = mod.KVCache(n_layer=1, batch_size=1, n_head=2, max_len=6, head_dim=3)
+    k = torch.randn(1, 2, 6, 3, generator=generator(6))
+    try:
+        k_all, _ = cache.update(0, k, k)
+    except ValueError as error:
+        raise AssertionError(
+            f"KVCache(max_len=6).update with 6 positions raised {error}; likely cause: a cache "
+            "may be filled exactly: refuse only length + T > max_len"
+        ) from error
+    assert_close(k_all, k, what="KVCache(max_len=6).update(6 positions)")
+    cache.length = 6
+    one = torch.randn(1, 2, 1, 3, generator=generator(7))
+    try:
+        cache.update(0, one, one)
+    except ValueError:
+        return
+    raise AssertionError(
+        "KVCache(max_len=6) full, update with one more position did not raise ValueError; likely "
+        "cause: check length + T > max_len before writing (a slice past the end writes nothing)"
+    )

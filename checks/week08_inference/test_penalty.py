@@ -47,12 +47,18 @@ def test_known_answer_both_signs_and_a_repeat():
 
 def test_penalty_always_lowers_seen_tokens():
     logits = -torch.rand(2, 9, generator=generator(3)) - 0.5  # all negative
+    before = logits.clone()
     ids = torch.tensor([[0, 4, 8], [2, 2, 5]])
     got = penalise(logits, ids, 1.5)
+    assert torch.equal(logits, before), (
+        "apply_repetition_penalty changed its input logits in place; likely cause: scatter_ "
+        "(in place) instead of scatter: `logits` itself is not modified"
+    )
     seen = torch.zeros(2, 9, dtype=torch.bool).scatter(1, ids, True)
     assert (got[seen] < logits[seen]).all(), (
         "apply_repetition_penalty(all-negative logits, penalty 1.5): seen tokens must get LOWER "
-        f"logits, got {got[seen].tolist()} from {logits[seen].tolist()}\n  likely cause: {SIGN}"
+        f"logits, got {got[seen].tolist()} from {logits[seen].tolist()}\n  likely cause: {SIGN}; "
+        "each row uses its own input_ids (gather/scatter along dim 1)"
     )
     assert torch.equal(got[~seen], logits[~seen]), "tokens not in input_ids must keep their logits"
 

@@ -45,7 +45,8 @@ def test_temperature_zero_is_greedy_and_tiny_temperature_tends_to_it():
     many = mod.sample_next(logits.repeat(500, 1), temperature=1e-3, generator=generator(1))
     assert torch.equal(many, expected.repeat(500)), (
         "sample_next(temperature=1e-3) drew a token that is not the argmax: as temperature -> 0 "
-        "sampling must become greedy. Divide the logits by the temperature, do not multiply"
+        "sampling must become greedy. Divide the logits by the temperature, do not multiply; "
+        "softmax over each row's vocabulary (dim=-1) and draw from it"
     )
 
 
@@ -125,4 +126,13 @@ def test_sample_frequencies_match_the_processed_distribution(settings):
         what=f"sample_next(logits (1, 11) x {N}, {settings})",
         hint="apply temperature, then top_k, top_p, min_p on the logits, softmax once, and draw "
         "with torch.multinomial(probs, 1, generator=generator)",
+    )
+
+
+def test_greedy_takes_the_first_maximum_on_ties():
+    """The docstring: the first one on ties. Row [1, 3, 3, 0] -> 1; row [2, 2, 2, 2] -> 0."""
+    got = mod.greedy(torch.tensor([[1.0, 3.0, 3.0, 0.0], [2.0, 2.0, 2.0, 2.0]]))
+    assert got.tolist() == [1, 0], (
+        f"greedy on tied rows: expected [1, 0], got {got.tolist()}; likely cause: on ties take "
+        "the first maximum (argmax(-1) does), not the last"
     )

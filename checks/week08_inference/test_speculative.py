@@ -121,3 +121,20 @@ def test_identical_draft_accepts_every_proposal():
     assert ids.shape == (1, 22) and ids[0, :2].tolist() == [2, 5], (
         f"expected the prompt [2, 5] followed by 20 tokens, got {ids.tolist()}"
     )
+
+
+def test_the_bonus_token_after_k_accepted_drafts_follows_p_k():
+    """q = p[:k]: every draft is accepted, then the bonus is drawn from p[k] (one position after
+    the drafts), not from p[k - 1]. 2,000 runs with k = 1, chi-square against p[1]."""
+    p = torch.tensor([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]])
+    g = generator(6)
+    bonus = []
+    for _ in range(2000):
+        drafted = torch.multinomial(p[:1], 1, generator=g).squeeze(1)
+        n, nxt = mod.accept_or_resample(p, p[:1], drafted, g)
+        assert n == 1, f"accept_or_resample with q == p rejected a draft (n_accepted {n})"
+        bonus.append(nxt)
+    counts = torch.bincount(torch.tensor(bonus), minlength=3)
+    chi_square_check(
+        counts, p[1], what="bonus token after 1 accepted draft over 2,000 runs", hint=RULE
+    )

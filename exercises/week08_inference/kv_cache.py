@@ -65,6 +65,9 @@ class KVCache:
 
         Returns:
             keys (B, H, length + T, D) and values (B, H, length + T, D): views into the cache.
+
+        Raises:
+            ValueError: if length + T > max_len (a cache filled exactly to max_len is fine).
         """
         # TODO(w08.kv_cache): write k, v at positions length .. length + T - 1 of this layer; return
         #   the views up to there.

@@ -65,6 +65,9 @@ class KVCache:
 
         Returns:
             keys (B, H, length + T, D) and values (B, H, length + T, D): views into the cache.
+
+        Raises:
+            ValueError: if length + T > max_len (a cache filled exactly to max_len is fine).
         """
         end = self.length + k.shape[2]
         if end > self.max_len:
