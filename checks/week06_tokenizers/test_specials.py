@@ -89,7 +89,8 @@ def test_specials_split_the_text_around_them(oracle_merges):
     )
     assert got == expected, (
         f"encode(a + '<BOS>' + b + '<|endoftext|><PAD><PAD>'): expected {expected}, got {got}; "
-        "likely cause: the text around a special must be encoded on its own, specials in order"
+        "likely cause: cut specials out first (split_specials), then encode the text around "
+        "each special on its own, specials in order"
     )
 
 
