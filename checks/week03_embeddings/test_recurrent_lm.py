@@ -37,7 +37,8 @@ def test_logits_match_torch_gru():
         expected,
         atol=1e-5,
         what=f"RecurrentLM(GRUCell) logits for idx ({B}, {T})",
-        hint="start from h = zeros(B, H); for t in range(T): h = cell(x[:, t], h) and keep every h; "
+        hint="start from h = zeros(B, H); for t in range(T) (left to right): h = cell(x[:, t], h), "
+        "carrying the previous step's h, and keep every h; "
         "stack them to (B, T, H) before lm_head",
     )
     assert_close(

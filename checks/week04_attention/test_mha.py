@@ -136,7 +136,16 @@ def test_context_gives_keys_and_values_and_the_mask_is_applied():
         exercise="w04.mha",
         instead="your scaled_dot_product_attention (matrix products, 1/sqrt(D), softmax)",
     ):
-        out, weights = mha(x, context=ctx, mask=allowed)
+        try:
+            out, weights = mha(x, context=ctx, mask=allowed)
+        except NotImplementedError:
+            raise
+        except RuntimeError as e:
+            raise AssertionError(
+                f"mha(x (2, 4, 12), context=(2, 6, 12), mask (4, 6)) failed: {e}; likely cause: "
+                "the queries must come from x, keys and values from context (q_proj(x), "
+                "k_proj(context), v_proj(context))"
+            ) from None
     expected, exp_w = oracle_for(mha, C, H)(
         x, ctx, ctx, attn_mask=~allowed, average_attn_weights=False
     )
