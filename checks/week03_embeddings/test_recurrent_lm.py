@@ -46,6 +46,7 @@ def test_logits_match_torch_gru():
         F.cross_entropy(expected.view(-1, V), targets.view(-1)),
         atol=1e-5,
         what="RecurrentLM loss",
+        hint="the mean cross-entropy over all B*T positions (F.cross_entropy's default), not a sum",
     )
     assert model(idx)[1] is None, "model(idx) without targets should return (logits, None)"
 

@@ -50,6 +50,9 @@ def test_pairs_match_brute_force(N, window):
 def test_unigram_known_answer_and_powers():
     """counts [1, 16] with power 3/4: weights [1, 8], so P = [1/9, 8/9]."""
     got = mod.unigram_distribution(torch.tensor([1, 16]))
+    assert got.dtype == torch.float32, (
+        f"unigram_distribution returned {got.dtype}; the docstring promises float32 probabilities"
+    )
     assert_close(
         got,
         torch.tensor([1 / 9, 8 / 9]),
