@@ -96,9 +96,7 @@ def _resolve(target: str):
 
 
 @contextlib.contextmanager
-def forbid(
-    *targets: str, exercise: str, instead: str = "the elementary operations its docstring names"
-) -> Iterator[None]:
+def forbid(*targets: str, exercise: str, instead: str) -> Iterator[None]:
     """Make library functions raise while the block runs: the exercise builds them from scratch.
 
     The message names the exercise and what to use `instead`, so it teaches the exercise's own idea.
@@ -126,6 +124,9 @@ def forbid(
             setattr(owner, name, original)
 
 
+_forbid = forbid  # from_scratch's keyword argument `forbid` shadows the context manager
+
+
 def from_scratch(
     fn, *args, forbid: tuple[str, ...] | list[str], exercise: str, instead: str, **kwargs
 ):
@@ -134,7 +135,7 @@ def from_scratch(
     Example: `from_scratch(mod.softmax, x, forbid=SOFTMAXES, exercise="w01.softmax",
     instead="exp, amax and sum")`.
     """
-    with globals()["forbid"](*forbid, exercise=exercise, instead=instead):
+    with _forbid(*forbid, exercise=exercise, instead=instead):
         return fn(*args, **kwargs)
 
 

@@ -125,7 +125,7 @@ def _run_one(copy: Path, mistake: Mistake, checks: list[str], timeout: float) ->
 
 
 def run_battery(
-    manifest: Manifest, weeks: list[Week], sample: bool = False, timeout: float = 60.0, say=print
+    weeks: list[Week], sample: bool = False, timeout: float = 60.0, say=print
 ) -> list[Outcome]:
     """Apply every mistake of `weeks` in a temporary copy and run that exercise's checks."""
     outcomes: list[Outcome] = []
@@ -151,7 +151,7 @@ def run_battery(
     return outcomes
 
 
-def table(manifest: Manifest, outcomes: list[Outcome]) -> str:
+def table(outcomes: list[Outcome]) -> str:
     """A Markdown table: per week, mistakes run, caught, gross caught, cause named."""
     rows = [
         "| week | mistakes | caught | gross caught | cause named | missed |",

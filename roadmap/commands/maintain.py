@@ -38,8 +38,8 @@ def cmd_mistakes(args, manifest: Manifest) -> int:
     say(
         f"applying known mistakes to a copy of the reference ({'one per exercise' if args.sample else 'all'})"
     )
-    outcomes = run_battery(manifest, weeks, sample=args.sample, timeout=args.timeout, say=say)
-    print(table(manifest, outcomes))
+    outcomes = run_battery(weeks, sample=args.sample, timeout=args.timeout, say=say)
+    print(table(outcomes))
     bad = [o for o in outcomes if o.status != "caught"]
     return 1 if bad else 0
 
