@@ -10,20 +10,13 @@ import random
 import torch
 from torch.overrides import TorchFunctionMode
 
-from solutions.week05_gpt.model import GPT, GPTConfig
+from checks.week08_inference.support import tiny_gpt as week08_tiny_gpt
+from solutions.week05_gpt.model import GPT
 
 
 def tiny_gpt(seed: int = 0, vocab_size: int = 23, block_size: int = 48) -> GPT:
-    """A (2 layers, 3 heads, C=36) GPT in eval mode with N(0, 0.5) weights."""
-    torch.manual_seed(seed)
-    config = GPTConfig(block_size=block_size, vocab_size=vocab_size, n_layer=2, n_head=3, n_embd=36)
-    model = GPT(config).eval()
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if not name.endswith(("ln_1.weight", "ln_2.weight")):
-                p.copy_(torch.randn(p.shape, generator=g) * 0.5)
-    return model
+    """Week 08's tiny GPT (2 layers, 3 heads, C=36, N(0, 0.5) weights, eval mode), block 48."""
+    return week08_tiny_gpt(seed, vocab_size=vocab_size, block_size=block_size)
 
 
 def random_requests(
