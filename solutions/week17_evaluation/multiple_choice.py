@@ -26,6 +26,12 @@ def encode_pair(
     the ids of the context encoded alone: cont = encode(context + continuation)[len(encode(context)):].
     So a word that straddles the boundary is tokenized as it is in running text.
 
+    Returns:
+        (encode(context), cont), both after the whitespace move. The context's ids are those of
+        the context encoded alone, not the first ids of the joint encoding: with a tokenizer that
+        merges across the boundary (context "xa", continuation "b", "ab" one token) they differ,
+        and cont may even be empty.
+
     Example: ("Answer: ", "yes") is encoded as ("Answer:", " yes").
     """
     # subtle: " yes" is usually one token, while "Answer: " + "yes" would end with a bare space
@@ -80,6 +86,9 @@ def mc_metrics(lls: list[float], choices: list[str], gold: int) -> dict[str, flo
     acc = 1.0 if argmax(lls) == gold else 0.0; acc_norm uses lls[i] / len(choices[i]), the length
     in characters of the choice string as given (without the " " delimiter), as lm-eval does. Ties
     go to the first maximum (numpy's argmax).
+
+    Returns:
+        {"acc": 1.0 or 0.0, "acc_norm": 1.0 or 0.0}, exactly these two keys.
 
     Example: lls [-4.0, -6.0], choices ["ab", "abcdef"], gold 1: acc 0.0 (-4 > -6); acc_norm 1.0
     (-4 / 2 = -2.0 < -6 / 6 = -1.0).
