@@ -80,7 +80,8 @@ def parse_tool_call(text: str) -> ToolCall | None:
     inside the tags are ignored. The object needs a string "name" and, optionally, an object
     "arguments" (missing: {}). Never raises: invalid JSON, a non-object, a missing or non-string
     name or non-object arguments give ToolCall(error="...") with a message naming the problem
-    (the word "JSON" for invalid JSON).
+    (the word "JSON" for invalid JSON, "object" for a non-object, "name" for a missing or
+    non-string name, "arguments" for non-object arguments).
     """
     # TODO(w18.agent): regex the first <tool_call>...; strip a ```json fence; json.loads; check the name and the arguments; errors as ToolCall(error=...)
     raise NotImplementedError("w18.agent: parse_tool_call")

@@ -168,6 +168,9 @@ def create_app(
     None). Rules (the checks test each):
     - Validation errors (bad JSON, wrong types, out of bounds, a body that is not UTF-8) answer
       400 with type "invalid_request_error"; any HTTP error keeps its status in the error shape.
+    - Every error message names what is wrong: a field's validation error names the field
+      ("max_tokens: ..."), a body that is not JSON says "JSON", a 404 names the requested model,
+      len(prompt) + max_tokens > block_size says "context", a 401 says "API key".
     - When api_key is set, every /v1 route needs `Authorization: Bearer <api_key>`, else 401
       (type "authentication_error") and nothing is queued. /health and /stats never need it.
     - A model other than model_name: 404, code "model_not_found".
@@ -196,7 +199,8 @@ def create_app(
       queue_length / running from the worker, latencies in seconds (None before any request).
     - Middleware: the request id is the `x-request-id` header if given, else a new uuid4 hex;
       it is echoed in the response's `x-request-id` header and logged, once per request, as one
-      JSON line on logger "llm_serve": {"request_id", "method", "path", "status", "ms"}.
+      JSON line at level INFO on logger "llm_serve": {"request_id", "method", "path", "status",
+      "ms"}.
     """
     # TODO(w18.api): error handlers, logging middleware, API-key dependency, the five routes, SSE streaming
     raise NotImplementedError("w18.api: create_app")

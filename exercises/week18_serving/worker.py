@@ -245,7 +245,7 @@ class EngineWorker:
         In this order:
         1. Cancellations: for every stream id taken from `self.cancels`, a request in the engine is
            engine.cancel()-ed (its blocks are freed at once) and retired with "cancelled"; one still
-           pending is retired with "cancelled" when admission reaches it.
+           pending is retired with "cancelled" when admission reaches it (both: stats.cancelled).
         2. Admission (dynamic batching): if the engine has nothing to do, wait up to `wait`
            seconds for a first request, then keep collecting until max_batch requests are in hand
            or max_wait seconds have passed since the first; when the engine is busy, take what

@@ -99,7 +99,8 @@ def parse_tool_call(text: str) -> ToolCall | None:
     inside the tags are ignored. The object needs a string "name" and, optionally, an object
     "arguments" (missing: {}). Never raises: invalid JSON, a non-object, a missing or non-string
     name or non-object arguments give ToolCall(error="...") with a message naming the problem
-    (the word "JSON" for invalid JSON).
+    (the word "JSON" for invalid JSON, "object" for a non-object, "name" for a missing or
+    non-string name, "arguments" for non-object arguments).
     """
     match = TOOL_CALL.search(text)
     if match is None:
