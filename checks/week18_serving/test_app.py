@@ -292,6 +292,11 @@ def test_models_health_and_stats():
         f"/stats after 3 good and 1 bad request: requests {s['requests']}, errors {s['errors']}"
     )
     assert 0 <= s["latency_p50"] <= s["latency_p95"] and s["ttft_p50"] is not None, s
+    assert 0 <= s["ttft_p50"] <= s["ttft_p95"] and s["ttft_p50"] <= s["latency_p95"], (
+        f"/stats ttft_p50 {s['ttft_p50']}, ttft_p95 {s['ttft_p95']}, latency_p95 "
+        f"{s['latency_p95']}: time to the first token is measured from when the request arrives, "
+        "so it is >= 0 and never longer than the whole request"
+    )
 
 
 def test_request_ids_are_echoed_and_logged_as_json(caplog):

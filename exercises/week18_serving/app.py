@@ -196,7 +196,9 @@ def create_app(
     - /stats: {"requests", "errors", "tokens", "queue_length", "running", "latency_p50",
       "latency_p95", "ttft_p50", "ttft_p95"}: requests = generation requests accepted by the
       worker, errors = error responses sent (any 4xx/5xx from the handlers above), tokens /
-      queue_length / running from the worker, latencies in seconds (None before any request).
+      queue_length / running from the worker, latencies in seconds (None before any request),
+      both counted from the stream's submit_time: latency to the stream's end, ttft to its
+      first_token_time.
     - Middleware: the request id is the `x-request-id` header if given, else a new uuid4 hex;
       it is echoed in the response's `x-request-id` header and logged, once per request, as one
       JSON line at level INFO on logger "llm_serve": {"request_id", "method", "path", "status",
