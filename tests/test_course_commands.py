@@ -38,3 +38,9 @@ def test_preset_with_export_hf_writes_a_loadable_gpt2(tmp_path, capsys):
         ours = ours[0] if isinstance(ours, tuple) else ours
         theirs = hf(x).logits
     assert torch.allclose(ours, theirs, atol=1e-5), (ours - theirs).abs().max()
+    # tiny-gpt-infer --stop cuts the printed text after the first stop text (here a space)
+    capsys.readouterr()
+    argv = ["--model", str(out), "--prompt", "To", "--max-new-tokens", "40", "--stop", " "]
+    assert infer.main([*argv, "--impl", "solutions"]) == 0
+    printed = capsys.readouterr().out.removesuffix("\n")
+    assert printed.startswith("To") and " " not in printed[2:-1], printed

@@ -1,4 +1,4 @@
-"""Checks for w05.generate: the sampling loop (crop, greedy, temperature, top-k, stop token, seed).
+"""Checks for w05.generate: the sampling loop (crop, greedy, temperature, top-k, seed).
 
 Most checks replace the network with a counting rule (`next token = last + 1 mod V`), so the
 expected text can be written down by hand and the loop is tested on its own.
@@ -58,17 +58,6 @@ def test_long_prompts_are_cropped_to_block_size():
         f"generate on a 9-token prompt gave {out.tolist()}, expected {list(range(9)) + [9, 10, 0]}; "
         "likely cause: the crop keeps the first block_size tokens instead of the LAST block_size "
         "(idx[:, -block_size:]), or the prompt was not kept in the output"
-    )
-
-
-def test_stop_token_ends_generation_and_pads_finished_rows():
-    """Rows [3] and [1], stop token 5: row 0 gives 4, 5 (stop); row 1 gives 2, 3, 4, 5 (stop) while
-    row 0 is padded with 5. Generation ends once every row has produced 5, before max_new_tokens 8."""
-    out = counting_gpt().generate(torch.tensor([[3], [1]]), 8, temperature=0, stop_token=5)
-    expected = [[3, 4, 5, 5, 5], [1, 2, 3, 4, 5]]
-    assert out.tolist() == expected, (
-        f"generate(stop_token=5) gave {out.tolist()}, expected {expected}: stop when all rows have "
-        "produced the stop token; rows that are done keep emitting it"
     )
 
 

@@ -38,7 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-new-tokens", type=int, default=200)
     p.add_argument("--temperature", type=float, default=0.8, help="0 is greedy")
     p.add_argument("--top-k", type=int, default=None)
-    p.add_argument("--stop", default=None, help="stop at this character")
+    p.add_argument(
+        "--stop", default=None, help="cut the printed text after the first occurrence of this text"
+    )
     p.add_argument("--seed", type=int, default=1337)
     p.add_argument(
         "--impl",
@@ -60,10 +62,12 @@ def main(argv: list[str] | None = None) -> int:
         args.max_new_tokens,
         temperature=args.temperature,
         top_k=args.top_k,
-        stop_token=tok.encode(args.stop)[0] if args.stop else None,
         generator=torch.Generator().manual_seed(args.seed),
     )
-    print(tok.decode(out[0].tolist()))
+    text = tok.decode(out[0, idx.size(1) :].tolist())
+    if args.stop and args.stop in text:
+        text = text[: text.index(args.stop) + len(args.stop)]  # cut after the first stop text
+    print(args.prompt + text)
     return 0
 
 

@@ -28,6 +28,7 @@ from course.week05_gpt.data import CharTokenizer
 from roadmap.impl import load
 from roadmap.project import parser, record, setup
 from solutions.week05_gpt.model import GPT, GPTConfig
+from solutions.week11_sft.generate import generate_response
 
 TARGETS = ["c_attn", "c_proj", "c_fc"]
 
@@ -206,10 +207,9 @@ def saved_size(model, method: str, path: Path) -> int:
 
 def sample(model, tok: CharTokenizer, record: dict, cfg: ProjectConfig) -> str:
     prompt, _ = format_alpaca(record)
-    idx = torch.tensor([tok.encode(prompt)[-cfg.block_size :]])
-    model.eval()
-    out = model.generate(idx, cfg.sample_tokens, temperature=0.0, stop_token=tok.stoi.get("\n"))
-    return tok.decode(out[0, idx.shape[1] :].tolist()).strip()
+    newline = tok.stoi.get("\n", -1)  # -1: no newline in the vocabulary, never stop early
+    out = generate_response(model.eval(), tok.encode(prompt), newline, cfg.sample_tokens)
+    return tok.decode(out).strip()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,6 +34,7 @@ from roadmap.impl import load
 from roadmap.project import parser, record, setup
 from solutions.week05_gpt.hf import export_hf, from_hf_state_dict
 from solutions.week05_gpt.model import GPT, GPTConfig
+from solutions.week11_sft.generate import generate_response
 
 
 @dataclass
@@ -136,9 +137,8 @@ def train_base(pairs, stoi, cfg: ProjectConfig) -> GPT:
 @torch.no_grad()
 def answer(model: GPT, prompt: str, chars: list[str], stoi: dict, n: int) -> str:
     """Greedy characters after the prompt, up to n or the EOS."""
-    idx = torch.tensor([[stoi.get(ch, 0) for ch in prompt]])
-    out = model.generate(idx, n, temperature=0.0, stop_token=stoi[EOS])
-    return "".join(chars[i] for i in out[0, idx.size(1) :].tolist()).split(EOS)[0]
+    out = generate_response(model, [stoi.get(ch, 0) for ch in prompt], stoi[EOS], n)
+    return "".join(chars[i] for i in out)
 
 
 @torch.no_grad()

@@ -185,7 +185,6 @@ class GPT(nn.Module):
         max_new_tokens: int,
         temperature: float = 1.0,
         top_k: int | None = None,
-        stop_token: int | None = None,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
         """Extend idx one sampled token at a time.
@@ -196,14 +195,12 @@ class GPT(nn.Module):
             max_new_tokens: the most tokens to add.
             temperature: divide the logits by it; 0 means greedy (argmax).
             top_k: if set, sample only among the k most likely tokens.
-            stop_token: if set, stop once every row has produced it; rows that stopped earlier
-                are padded with it.
             generator: a torch.Generator for reproducible sampling.
 
         Returns:
-            (B, T + n) int64 with n <= max_new_tokens: the prompt followed by the new tokens.
+            (B, T + max_new_tokens) int64: the prompt followed by the new tokens.
         """
-        # TODO(w05.generate): loop: crop to block_size, take the last logits, greedy if temperature == 0 else scale, top-k, sample with generator; handle stop_token.
+        # TODO(w05.generate): loop: crop to block_size, take the last logits, greedy if temperature == 0 else scale, top-k, sample with generator; append.
         raise NotImplementedError(
             "w05.generate: write GPT.generate in exercises/week05_gpt/model.py"
         )

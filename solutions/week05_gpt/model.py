@@ -214,7 +214,6 @@ class GPT(nn.Module):
         max_new_tokens: int,
         temperature: float = 1.0,
         top_k: int | None = None,
-        stop_token: int | None = None,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
         """Extend idx one sampled token at a time.
@@ -225,15 +224,12 @@ class GPT(nn.Module):
             max_new_tokens: the most tokens to add.
             temperature: divide the logits by it; 0 means greedy (argmax).
             top_k: if set, sample only among the k most likely tokens.
-            stop_token: if set, stop once every row has produced it; rows that stopped earlier
-                are padded with it.
             generator: a torch.Generator for reproducible sampling.
 
         Returns:
-            (B, T + n) int64 with n <= max_new_tokens: the prompt followed by the new tokens.
+            (B, T + max_new_tokens) int64: the prompt followed by the new tokens.
         """
         # crop to the window the positions know, look at the last position only, sample, append
-        done = torch.zeros(idx.size(0), dtype=torch.bool, device=idx.device)
         for _ in range(max_new_tokens):
             idx_cond = idx[:, -self.config.block_size :]  # (B, <= block_size)
             logits, _ = self(idx_cond)
@@ -247,10 +243,5 @@ class GPT(nn.Module):
                     logits = logits.masked_fill(logits < v[:, [-1]], float("-inf"))
                 probs = F.softmax(logits, dim=-1)
                 idx_next = torch.multinomial(probs, num_samples=1, generator=generator)  # (B, 1)
-            if stop_token is not None:
-                idx_next = idx_next.masked_fill(done[:, None], stop_token)
-                done = done | (idx_next[:, 0] == stop_token)
             idx = torch.cat((idx, idx_next), dim=1)
-            if stop_token is not None and bool(done.all()):
-                break
         return idx
