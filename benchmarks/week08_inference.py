@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     set_tree(args.impl)
     torch.set_num_threads(args.threads)
     generate = load("week08_inference.generate")
+    sampling = load("week08_inference.sampling")
     bench = load("week08_inference.benchmark")
     speculative = load("week08_inference.speculative")
 
@@ -117,7 +118,9 @@ def main(argv: list[str] | None = None) -> int:
 
         def alone(n=n):
             g = torch.Generator().manual_seed(0)
-            generate.generate_uncached(target, prompt, n, temperature=1.0, generator=g)
+            generate.generate_uncached(
+                target, prompt, n, sampling.SamplingParams(temperature=1.0), generator=g
+            )
             return n
 
         def spec(n=n):

@@ -11,6 +11,7 @@ from roadmap.checking import assert_close, generator
 from roadmap.impl import load
 
 mod = load("week08_inference.generate")
+sampling = load("week08_inference.sampling")
 
 
 def test_cached_greedy_equals_uncached_greedy():
@@ -125,13 +126,27 @@ def test_batch_rows_generate_as_if_alone():
         )
 
 
-def test_sampling_uses_the_generator():
+def test_sampling_uses_the_params_and_the_generator():
+    """Within block_size the cached loop draws exactly what the given uncached loop draws: the same
+    sample_next(logits, params, generator=generator) once per step, on the same logits."""
     model = tiny_gpt(seed=11)
     idx = torch.zeros(2, 2, dtype=torch.long)
-    a = mod.generate_cached(model, idx, 10, temperature=1.0, top_k=8, generator=generator(3))
-    b = mod.generate_cached(model, idx, 10, temperature=1.0, top_k=8, generator=generator(3))
+    params = sampling.SamplingParams(temperature=1.0, top_k=8)
+    a = mod.generate_cached(model, idx, 10, params, generator=generator(3))
+    b = mod.generate_cached(model, idx, 10, params, generator=generator(3))
     assert torch.equal(a, b), (
         "generate_cached with the same seeded generator twice gave different tokens: pass generator to sample_next"
+    )
+    greedy = mod.generate_cached(model, idx, 10)
+    assert not torch.equal(a, greedy), (
+        "generate_cached(params temperature 1, top_k 8) gave the greedy tokens: pass params to "
+        "sample_next"
+    )
+    expected = mod.generate_uncached(model, idx, 10, params, generator=generator(3))
+    assert torch.equal(a, expected), (
+        f"generate_cached(params, seed 3) = {a.tolist()}, but the uncached loop with the same params "
+        f"and seed gives {expected.tolist()}\n  likely cause: one sample_next(logits, params, "
+        "generator=generator) per step on the last position's logits, no extra draws"
     )
 
 

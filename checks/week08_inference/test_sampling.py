@@ -18,6 +18,7 @@ from roadmap.checking import assert_close, generator
 from roadmap.impl import load
 
 mod = load("week08_inference.sampling")
+Params = mod.SamplingParams  # given in the exercise file, so both trees have it
 
 N = 20_000  # draws per distribution test: one batched call of (N, V) identical rows
 
@@ -35,16 +36,23 @@ def test_temperature_zero_is_greedy_and_tiny_temperature_tends_to_it():
     """T = 0 is argmax by definition; T = 1e-3 scales gaps of >= 0.1 to >= 100 nats: all argmax."""
     logits = torch.tensor([[0.0, 1.0, 0.5, 0.9], [3.0, -1.0, 2.9, 0.0]])
     expected = torch.tensor([1, 0])
-    got = mod.sample_next(logits, temperature=0.0, generator=generator(0))
+    got = mod.sample_next(logits, Params(temperature=0.0), generator=generator(0))
     assert_close(
         got,
         expected,
-        what="sample_next(logits, temperature=0)",
+        what="sample_next(logits, SamplingParams(temperature=0))",
         hint="temperature 0 means greedy argmax, not a division by 0",
     )
-    many = mod.sample_next(logits.repeat(500, 1), temperature=1e-3, generator=generator(1))
+    default = mod.sample_next(logits, generator=generator(0))
+    assert_close(
+        default,
+        expected,
+        what="sample_next(logits) with params left at None",
+        hint="params None means SamplingParams(), whose temperature 0 is greedy",
+    )
+    many = mod.sample_next(logits.repeat(500, 1), Params(temperature=1e-3), generator=generator(1))
     assert torch.equal(many, expected.repeat(500)), (
-        "sample_next(temperature=1e-3) drew a token that is not the argmax: as temperature -> 0 "
+        "sample_next(SamplingParams(temperature=1e-3)) drew a token that is not the argmax: as temperature -> 0 "
         "sampling must become greedy. Divide the logits by the temperature, do not multiply; "
         "softmax over each row's vocabulary (dim=-1) and draw from it"
     )
@@ -52,9 +60,10 @@ def test_temperature_zero_is_greedy_and_tiny_temperature_tends_to_it():
 
 def test_same_seed_same_tokens_different_seed_different_tokens():
     logits = torch.zeros(64, 10)
-    a = mod.sample_next(logits, generator=generator(7))
-    b = mod.sample_next(logits, generator=generator(7))
-    c = mod.sample_next(logits, generator=generator(8))
+    plain = Params(temperature=1.0)
+    a = mod.sample_next(logits, plain, generator=generator(7))
+    b = mod.sample_next(logits, plain, generator=generator(7))
+    c = mod.sample_next(logits, plain, generator=generator(8))
     assert torch.equal(a, b), (
         "sample_next with two generators seeded 7 gave different tokens: pass `generator=` to torch.multinomial"
     )
@@ -69,7 +78,9 @@ def test_same_seed_same_tokens_different_seed_different_tokens():
 def test_top_k_never_samples_outside_the_k_best():
     logits = torch.randn(1, 13, generator=generator(11))
     best = set(logits[0].topk(4).indices.tolist())
-    got = mod.sample_next(logits.expand(N, -1), top_k=4, temperature=1.5, generator=generator(12))
+    got = mod.sample_next(
+        logits.expand(N, -1), Params(temperature=1.5, top_k=4), generator=generator(12)
+    )
     outside = sorted(set(got.tolist()) - best)
     assert not outside, (
         f"sample_next(top_k=4) over {N} draws sampled tokens {outside} outside the 4 best {sorted(best)}\n"
@@ -118,7 +129,7 @@ def test_sample_frequencies_match_the_processed_distribution(settings):
     """
     logits = torch.randn(1, 11, generator=generator(len(settings) * 31)) * 1.5
     expected = processed(logits, **settings)
-    got = mod.sample_next(logits.expand(N, -1), generator=generator(99), **settings)
+    got = mod.sample_next(logits.expand(N, -1), Params(**settings), generator=generator(99))
     counts = torch.bincount(got, minlength=11)
     chi_square_check(
         counts,

@@ -9,7 +9,7 @@ import torch
 
 from checks.week11_sft.support import tiny_gpt
 from roadmap.impl import load
-from solutions.week08_inference.sampling import sample_next
+from solutions.week08_inference.sampling import SamplingParams, sample_next
 
 mod = load("week11_sft.generate")
 
@@ -64,19 +64,22 @@ def test_seeded_sampling_and_top_p_use_sample_next():
     model.train()
     stop = next(t for t in range(23) if t not in full)
     g = torch.Generator().manual_seed(7)
-    got = mod.generate_response(model, prompt, stop, 10, temperature=0.9, generator=g)
+    got = mod.generate_response(
+        model, prompt, stop, 10, SamplingParams(temperature=0.9), generator=g
+    )
     assert list(got) == full, (
         f"generate_response(temperature 0.9, generator seeded 7) = {got}, expected {full}\n  likely "
-        "cause: one sample_next(logits of the last position, temperature=..., generator=...) per "
+        "cause: one sample_next(logits of the last position, params, generator=generator) per "
         "step, no other draws from the generator"
     )
     assert model.training, "generate_response must give the model back its train mode"
     g = torch.Generator().manual_seed(11)
+    nucleus = SamplingParams(temperature=1.0, top_p=0.5)
     ids, expected = torch.tensor([prompt]), []
     with torch.no_grad():
         model.eval()
         for _ in range(8):
-            nxt = sample_next(model(ids)[0][:, -1], temperature=1.0, top_p=0.5, generator=g)
+            nxt = sample_next(model(ids)[0][:, -1], nucleus, generator=g)
             expected.append(int(nxt))
             ids = torch.cat([ids, nxt[:, None]], 1)
     model.train()
@@ -86,11 +89,10 @@ def test_seeded_sampling_and_top_p_use_sample_next():
         prompt,
         stop,
         8,
-        temperature=1.0,
-        top_p=0.5,
+        nucleus,
         generator=torch.Generator().manual_seed(11),
     )
     assert list(got) == expected, (
         f"generate_response(top_p=0.5, seed 11) = {got}, expected {expected}\n  likely cause: pass "
-        "top_p through to sample_next; run the model in eval mode (no dropout) while generating"
+        "params through to sample_next; run the model in eval mode (no dropout) while generating"
     )

@@ -217,8 +217,8 @@ def test_cancel_stops_one_request_and_frees_its_blocks():
 
 
 def test_sampled_requests_follow_their_own_seeded_generator():
-    """Request params temperature 0.9, top_k 8, seed 11: each token is week 08's sample_next on
-    the model's last logits with a torch.Generator seeded 11 (one draw per token), whatever else
+    """Request params temperature 0.9, top_k 8, seed 11: each token is week 08's sample_next(logits,
+    params) on the model's last logits with a torch.Generator seeded 11 (one draw per token), whatever else
     runs in the batch; greedy requests in the same batch stay greedy."""
     model = tiny_gpt(seed=6)
     prompts, _ = random_requests(5, seed=6)
@@ -230,11 +230,7 @@ def test_sampled_requests_follow_their_own_seeded_generator():
     tokens = list(prompts[4])
     expected = []
     for _ in range(8):
-        tok = int(
-            sample_next(
-                full_last_logits(model, tokens)[None], temperature=0.9, top_k=8, generator=g
-            )[0]
-        )
+        tok = int(sample_next(full_last_logits(model, tokens)[None], sp, generator=g)[0])
         expected.append(tok)
         tokens.append(tok)
     assert got[4] == expected, (

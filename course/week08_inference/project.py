@@ -42,7 +42,7 @@ SHORT = ProjectConfig(
     train_steps=30, batch_size=8, lengths=(10, 30), sample_tokens=30, draft_embd=32
 )
 
-SETTINGS = [  # (label, sampling keyword arguments) for samples.md
+SETTINGS = [  # (label, SamplingParams keyword arguments) for samples.md
     ("greedy (temperature 0)", dict(temperature=0.0)),
     ("temperature 0.5", dict(temperature=0.5)),
     ("temperature 0.8", dict(temperature=0.8)),
@@ -115,6 +115,7 @@ def build_models(args, cfg: ProjectConfig) -> tuple[GPT, GPT, CharTokenizer, str
 def write_samples(out: Path, model: GPT, tok: CharTokenizer, cfg: ProjectConfig) -> None:
     """Stream one sample per setting through the learner's stream_text; save them as Markdown."""
     generate = load("week08_inference.generate")
+    sampling = load("week08_inference.sampling")
     streaming = load("week08_inference.streaming")
     prompt_text = "ROMEO:" if all(c in tok.stoi for c in "ROMEO:") else tok.chars[0]
     prompt = torch.tensor([tok.encode(prompt_text)])
@@ -127,8 +128,8 @@ def write_samples(out: Path, model: GPT, tok: CharTokenizer, cfg: ProjectConfig)
             model,
             prompt,
             cfg.sample_tokens,
+            sampling.SamplingParams(**kwargs),
             generator=torch.Generator().manual_seed(cfg.seed),
-            **kwargs,
         )
         pieces = streaming.stream_text(
             (int(t[0]) for t in steps), lambda i: tok.chars[i].encode("utf-8")
@@ -142,6 +143,7 @@ def write_samples(out: Path, model: GPT, tok: CharTokenizer, cfg: ProjectConfig)
 def measure_speed(model: GPT, draft: GPT, cfg: ProjectConfig) -> tuple[list[str], dict]:
     """Markdown lines of the speed table and the headline numbers."""
     generate = load("week08_inference.generate")
+    sampling = load("week08_inference.sampling")
     bench = load("week08_inference.benchmark")
     speculative = load("week08_inference.speculative")
     prompt = torch.zeros(1, 1, dtype=torch.long)
@@ -169,9 +171,11 @@ def measure_speed(model: GPT, draft: GPT, cfg: ProjectConfig) -> tuple[list[str]
     n = cfg.lengths[1] if len(cfg.lengths) > 1 else cfg.lengths[0]
     stats = {}
 
+    unit = sampling.SamplingParams(temperature=1.0)  # the speculative sampler's distribution
+
     def target_only():
         g = torch.Generator().manual_seed(cfg.seed)
-        generate.generate_uncached(model, prompt, n, temperature=1.0, generator=g)
+        generate.generate_uncached(model, prompt, n, unit, generator=g)
         return n
 
     def spec():

@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 
 from solutions.week05_gpt.model import GPT, GPTConfig
-from solutions.week08_inference.sampling import sample_next
+from solutions.week08_inference.sampling import SamplingParams, sample_next
 
 from .gae import gae
 from .logprobs import token_logprobs

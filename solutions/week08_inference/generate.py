@@ -17,7 +17,7 @@ import torch
 from solutions.week05_gpt.model import GPT
 
 from .kv_cache import KVCache, forward_cached
-from .sampling import sample_next
+from .sampling import SamplingParams, sample_next
 
 
 @torch.inference_mode()
@@ -25,11 +25,8 @@ def generate_uncached(
     model: GPT,
     idx: torch.Tensor,
     max_new_tokens: int,
+    params: SamplingParams | None = None,
     *,
-    temperature: float = 0.0,
-    top_k: int | None = None,
-    top_p: float | None = None,
-    min_p: float | None = None,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """The baseline: rerun the model on the (cropped) whole sequence for every new token.
@@ -38,21 +35,14 @@ def generate_uncached(
         model: a week-05 GPT in eval mode.
         idx: (B, T) int64 prompt.
         max_new_tokens: tokens to add.
-        temperature, top_k, top_p, min_p, generator: passed to sample_next (0 = greedy).
+        params, generator: passed to sample_next at every step (None = greedy).
 
     Returns:
         (B, T + max_new_tokens) int64.
     """
     for _ in range(max_new_tokens):
         logits, _ = model(idx[:, -model.config.block_size :])  # (B, T', V)
-        nxt = sample_next(
-            logits[:, -1],
-            temperature=temperature,
-            top_k=top_k,
-            top_p=top_p,
-            min_p=min_p,
-            generator=generator,
-        )
+        nxt = sample_next(logits[:, -1], params, generator=generator)
         idx = torch.cat([idx, nxt[:, None]], dim=1)
     return idx
 
@@ -62,11 +52,8 @@ def iter_tokens_cached(
     model: GPT,
     idx: torch.Tensor,
     max_new_tokens: int,
+    params: SamplingParams | None = None,
     *,
-    temperature: float = 0.0,
-    top_k: int | None = None,
-    top_p: float | None = None,
-    min_p: float | None = None,
     generator: torch.Generator | None = None,
 ) -> Iterator[torch.Tensor]:
     """Yield the new tokens one step at a time, (B,) int64 each, using a KV cache.
@@ -80,7 +67,7 @@ def iter_tokens_cached(
         model: a week-05 GPT in eval mode.
         idx: (B, T) int64 prompt, T >= 1.
         max_new_tokens: how many tokens to yield.
-        temperature, top_k, top_p, min_p, generator: passed to sample_next (0 = greedy).
+        params, generator: passed to sample_next at every step (None = greedy).
 
     Yields:
         (B,) int64: the next token of each row.
@@ -90,14 +77,7 @@ def iter_tokens_cached(
     cache = KVCache.for_model(model, idx.shape[0])
     logits = forward_cached(model, seq[:, -block_size:], cache)[:, -1]  # prefill: (B, V)
     for step in range(max_new_tokens):
-        nxt = sample_next(
-            logits,
-            temperature=temperature,
-            top_k=top_k,
-            top_p=top_p,
-            min_p=min_p,
-            generator=generator,
-        )
+        nxt = sample_next(logits, params, generator=generator)
         yield nxt
         if step == max_new_tokens - 1:
             break  # no forward pass for a token nobody asks for
@@ -114,22 +94,10 @@ def generate_cached(
     model: GPT,
     idx: torch.Tensor,
     max_new_tokens: int,
+    params: SamplingParams | None = None,
     *,
-    temperature: float = 0.0,
-    top_k: int | None = None,
-    top_p: float | None = None,
-    min_p: float | None = None,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """The prompt followed by the tokens of iter_tokens_cached: (B, T + max_new_tokens) int64."""
-    steps = iter_tokens_cached(
-        model,
-        idx,
-        max_new_tokens,
-        temperature=temperature,
-        top_k=top_k,
-        top_p=top_p,
-        min_p=min_p,
-        generator=generator,
-    )
+    steps = iter_tokens_cached(model, idx, max_new_tokens, params, generator=generator)
     return torch.cat([idx, *(t[:, None] for t in steps)], dim=1)

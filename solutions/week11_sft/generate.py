@@ -8,7 +8,7 @@ Check: `pytest checks/week11_sft/test_generate.py`
 import torch
 
 from solutions.week05_gpt.model import GPT
-from solutions.week08_inference.sampling import sample_next
+from solutions.week08_inference.sampling import SamplingParams, sample_next
 
 
 @torch.no_grad()
@@ -17,16 +17,15 @@ def generate_response(
     prompt_ids: list[int],
     stop_id: int,
     max_new_tokens: int,
+    params: SamplingParams | None = None,
     *,
-    temperature: float = 0.0,
-    top_p: float | None = None,
     generator: torch.Generator | None = None,
 ) -> list[int]:
     """The ids the model generates after `prompt_ids`, up to (not including) `stop_id`.
 
     One token per step: logits of the last position of model(ids[-block_size:]) (the last
     block_size ids of prompt + generated so far), then one call of the week-08
-    `sample_next(logits, temperature=..., top_p=..., generator=...)` (temperature 0 = greedy).
+    `sample_next(logits, params, generator=generator)` (params None or temperature 0 = greedy).
     Stops when the sampled token is stop_id (not returned) or after max_new_tokens tokens.
     The model runs in eval mode and gets back the mode it had.
 
@@ -39,9 +38,7 @@ def generate_response(
     out: list[int] = []
     for _ in range(max_new_tokens):
         logits, _ = model(ids[:, -model.config.block_size :])
-        nxt = sample_next(
-            logits[:, -1], temperature=temperature, top_p=top_p, generator=generator
-        )  # (1,)
+        nxt = sample_next(logits[:, -1], params, generator=generator)  # (1,)
         if int(nxt) == stop_id:  # the answer is complete: the stop token is not part of it
             break
         out.append(int(nxt))

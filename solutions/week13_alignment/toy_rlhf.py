@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 
 from solutions.week05_gpt.model import GPT, GPTConfig
-from solutions.week08_inference.sampling import sample_next
+from solutions.week08_inference.sampling import SamplingParams, sample_next
 
 from .gae import gae
 from .logprobs import token_logprobs
@@ -97,7 +97,7 @@ def rollout(
         seq = prompts
         for _ in range(n_new):
             logits, _ = policy(seq)
-            nxt = sample_next(logits[:, -1], temperature=1.0, generator=generator)  # (B,)
+            nxt = sample_next(logits[:, -1], SamplingParams(temperature=1.0), generator=generator)
             seq = torch.cat([seq, nxt[:, None]], dim=1)
         logits, values = policy(seq)
         ref_logits, _ = reference(seq)

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from solutions.week05_gpt.model import GPT
+from solutions.week08_inference import sampling
 from solutions.week08_inference.penalty import apply_repetition_penalty
 from solutions.week08_inference.sampling import sample_next
 
@@ -32,15 +33,15 @@ from .paged_cache import PagedKVCache
 from .scheduler import Scheduler, Sequence
 
 
-@dataclass
-class SamplingParams:
-    """Per-request generation settings (temperature 0 = greedy)."""
+@dataclass(frozen=True)
+class SamplingParams(sampling.SamplingParams):
+    """Per-request settings: week 08's SamplingParams (temperature, top_k, top_p, min_p; the
+    default temperature 0 is greedy) plus when to stop and how to seed.
+
+    Example: SamplingParams(max_new_tokens=20, temperature=0.8, top_p=0.95, seed=1).
+    """
 
     max_new_tokens: int = 16  # finish after this many new tokens
-    temperature: float = 0.0  # 0: greedy argmax; > 0: sample
-    top_k: int | None = None  # week-08 filters, applied in this order when sampling
-    top_p: float | None = None
-    min_p: float | None = None
     repetition_penalty: float | None = None  # > 1 discourages tokens of prompt + output
     eos_token_id: int | None = None  # finish when this token is produced (it is reported)
     seed: int | None = None  # seeds this request's own torch.Generator; None: the global RNG
@@ -201,14 +202,7 @@ class Engine:
             if p.repetition_penalty is not None:
                 seen = torch.tensor([seq.tokens], dtype=torch.long, device=row.device)
                 row = apply_repetition_penalty(row, seen, p.repetition_penalty)
-            tok = sample_next(
-                row,
-                temperature=p.temperature,
-                top_k=p.top_k,
-                top_p=p.top_p,
-                min_p=p.min_p,
-                generator=self.generators[seq.seq_id],
-            )
+            tok = sample_next(row, p, generator=self.generators[seq.seq_id])
             tokens[b] = int(tok[0])
         return tokens
 
