@@ -12,18 +12,29 @@ from solutions.week05_gpt.model import GPT, GPTConfig
 
 
 def tiny_gpt(
-    seed: int = 0, vocab_size: int = 23, block_size: int = 16, n_layer: int = 2, n_embd: int = 36
+    seed: int = 0,
+    vocab_size: int = 23,
+    block_size: int = 16,
+    n_layer: int = 2,
+    n_embd: int = 36,
+    n_head: int = 3,
+    keep: tuple[str, ...] = ("ln_1.weight", "ln_2.weight"),
 ) -> GPT:
-    """A (2 layers, 3 heads, C=36) GPT in eval mode with N(0, 0.5) weights."""
+    """A (2 layers, 3 heads, C=36) GPT in eval mode with N(0, 0.5) weights.
+
+    Parameters whose names end with one of `keep` stay at their init (LayerNorm weights 1), the
+    others are redrawn in named_parameters() order from a generator seeded `seed`. Weeks 12, 15
+    and 17 build their tiny GPTs here too (weeks 12 and 17 also keep ln_f.weight).
+    """
     torch.manual_seed(seed)
     config = GPTConfig(
-        block_size=block_size, vocab_size=vocab_size, n_layer=n_layer, n_head=3, n_embd=n_embd
+        block_size=block_size, vocab_size=vocab_size, n_layer=n_layer, n_head=n_head, n_embd=n_embd
     )
     model = GPT(config).eval()
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in model.named_parameters():
-            if not name.endswith("ln_1.weight") and not name.endswith("ln_2.weight"):
+            if not name.endswith(keep):
                 p.copy_(torch.randn(p.shape, generator=g) * 0.5)
     return model
 

@@ -9,7 +9,8 @@ import copy
 
 import torch
 
-from solutions.week05_gpt.model import GPT, GPTConfig
+from checks.week08_inference.support import tiny_gpt as week08_tiny_gpt
+from solutions.week05_gpt.model import GPT
 
 V, BLOCK, LAYERS, HEADS, C = 23, 16, 2, 3, 36
 
@@ -42,15 +43,9 @@ BNB_NF4 = (
 
 def tiny_gpt(seed: int = 0, n_embd: int = C, n_head: int = HEADS) -> GPT:
     """A (2 layers, C=36) week-05 GPT in eval mode with N(0, 0.5) weights (LayerNorm weights 1)."""
-    torch.manual_seed(seed)
-    config = GPTConfig(block_size=BLOCK, vocab_size=V, n_layer=LAYERS, n_head=n_head, n_embd=n_embd)
-    model = GPT(config).eval()
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if not name.endswith(("ln_1.weight", "ln_2.weight", "ln_f.weight")):
-                p.copy_(torch.randn(p.shape, generator=g) * 0.5)
-    return model
+    return week08_tiny_gpt(
+        seed, V, BLOCK, LAYERS, n_embd, n_head, keep=("ln_1.weight", "ln_2.weight", "ln_f.weight")
+    )
 
 
 def randomize_lora(model: torch.nn.Module, seed: int, std: float = 0.3) -> None:

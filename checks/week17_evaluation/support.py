@@ -11,21 +11,15 @@ import math
 
 import torch
 
+from checks.week08_inference.support import tiny_gpt as week08_tiny_gpt
 from course.data import fixture_path
-from solutions.week05_gpt.model import GPT, GPTConfig
+from solutions.week05_gpt.model import GPT
 
 
 def tiny_gpt(seed: int = 0, vocab_size: int = 29, block_size: int = 16) -> GPT:
-    """A (2 layers, 3 heads, C=36) GPT in eval mode with N(0, 0.5) weights."""
-    torch.manual_seed(seed)
-    config = GPTConfig(block_size=block_size, vocab_size=vocab_size, n_layer=2, n_head=3, n_embd=36)
-    model = GPT(config).eval()
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if not name.endswith(("ln_1.weight", "ln_2.weight", "ln_f.weight")):
-                p.copy_(torch.randn(p.shape, generator=g) * 0.5)
-    return model
+    """A (2 layers, 3 heads, C=36) GPT in eval mode with N(0, 0.5) weights (LayerNorm weights 1)."""
+    keep = ("ln_1.weight", "ln_2.weight", "ln_f.weight")
+    return week08_tiny_gpt(seed, vocab_size, block_size, 2, 36, 3, keep=keep)
 
 
 def counting_logits_fn(vocab_size: int = 3, calls: list | None = None):
