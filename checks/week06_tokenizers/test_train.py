@@ -101,14 +101,25 @@ def test_matches_the_naive_trainer_on_the_fixtures(shakespeare, unicode_text, pa
     expected = naive_train(text, 320, pattern)
     got = train(text, 320, pattern)
     first = next((i for i, (g, e) in enumerate(zip(got, expected)) if g != e), None)
-    stale = first is not None and got[first][1] > expected[first][1]
-    cause = (
-        "a stale heap entry was used: its pair's count dropped after it was pushed, so skip "
-        "entries whose count no longer matches the current count"
-        if stale
-        else "the incremental update forgot pairs of a changed word (subtract all its old pairs "
-        "times its frequency, add all its new ones), or ties are broken differently"
-    )
+    got_count = got[first][1] if first is not None and first < len(got) else None
+    want_count = expected[first][1] if first is not None and first < len(expected) else None
+    if got_count is not None and want_count is not None and got_count > want_count:
+        cause = (
+            "a stale heap entry was used: its pair's count dropped after it was pushed, so skip "
+            "entries whose count no longer matches the current count"
+        )
+    elif got_count is not None and want_count is not None and got_count < want_count:
+        cause = (
+            "a less frequent pair was taken: the most frequent pair's heap entry went missing or "
+            "a stale heap entry was taken without comparing it to the current count, or the "
+            "incremental update forgot pairs of a changed word (subtract all its old pairs times "
+            "its frequency, add all its new ones)"
+        )
+    else:
+        cause = (
+            "the incremental update forgot pairs of a changed word (subtract all its old pairs "
+            "times its frequency, add all its new ones), or ties are broken differently"
+        )
     assert got == expected, (
         f"train_bpe(fixtures, 320): {len(got)} merges vs {len(expected)} expected; first "
         f"difference at rank {first}: expected {expected[first] if first is not None else '-'}, "

@@ -101,17 +101,25 @@ class BPETokenizer:
         # subtle: the order is by rank, not left to right; a later merge may only run once its
         # parts exist. merge ids grow with rank, so the smallest new id is the earliest merge.
         ids = list(chunk)
+        # new_ids[i]: the id the pair (ids[i], ids[i + 1]) merges into, NO_MERGE if none
+        new_ids = list(map(self.merges.get, zip(ids, ids[1:]), repeat(NO_MERGE)))
         while len(ids) >= 2:
-            pairs = list(zip(ids, ids[1:]))
-            new_ids = list(map(self.merges.get, pairs, repeat(NO_MERGE)))  # one lookup per pair
             best = min(new_ids)
             if best == NO_MERGE:
                 break
             at = new_ids.index(best)
-            if new_ids.count(best) == 1:
-                ids[at : at + 2] = [best]  # the usual case: one occurrence, merged in place
-            else:
-                ids = merge_pair(ids, pairs[at], best)
+            if new_ids.count(best) > 1:  # rare: the pair occurs twice; merge_pair takes them all
+                ids = merge_pair(ids, (ids[at], ids[at + 1]), best)
+                new_ids = list(map(self.merges.get, zip(ids, ids[1:]), repeat(NO_MERGE)))
+                continue
+            # the usual case: one occurrence, merged in place; only the two pairs that touch the
+            # new token change, so look up just those instead of every pair again
+            ids[at : at + 2] = [best]
+            del new_ids[at]
+            if at > 0:
+                new_ids[at - 1] = self.merges.get((ids[at - 1], best), NO_MERGE)
+            if at < len(new_ids):
+                new_ids[at] = self.merges.get((best, ids[at + 1]), NO_MERGE)
         return ids
 
     def encode_ordinary(self, text: str) -> list[int]:

@@ -51,21 +51,32 @@ def train_bpe(
         pair_counts(word, counts, freq)
         for pair in zip(word, word[1:]):
             where[pair].add(i)
-    # heap of (-count, pair): the top is the most frequent pair, ties -> the smallest pair
+    # heap of (-count, pair): the top is the most frequent pair, ties -> the smallest pair.
+    # Only pairs that hold the new token gain count (they are new); every other pair can only
+    # lose. So a pair is pushed once when it appears; after a loss its entry stays, too high,
+    # and is fixed when it reaches the top (far fewer pushes than one per change).
     heap = [(-count, pair) for pair, count in counts.items()]
     heapq.heapify(heap)
     merges = []
     while len(merges) < vocab_size - 256 and heap:
         neg_count, pair = heapq.heappop(heap)
-        if counts.get(pair, 0) != -neg_count:
-            continue  # subtle: stale entry, the pair's count changed after it was pushed
+        count = counts.get(pair, 0)
+        if count != -neg_count:
+            # subtle: stale entry, the pair's count changed after it was pushed; a pair that is
+            # still there goes back in with its current count
+            if count:
+                heapq.heappush(heap, (-count, pair))
+            continue
         new_id = 256 + len(merges)
-        merges.append((pair, -neg_count))
+        merges.append((pair, count))
+        left, right = pair
         # take each changed word's old pairs out and its new pairs in, summed over all the words
         # first: pairs the merge did not touch net to zero and are neither updated nor re-pushed
         delta: dict[tuple[int, int], int] = defaultdict(int)
         for i in where.pop(pair):
             word, freq = words[i], freqs[i]
+            if left not in word or right not in word:
+                continue  # an earlier merge took one of the ids, so the pair, out of this word
             merged = merge_pair(word, pair, new_id)
             if len(merged) == len(word):
                 continue  # an earlier merge already took the pair out of this word
@@ -74,14 +85,16 @@ def train_bpe(
                 delta[old] -= freq
             for new in zip(merged, merged[1:]):
                 delta[new] += freq
-                where[new].add(i)
+                if new_id in new:  # only pairs with the new token are new to this word
+                    where[new].add(i)
         for p, d in delta.items():
             if not d:
                 continue
             count = counts.get(p, 0) + d
             if count > 0:
                 counts[p] = count
-                heapq.heappush(heap, (-count, p))
+                if d > 0:  # a new pair: it holds new_id
+                    heapq.heappush(heap, (-count, p))
             else:
                 counts.pop(p, None)
     return merges
