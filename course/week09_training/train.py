@@ -17,8 +17,11 @@ lr_at, clip_grad_norm, TokenDataset, save/load_checkpoint, evaluate_perplexity, 
 plot_curves. The model is the week-05 GPT with fused LayerNorm/GELU (course/week09_training/fast.py).
 
 torchrun: RANK / WORLD_SIZE / LOCAL_RANK are read from the environment; with WORLD_SIZE > 1 the
-process group is initialised on gloo, every rank draws its own batches (seed + rank) and trains its
-own replica (week 10 adds gradient synchronisation), and only rank 0 writes files or prints.
+process group is initialised on gloo, every rank draws its own batches (seed + rank), and only
+rank 0 writes files or prints. --parallel chooses how the replicas stay together (week 10's engine,
+course/week10_distributed/engine.py): none (each rank trains its own replica), ddp (your week-10
+broadcast_parameters once and allreduce_gradients after every step's backward passes) or torch-ddp
+(torch's DistributedDataParallel). metrics.json records whether the replicas ended identical.
 Exact resume (bit-identical losses) holds for a single process on the same machine and settings.
 """
 
@@ -37,6 +40,7 @@ from pathlib import Path
 
 import torch
 
+from course.week10_distributed import engine
 from roadmap.impl import TREES, load, set_tree
 from solutions.week05_gpt.model import GPTConfig
 
@@ -90,6 +94,7 @@ class TrainConfig:
     max_minutes: float = 0.0  # stop (and checkpoint) after this much wall time (0: no limit)
     resume: bool = False  # continue from OUT_DIR/ckpt.pt if it exists
     halt_after_step: int = 0  # testing: SIGKILL this process right after that step (0: never)
+    parallel: str = "none"  # under torchrun: "none", "ddp" (your week-10 DDP) or "torch-ddp"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -228,6 +233,9 @@ class Reporter:
             self.log.close()
 
 
+PARALLEL = ("none", "ddp", "torch-ddp")  # week 10's engine modes this trainer supports
+
+
 def distributed() -> tuple[int, int]:
     """(rank, world size) from torchrun's environment; initialise gloo when there are several."""
     rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
@@ -237,6 +245,20 @@ def distributed() -> tuple[int, int]:
         if not dist.is_initialized():
             dist.init_process_group("gloo")
     return rank, world
+
+
+def replicas_identical(model: torch.nn.Module, world: int) -> bool:
+    """True when every rank holds exactly rank 0's weights (always True for one process)."""
+    if world == 1:
+        return True
+    import torch.distributed as dist
+
+    flat = torch.cat([p.detach().reshape(-1).float().cpu() for p in model.parameters()])
+    reference = flat.clone()
+    dist.broadcast(reference, 0)
+    same = torch.tensor([float(torch.equal(flat, reference))])
+    dist.all_reduce(same, op=dist.ReduceOp.MIN)
+    return bool(same.item())
 
 
 def barrier(world: int) -> None:
@@ -255,6 +277,8 @@ def train(cfg: TrainConfig) -> dict:
     checkpoint = load("week09_training.checkpoint")
     perplexity = load("week09_training.perplexity")
 
+    if cfg.parallel not in PARALLEL:
+        raise SystemExit(f"--parallel {cfg.parallel!r}: choose one of {', '.join(PARALLEL)}")
     rank, world = distributed()
     main_rank = rank == 0
     if cfg.threads > 0:
@@ -299,7 +323,11 @@ def train(cfg: TrainConfig) -> dict:
             gen.manual_seed(cfg.seed + rank + 1_000_003 * step)
         reporter.line(f"resumed from {ckpt_path} at step {step}")
 
-    step_model = torch.compile(model) if cfg.compile else model
+    # the replicas start from rank 0's weights (ddp broadcasts them, torch's DDP does it itself);
+    # torch's DDP averages gradients inside backward, so the forward pass goes through its wrapper
+    wrapped = engine.wrap_model(model, cfg.parallel)
+    step_model = torch.compile(wrapped) if cfg.compile else wrapped
+    eval_model = model if wrapped is not model else step_model  # rank 0 alone: no collectives
     device_type = cfg.device.split(":")[0]
     amp_dtype = torch.float16 if cfg.fp16 else torch.bfloat16
     autocast = torch.autocast(device_type, dtype=amp_dtype, enabled=cfg.bf16 or cfg.fp16)
@@ -308,7 +336,8 @@ def train(cfg: TrainConfig) -> dict:
     n_params = model.get_num_params()
     reporter.line(
         f"{n_params / 1e6:.2f}M parameters | vocab {len(tok)} | {len(train_data.tokens):,} train / "
-        f"{len(val_ids):,} val tokens | {tokens_per_step} tokens/step | world {world} | "
+        f"{len(val_ids):,} val tokens | {tokens_per_step} tokens/step | world {world} "
+        f"(parallel {cfg.parallel}) | "
         f"impl {os.environ.get('LLM_IMPL')} | bf16 {cfg.bf16} | compile {cfg.compile}"
     )
 
@@ -328,7 +357,7 @@ def train(cfg: TrainConfig) -> dict:
     def evaluate(n_tokens: int) -> tuple[float, float]:
         ids = val_ids[: n_tokens + 1] if n_tokens else val_ids
         with autocast:
-            return perplexity.evaluate_perplexity(step_model, ids, cfg.block_size, 16)
+            return perplexity.evaluate_perplexity(eval_model, ids, cfg.block_size, 16)
 
     def save() -> None:
         if main_rank:
@@ -359,6 +388,7 @@ def train(cfg: TrainConfig) -> dict:
                     loss = loss / cfg.grad_accum
                     (scaler.scale(loss) if scaler else loss).backward()
                     loss_sum += loss.item()
+                engine.sync_gradients(model, cfg.parallel)  # ddp: average the ranks' gradients
                 if scaler:
                     scaler.unscale_(optimizer)
                 if cfg.grad_clip > 0:
@@ -416,6 +446,9 @@ def train(cfg: TrainConfig) -> dict:
         "parameters": n_params,
         "bf16": cfg.bf16,
         "compile": cfg.compile,
+        "world_size": world,
+        "parallel": cfg.parallel,
+        "replicas_identical": replicas_identical(model, world),
     }
     if main_rank:
         finish(cfg, out, model, tok, history, final, evaluate if cfg.final_eval else None)
