@@ -6,7 +6,8 @@ is exported as a GPT2LMHeadModel directory; lm-eval 0.4 runs it offline on a loc
 zero-shot task (data/fixtures/week17/arc_tiny.jsonl, course/week17_evaluation/harness.py) once per
 session. Our encode_pair + loglikelihoods on lm-eval's own (context, continuation) requests must give
 its log-likelihoods, and mc_metrics averaged over the questions its acc and acc_norm exactly.
-This file costs ~35-50 s (lm-eval and transformers imports, the run); the rest of the week < 10 s.
+This file costs ~15 s on a quiet two-core machine (lm-eval and transformers imports, the run);
+the rest of the week < 10 s.
 """
 
 import math
