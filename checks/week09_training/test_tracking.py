@@ -22,9 +22,18 @@ def test_scalars_read_back_with_event_accumulator(tmp_path):
     logger = mod.RunLogger(tmp_path / "tb")
     logger.log(10, "train", 3.0, lr=1e-3)
     first = read(tmp_path / "tb")  # 3 scalars: below the writer's queue of 10, so only a flush
-    assert first.get("train/loss") == [(10, 3.0)], (
-        f"after one RunLogger.log(10, 'train', 3.0) a reader sees {first} (before close)\n  "
+    assert first, (
+        "after one RunLogger.log(10, 'train', 3.0) a reader sees no scalars (before close)\n  "
         "likely cause: flush the writer at the end of log() (it writes every 120 s otherwise)"
+    )
+    assert "train/loss" in first, (
+        f"after one RunLogger.log(10, 'train', 3.0) a reader sees the tags {sorted(first)}\n  "
+        "likely cause: tags f'{split}/loss', f'{split}/perplexity', 'lr'"
+    )
+    assert first["train/loss"] == [(10, 3.0)], (
+        f"after RunLogger.log(10, 'train', 3.0) the tag train/loss holds (step, value) "
+        f"{first['train/loss']}, expected [(10, 3.0)]\n  likely cause: pass global_step=step to "
+        "add_scalar"
     )
     logger.log(10, "val", 3.5)
     logger.log(25, "train", 2.0, lr=5e-4)
