@@ -22,7 +22,8 @@ def test_split_known_answer():
         train,
         torch.arange(8),
         what="split_train_val(arange(10), 0.2)[0]",
-        hint="train is the head ids[:n] and val the tail ids[n:], n = N - int(N * val_fraction)",
+        hint="train is the head ids[:n] and val the tail ids[n:], in order (not shuffled), "
+        "n = N - int(N * val_fraction)",
     )
     assert_close(
         val,

@@ -54,7 +54,8 @@ def test_deterministic_chain_follows_the_table():
     )
     assert torch.equal(out, expected), (
         f"sample on a deterministic chain: expected {expected.tolist()}, got {out.tolist()}; each "
-        "new token comes from the logits at the LAST position, and is appended before the next step"
+        "new token is drawn (torch.multinomial) from the softmax of the logits at the LAST position, "
+        "and is appended before the next step"
     )
 
 

@@ -39,7 +39,8 @@ def test_logits_match_torch_gru():
         what=f"RecurrentLM(GRUCell) logits for idx ({B}, {T})",
         hint="start from h = zeros(B, H); for t in range(T) (left to right): h = cell(x[:, t], h), "
         "carrying the previous step's h, and keep every h; "
-        "stack them to (B, T, H) before lm_head",
+        "stack them to (B, T, H) before lm_head: position t predicts from the state after reading "
+        "token t, never from an earlier or a future state",
     )
     assert_close(
         loss,

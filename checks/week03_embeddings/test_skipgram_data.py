@@ -22,8 +22,9 @@ def test_pairs_known_answer():
         got,
         expected,
         what="skipgram_pairs([7, 8, 9], window=1)",
-        hint="one row (center, context) per neighbour within the window, never the center with "
-        "itself; rows ordered by center position, then context position",
+        hint="one row (ids[center], ids[context]) of token ids, not positions, per neighbour "
+        "within the window, never the center with itself; rows ordered by center position, then "
+        "context position",
     )
 
 

@@ -28,7 +28,8 @@ def test_initial_loss_is_1_plus_k_ln2():
     )
     assert abs(loss.item() - (1 + k) * math.log(2)) < 1e-6, (
         f"SkipGram.loss at initialisation with k={k}: expected 6 ln 2 = {6 * math.log(2):.5f}, got {loss.item():.5f}; "
-        "one positive term plus one term per negative, averaged over the batch"
+        "one positive term plus one term per negative, averaged over the batch; the context and "
+        "negative vectors come from out_embed (zero at init), the centers' from in_embed"
     )
 
 
