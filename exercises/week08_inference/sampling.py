@@ -68,8 +68,8 @@ def sample_next(
     Returns:
         (B,) int64 sampled token ids.
     """
-    # TODO(w08.sampling): temperature 0 -> greedy; else temperature, top_k, top_p, min_p, softmax,
-    #   torch.multinomial with generator.
+    # TODO(w08.sampling): params None -> SamplingParams(); temperature 0 -> greedy; else temperature,
+    #   top_k, top_p, min_p, softmax, torch.multinomial with generator.
     raise NotImplementedError(
         "w08.sampling: write sample_next in exercises/week08_inference/sampling.py"
     )
