@@ -59,8 +59,11 @@ def iter_tokens_cached(
     """Yield the new tokens one step at a time, (B,) int64 each, using a KV cache.
 
     Prefill the last block_size tokens of the prompt once, then decode one token per step.
+    Each token is yielded before it is fed to the model, and the last one is never fed: a
+    consumer that takes n tokens has caused the prefill and n - 1 one-position decode steps.
     Slide policy (module docstring): when the cache holds block_size positions and another token
-    is needed, prefill the last block_size // 2 tokens of the sequence into a fresh cache.
+    is needed, prefill the last block_size // 2 tokens of the sequence (prompt + generated, the
+    newest token, not yet fed, included) into a fresh cache; its last logits give the next token.
     Every row of the batch has the same length, so all rows share one cache position.
 
     Args:

@@ -22,6 +22,9 @@ def apply_temperature(logits: torch.Tensor, temperature: float) -> torch.Tensor:
 
     Returns:
         (B, V) scaled logits.
+
+    Raises:
+        ValueError: if temperature <= 0 (greedy is the sampler's job, not a division by 0).
     """
     # TODO(w08.processors): refuse temperature <= 0 with ValueError, else divide the logits by it.
     raise NotImplementedError(

@@ -22,6 +22,9 @@ def apply_temperature(logits: torch.Tensor, temperature: float) -> torch.Tensor:
 
     Returns:
         (B, V) scaled logits.
+
+    Raises:
+        ValueError: if temperature <= 0 (greedy is the sampler's job, not a division by 0).
     """
     if temperature <= 0:
         raise ValueError(f"temperature must be > 0, got {temperature}; use greedy() for 0")
