@@ -5,6 +5,7 @@ Checks import from here; learners never need to.
 
 import contextlib
 import importlib
+import socket
 from collections.abc import Iterator
 
 
@@ -215,3 +216,10 @@ def generator(seed: int):
     import torch
 
     return torch.Generator().manual_seed(seed)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (for servers and torchrun masters)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -3,41 +3,28 @@ seam) and --parallel torch-ddp keep the replicas identical and compute the same 
 
 import json
 import os
-import socket
 import subprocess
 import sys
 
 import pytest
 
-from course.data import fixture_path
+from course.week09_training.project import SHORT
 from roadmap import ROOT
+from roadmap.checking import free_port
 
+# the week-09 project's --short settings (tiny corpus, 2 layers, C=32), cut to 4 steps
 ARGS = [
-    "--train-files", str(fixture_path("week09", "tiny_corpus.txt")),
-    "--val-fraction", "0.1",
-    "--vocab-size", "300",
-    "--block-size", "16",
-    "--n-layer", "2",
-    "--n-head", "2",
-    "--n-embd", "32",
-    "--batch-size", "4",
+    *SHORT,
     "--max-steps", "4",
     "--warmup-steps", "1",
     "--eval-interval", "2",
     "--eval-tokens", "64",
-    "--ckpt-interval", "0",
-    "--threads", "1",
     "--sample-tokens", "0",
+    "--threads", "1",
     "--no-tensorboard",
     "--no-final-eval",
     "--impl", "solutions",
 ]  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def torchrun(out, parallel: str) -> tuple[dict, list[float]]:

@@ -13,7 +13,6 @@ todo); any other exception records its traceback.
 import functools
 import multiprocessing
 import os
-import socket
 import tempfile
 import time
 import traceback
@@ -21,6 +20,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import torch
+
+from roadmap.checking import free_port
 
 WORLD = 2
 BATCH = 6  # global batch, 3 rows per rank
@@ -316,12 +317,6 @@ def _worker(rank: int, port: int, out_dir: str) -> None:
     dist.destroy_process_group()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @functools.cache
 def distributed_results() -> list[dict]:
     """Run every scenario on 2 gloo ranks (once per session); [rank 0's results, rank 1's]."""
@@ -338,7 +333,7 @@ def distributed_results() -> list[dict]:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     out_dir = tempfile.mkdtemp(prefix="week10_dist_")
     ctx = mp.start_processes(
-        _worker, args=(_free_port(), out_dir), nprocs=WORLD, join=False, start_method=START_METHOD
+        _worker, args=(free_port(), out_dir), nprocs=WORLD, join=False, start_method=START_METHOD
     )
     deadline = time.monotonic() + 120
     while not ctx.join(timeout=1):

@@ -7,18 +7,17 @@ reason where no Chromium is installed (`apt-get install -y chromium`; .ci/run in
 """
 
 import os
-import socket
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+from course.week18_serving.runtime import CHROMIUM, launch_chromium
 from roadmap import ROOT
+from roadmap.checking import free_port
 from roadmap.impl import load
 
 from .support import FakeWorker, app_for
 
-CHROMIUM = Path("/usr/bin/chromium")
 REPLY = "Bonjour from the tiny model!"
 
 
@@ -43,12 +42,6 @@ def unlimited_address_space():
             resource.setrlimit(resource.RLIMIT_AS, old)
         except (ValueError, OSError):
             pass
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.skipif(
@@ -76,16 +69,7 @@ def test_the_chat_ui_streams_a_reply_in_a_real_browser(unlimited_address_space):
     out.mkdir(parents=True, exist_ok=True)
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=str(CHROMIUM),
-                headless=True,
-                args=[
-                    "--no-sandbox",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                ],
-            )
+            browser = launch_chromium(p)
             page = browser.new_page(viewport={"width": 1000, "height": 700})
             page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
             box = page.get_by_role("textbox").first

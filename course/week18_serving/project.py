@@ -15,7 +15,6 @@ starts, runs a few requests and a small load table, and stops.
 import asyncio
 import json
 import os
-import socket
 import threading
 import time
 from pathlib import Path
@@ -23,9 +22,11 @@ from pathlib import Path
 import httpx
 import torch
 
+from roadmap.checking import free_port
 from roadmap.impl import load
 from roadmap.project import parser, record, setup
 
+from .runtime import CHROMIUM, launch_chromium
 from .serve import build, mount_ui
 
 
@@ -143,22 +144,12 @@ def agent_transcripts(base, name, headers, short):
 
 
 def screenshot(port, out: Path) -> str:
-    chromium = Path("/usr/bin/chromium")
-    if not chromium.exists():
-        return "skipped: /usr/bin/chromium is not installed"
+    if not CHROMIUM.exists():
+        return f"skipped: {CHROMIUM} is not installed"
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=str(chromium),
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+        b = launch_chromium(p)
         page = b.new_page(viewport={"width": 1000, "height": 700})
         page.goto(f"http://127.0.0.1:{port}/ui/", wait_until="domcontentloaded")
         box = page.get_by_role("textbox").first
@@ -185,9 +176,7 @@ def main(argv: list[str] | None = None) -> int:
 
     start = time.perf_counter()
     app, worker, name = build(args.model, api_key=args.api_key, max_queue=128)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     shot = args.screenshot or not args.short
     if shot:

@@ -6,6 +6,7 @@ eos_token_id. Three adapters:
   a model trained here in --short runs.
 - CharTokenizerAdapter: a week-05 character run (ckpt.pt + char_vocab.json).
 - BPEAdapter: a week-06 BPETokenizer (week 09/11/13 checkpoints trained with it).
+And `launch_chromium`, the headless browser the UI check and the project drive.
 """
 
 from pathlib import Path
@@ -13,6 +14,22 @@ from pathlib import Path
 import torch
 
 from solutions.week05_gpt.model import GPT, GPTConfig
+
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's; `playwright install` cannot download one here
+
+
+def launch_chromium(playwright):
+    """Headless Debian Chromium under Playwright, without background network traffic."""
+    return playwright.chromium.launch(
+        executable_path=str(CHROMIUM),
+        headless=True,
+        args=[
+            "--no-sandbox",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    )
 
 
 class ByteTokenizer:
