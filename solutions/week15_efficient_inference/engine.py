@@ -27,7 +27,6 @@ import torch.nn.functional as F
 from solutions.week05_gpt.model import GPT
 from solutions.week08_inference import sampling
 from solutions.week08_inference.penalty import apply_repetition_penalty
-from solutions.week08_inference.sampling import sample_next
 
 from .paged_cache import PagedKVCache
 from .scheduler import Scheduler, Sequence
@@ -202,7 +201,7 @@ class Engine:
             if p.repetition_penalty is not None:
                 seen = torch.tensor([seq.tokens], dtype=torch.long, device=row.device)
                 row = apply_repetition_penalty(row, seen, p.repetition_penalty)
-            tok = sample_next(row, p, generator=self.generators[seq.seq_id])
+            tok = sampling.sample_next(row, p, generator=self.generators[seq.seq_id])
             tokens[b] = int(tok[0])
         return tokens
 
