@@ -9,6 +9,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from roadmap.progress import usual_mode
+
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 MIRROR_VAR = "LLM_DATA_MIRROR"
 CACHE_VAR = "LLM_DATA_CACHE"
@@ -165,6 +167,7 @@ def fetch(name: str, mirror: str | Path | None = None, force: bool = False) -> P
     mirror = mirror or os.environ.get(MIRROR_VAR)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkstemp(dir=dest.parent, prefix=".fetch-")[1])
+    tmp.chmod(usual_mode())  # a dataset is an ordinary file, not mkstemp's 0600
     try:
         if mirror:
             src = Path(mirror) / dataset.mirror_path

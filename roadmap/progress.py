@@ -25,8 +25,19 @@ def now() -> str:
     return dt.datetime.now().astimezone().isoformat(timespec="seconds")
 
 
+def usual_mode() -> int:
+    """The mode a plain `open(path, "w")` gives a new file: 0666 less the process's umask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def atomic_write(path: Path, text: str) -> None:
-    """Write `text` to `path` so that a crash leaves either the old file or the new one, never half."""
+    """Write `text` to `path` so that a crash leaves either the old file or the new one, never half.
+
+    The file keeps its mode when it exists, else gets the user's usual one (0666 less the umask), not
+    the 0600 of a temporary file.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
@@ -34,6 +45,7 @@ def atomic_write(path: Path, text: str) -> None:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else usual_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -6,11 +6,11 @@ being reset are restored; its neighbours keep the learner's code.
 
 import ast
 import shutil
-import subprocess
 import sys
 
 from roadmap import ROOT
 from roadmap.manifest import Exercise, Manifest
+from roadmap.pristine import pristine_bytes
 from roadmap.progress import PROGRESS_DIR, Progress, atomic_write, now
 from roadmap.status import Status
 from roadmap.ui import esc, say
@@ -18,27 +18,11 @@ from roadmap.verify import stub_functions
 
 
 def pristine_stub(item: Exercise) -> str:
-    """The newest version of the exercise file in git history that is still the stub for `item`."""
-    rel = f"exercises/{item.file}"
+    """The exercise file as shipped: the newest committed version still holding all its stubs."""
     try:
-        shas = subprocess.run(
-            ["git", "log", "--format=%H", "--", rel],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.split()
-    except (OSError, subprocess.CalledProcessError) as error:
-        raise RuntimeError(
-            f"cannot read git history of {rel} ({error}); `reset` needs the repository's git history"
-        ) from error
-    for sha in shas:
-        text = subprocess.run(
-            ["git", "show", f"{sha}:{rel}"], cwd=ROOT, capture_output=True, text=True
-        ).stdout
-        if f"# TODO({item.id})" in text:
-            return text
-    raise RuntimeError(f"no stub of {item.id} found in the git history of {rel}")
+        return pristine_bytes(f"exercises/{item.file}").decode("utf-8")
+    except FileNotFoundError as error:
+        raise RuntimeError(f"{item.id}: {error}") from error
 
 
 def function_spans(source: str) -> dict[str, tuple[int, int]]:
