@@ -6,6 +6,8 @@
 - A check file whose week needs a missing extra is skipped as `needs extra hf: pip install ...`.
 - With env LLM_TRACKER_EVENTS=FILE, every collection and test event is appended to FILE as one JSON
   line, flushed at once, so the tracker can tell which exercise was running if the process dies.
+- With env LLM_CHECK_TIMES=FILE, every test phase's duration is appended to FILE (one JSON line:
+  nodeid, when, duration), so `verify` can hold each exercise's stub run to its budget.
 """
 
 import json
@@ -21,6 +23,7 @@ from roadmap.impl import ENV_VAR, TREES, current_tree, set_tree
 
 TODO_PATTERN = re.compile(r"^(w\d\d\.[A-Za-z0-9_]+):\s*(.*)", re.DOTALL)
 EVENTS_VAR = "LLM_TRACKER_EVENTS"
+TIMES_VAR = "LLM_CHECK_TIMES"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -192,6 +195,11 @@ def pytest_runtest_logstart(nodeid: str, location) -> None:
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    times = os.environ.get(TIMES_VAR)
+    if times:
+        line = {"nodeid": report.nodeid, "when": report.when, "duration": report.duration}
+        with open(times, "a", encoding="utf-8") as f:
+            f.write(json.dumps(line) + "\n")
     if report.when != "call" and report.passed:
         return
     event = {

@@ -3,7 +3,8 @@
 1. The manifest: unique ids, files and checks exist, three hints, known prerequisites, TODO lines.
 2. Twins: each exercise file and its solution have the same imports, signatures, docstrings and given
    code (compared as ASTs with the learner's function bodies removed).
-3. Every check passes on the solutions, and every exercise reports todo as shipped.
+3. Every check passes on the solutions, and every exercise reports todo as shipped, within
+   STUB_BUDGET_S of check time (setup, call and teardown; imports not counted).
 4. Each ready week has its handout and an up-to-date notebook.
 5. The mirror: `solutions/weekNN/` holds exactly the files of `exercises/weekNN/` (minus the handout).
 6. The import rule (see roadmap.impl): exercises and solutions import earlier weeks only from
@@ -13,7 +14,11 @@ Each problem is printed with the file and the fix; the exit code is non-zero if 
 """
 
 import ast
+import json
+import os
 import re
+import tempfile
+from pathlib import Path
 
 from roadmap import ROOT
 from roadmap.manifest import Exercise, Manifest
@@ -315,9 +320,29 @@ def check_commands(manifest: Manifest) -> list[str]:
     return problems
 
 
+STUB_BUDGET_S = 2.0  # an untouched stub must say todo this fast, whatever its oracle costs
+
+
+def stub_seconds(items: list[Exercise], times_file: Path) -> dict[str, float]:
+    """Exercise id -> seconds its checks spent in setup, call and teardown (imports excluded)."""
+    owner = {check: item.id for item in items for check in item.checks}
+    seconds = dict.fromkeys((item.id for item in items), 0.0)
+    if times_file.exists():
+        for line in times_file.read_text(encoding="utf-8").splitlines():
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut short by a crash
+            item_id = owner.get(event["nodeid"].split("::")[0])
+            if item_id is not None:
+                seconds[item_id] += event["duration"]
+    return seconds
+
+
 def check_runs(
     manifest: Manifest, items: list[Exercise], timeout: float, stubs_only: bool = False
 ) -> list[str]:
+    from roadmap.pytest_plugin import TIMES_VAR
     from roadmap.runner import run_checks
 
     problems = []
@@ -326,13 +351,31 @@ def check_runs(
         if result.status != "passing":
             detail = "; ".join(result.details[:3]) or result.message
             problems.append(f"solutions: {item_id} is {result.status}, not passing: {detail[:400]}")
-    for item_id, result in run_checks(items, "exercises", timeout).items():
+    with tempfile.TemporaryDirectory(prefix="llm-roadmap-times-") as tmp:
+        times_file = Path(tmp) / "times.jsonl"
+        os.environ[TIMES_VAR] = str(times_file)
+        try:
+            stubs = run_checks(items, "exercises", timeout)
+        finally:
+            del os.environ[TIMES_VAR]
+        seconds = stub_seconds(items, times_file)
+    for item_id, result in stubs.items():
         if result.status != "todo":
             detail = result.message or "; ".join(result.details[:3])
             problems.append(
                 f"exercises: {item_id} is {result.status} as shipped, must be todo "
                 f'(the stub must raise NotImplementedError("{item_id}: ...") before anything fails): {detail[:400]}'
             )
+    budget = float(os.environ.get("LLM_STUB_BUDGET_S", STUB_BUDGET_S))
+    for item_id, spent in sorted(seconds.items(), key=lambda kv: -kv[1]):
+        if spent > budget:
+            problems.append(
+                f"exercises: {item_id}'s checks took {spent:.1f} s on the untouched stub (budget "
+                f"{budget:g} s): call the learner's function before building the oracle (a lazy "
+                "fixture: request.getfixturevalue after the first call)"
+            )
+    slowest = sorted(seconds.items(), key=lambda kv: -kv[1])[:3]
+    print("slowest exercises on the stubs: " + ", ".join(f"{i} {s:.2f} s" for i, s in slowest))
     return problems
 
 

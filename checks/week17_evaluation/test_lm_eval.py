@@ -7,7 +7,8 @@ zero-shot task (data/fixtures/week17/arc_tiny.jsonl, course/week17_evaluation/ha
 session. Our encode_pair + loglikelihoods on lm-eval's own (context, continuation) requests must give
 its log-likelihoods, and mc_metrics averaged over the questions its acc and acc_norm exactly.
 This file costs ~15 s on a quiet two-core machine (lm-eval and transformers imports, the run);
-the rest of the week < 10 s.
+the rest of the week < 10 s. Each test calls the learner's functions before it asks for the lm-eval
+run (a lazy fixture), so an untouched stub is todo at once.
 """
 
 import math
@@ -28,19 +29,37 @@ perplexity = load("week17_evaluation.perplexity")
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    """(our GPT, our tokenizer, model dir, lm-eval's results) for the 20-question task."""
-    tmp = tmp_path_factory.mktemp("lm_eval")
+def ours():
+    """(our GPT, our tokenizer): cheap, built before the learner's function is first called."""
     tok = harness.tiny_tokenizer(fixture_path("week17", "tiny_text.txt").read_text())
-    model = harness.tiny_gpt(len(tok), seed=0)
+    return harness.tiny_gpt(len(tok), seed=0), tok
+
+
+@pytest.fixture(scope="module")
+def run(ours, tmp_path_factory):
+    """(model dir, lm-eval's results) for the 20-question task: the expensive oracle.
+
+    Tests request it with request.getfixturevalue only after calling the learner's function, so an
+    untouched stub is todo in a fraction of a second instead of waiting for lm-eval.
+    """
+    model, tok = ours
+    tmp = tmp_path_factory.mktemp("lm_eval")
     model_dir = harness.export_model_dir(model, tok, tmp / "model")
     harness.write_task(tmp / "tasks", "w17_arc_tiny", fixture_path("week17", "arc_tiny.jsonl"))
     results = harness.run_lm_eval(model_dir, tmp / "tasks", "w17_arc_tiny")
-    return model, tok, model_dir, results
+    return model_dir, results
 
 
-def test_our_loglikelihoods_equal_lm_evals_requests(run):
-    model, tok, _, results = run
+def probe_loglikelihoods(model, tok) -> None:
+    """One cheap call of the learner's encode_pair and loglikelihoods (a stub raises here: todo)."""
+    request = mc.encode_pair(tok.encode, "Question: 2+2?\nAnswer:", " 4")
+    mc.loglikelihoods(lambda x: model(x)[0], [request])
+
+
+def test_our_loglikelihoods_equal_lm_evals_requests(ours, request):
+    model, tok = ours
+    probe_loglikelihoods(model, tok)
+    _, results = request.getfixturevalue("run")
     for sample in results["samples"]:
         requests = [mc.encode_pair(tok.encode, ctx, cont) for ctx, cont in sample["arguments"]]
         got = mc.loglikelihoods(lambda x: model(x)[0], requests, batch_size=3)
@@ -53,8 +72,11 @@ def test_our_loglikelihoods_equal_lm_evals_requests(run):
         )
 
 
-def test_acc_and_acc_norm_equal_lm_evals_exactly(run):
-    model, tok, _, results = run
+def test_acc_and_acc_norm_equal_lm_evals_exactly(ours, request):
+    model, tok = ours
+    probe_loglikelihoods(model, tok)
+    mc.mc_metrics([-1.0, -2.0], ["a", "bb"], 0)
+    _, results = request.getfixturevalue("run")
     docs = arc_tiny()
     accs, norms = [], []
     for sample in results["samples"]:
@@ -72,17 +94,18 @@ def test_acc_and_acc_norm_equal_lm_evals_exactly(run):
     )
 
 
-def test_perplexity_of_the_hf_export_equals_our_gpts(run):
+def test_perplexity_of_the_hf_export_equals_our_gpts(ours, request):
     """The same weights behind two interfaces: GPT2LMHeadModel(...).logits and our GPT."""
+    model, tok = ours
+    ids = torch.tensor(tok.encode(fixture_path("week17", "tiny_text.txt").read_text()))[:300]
+    ours_ppl = perplexity.perplexity(lambda x: model(x)[0], ids, max_length=128, stride=64)
     from transformers import GPT2LMHeadModel
 
-    model, tok, model_dir, _ = run
+    model_dir, _ = request.getfixturevalue("run")
     hf = GPT2LMHeadModel.from_pretrained(model_dir).eval()
-    ids = torch.tensor(tok.encode(fixture_path("week17", "tiny_text.txt").read_text()))[:300]
-    ours = perplexity.perplexity(lambda x: model(x)[0], ids, max_length=128, stride=64)
     theirs = perplexity.perplexity(lambda x: hf(x).logits, ids, max_length=128, stride=64)
-    assert math.isclose(ours, theirs, rel_tol=1e-4), (
-        f"perplexity(our GPT) = {ours:.4f} but perplexity(GPT2LMHeadModel) = {theirs:.4f} with "
+    assert math.isclose(ours_ppl, theirs, rel_tol=1e-4), (
+        f"perplexity(our GPT) = {ours_ppl:.4f} but perplexity(GPT2LMHeadModel) = {theirs:.4f} with "
         "the same weights\n  likely cause: logits_fn is any (B, T) -> (B, T, V) callable; do not "
         "assume our GPT's (logits, loss) tuple"
     )
