@@ -5,12 +5,16 @@ never needs the dataset; it imports transformers and trl (SFTTrainer runs a few 
 """
 
 from course.data import fixture_path
+from roadmap.impl import load
 from roadmap.project import load_project
 
 project = load_project("week11_sft")
+formatting = load("week11_sft.formatting")
 
 
 def test_project_writes_answers_losses_eval_and_packing(tmp_path):
+    # the learner's code first: an untouched week is todo before the project pretrains a model
+    formatting.render_chatml([{"role": "user", "content": "Hi"}], add_generation_prompt=True)
     data = fixture_path("week11", "instructions.json")
     assert project.main(["--short", "--out", str(tmp_path), "--data", str(data)]) == 0, (
         "project.main returned non-zero"
