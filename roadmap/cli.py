@@ -47,12 +47,20 @@ def build_parser() -> argparse.ArgumentParser:
             "never touches your progress)",
         )
         s.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per check")
+        s.add_argument(
+            "--rerun",
+            action="store_true",
+            help="run every check again instead of reusing results whose code did not change",
+        )
 
     s = sub.add_parser("status", help="run every ready check, print the table, update progress/")
     runs_checks(s, "a week (1, 01, week01_tensors) or an exercise id (w01.softmax)")
     s.set_defaults(func=cmd_status)
     s = sub.add_parser("check", help="run the checks of one week or exercise and show failures")
     runs_checks(s, "a week (1) or an exercise id (w01.softmax)")
+    s.add_argument(
+        "-v", "--verbose", action="store_true", help="show the full traceback of each failure"
+    )
     s.set_defaults(func=cmd_check)
 
     s = sub.add_parser("next", help="name the first unfinished exercise, its file and hint 1")

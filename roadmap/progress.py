@@ -19,6 +19,7 @@ PROGRESS_DIR = ROOT / "progress"
 LOGS_DIR = ROOT / "logs"
 BEGIN = "<!-- tracker:begin — this section is rewritten by `python tracker.py`; write your notes outside it -->"
 END = "<!-- tracker:end -->"
+WORK_GAP_S = 30 * 60  # a longer pause between two attempts is a break, not work on the exercise
 
 
 def now() -> str:
@@ -88,7 +89,8 @@ class Progress:
     def status(self, exercise_id: str) -> str:
         return self.data["exercises"].get(exercise_id, {}).get("status", "todo")
 
-    def record_result(self, item: Exercise, status: str, message: str) -> None:
+    def record_result(self, item: Exercise, status: str, message: str) -> bool:
+        """Record one exercise's result; True when it was a new attempt."""
         entry = self.entry(item.id)
         stamp = now()
         # an attempt is a new version of the learner's code that was run and is no longer a stub:
@@ -98,9 +100,10 @@ class Progress:
         else:
             files = sorted((ROOT / "exercises" / item.slug).glob("*.py"))
             digest = hashlib.sha256("".join(file_hash(f) for f in files).encode()).hexdigest()[:16]
-        if status in (Status.PASSING, Status.FAILING, Status.ERROR) and digest != entry.get(
+        attempt = status in (Status.PASSING, Status.FAILING, Status.ERROR) and digest != entry.get(
             "file_hash"
-        ):
+        )
+        if attempt:
             entry["attempts"] += 1
         entry["file_hash"] = digest
         entry["status"] = Status(status).value
@@ -108,6 +111,33 @@ class Progress:
         entry["last_run"] = stamp
         if status == Status.PASSING and not entry["first_passed"]:
             entry["first_passed"] = stamp
+        return attempt
+
+    def record_results(self, items: list[Exercise], results: dict) -> None:
+        """Record a run; the time since the learner's previous attempt goes to this run's attempts.
+
+        That time is the learner's work on the exercises attempted now: from the previous attempt
+        (any exercise) to this one, at most WORK_GAP_S (a longer pause is a break, counted as
+        WORK_GAP_S of work), shared evenly when one run holds several attempts. A run that finds
+        nothing new adds no time, so rerunning `python tracker.py` never inflates a week's time.
+        """
+        attempted = [
+            item
+            for item in items
+            if self.record_result(item, results[item.id].status, results[item.id].message)
+        ]
+        if not attempted:
+            return
+        stamp = dt.datetime.now().astimezone()
+        try:
+            previous = dt.datetime.fromisoformat(self.data["last_attempt"])
+            gap = min(max((stamp - previous).total_seconds(), 0.0), WORK_GAP_S)
+        except (KeyError, TypeError, ValueError):
+            gap = WORK_GAP_S  # the first attempt: its work started before any run we know of
+        for item in attempted:
+            entry = self.entry(item.id)
+            entry["seconds"] = round(entry.get("seconds", 0.0) + gap / len(attempted), 1)
+        self.data["last_attempt"] = stamp.isoformat(timespec="seconds")
 
     def add_metric(self, week: int, line: str) -> None:
         lines = self.data["metrics"].setdefault(f"{week:02d}", [])

@@ -11,6 +11,7 @@
 """
 
 import json
+import linecache
 import os
 import re
 from pathlib import Path
@@ -74,6 +75,20 @@ def todo_reason(excinfo: pytest.ExceptionInfo | None) -> str | None:
     return f"todo: {exercise} — {what.strip()}"
 
 
+_LEARNER_LINE: dict[str, str] = {}  # nodeid -> where the exception left the learner's code
+
+
+def learner_line(excinfo: pytest.ExceptionInfo) -> str:
+    """`exercises/week01_tensors/softmax.py:12: e = x.exp()`: the deepest frame of the traceback in
+    a tree under test, with its line of code ("" when the exception never passed through one)."""
+    for entry in reversed(excinfo.traceback):
+        rel = _rel(entry.path)
+        if rel.startswith(("exercises/", "solutions/")):
+            code = linecache.getline(str(entry.path), entry.lineno + 1).strip()
+            return f"{rel}:{entry.lineno + 1}: {code}"
+    return ""
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     """A stub's NotImplementedError becomes a skip with reason `todo: ...`, reported at once.
@@ -83,6 +98,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     """
     reason = todo_reason(call.excinfo)
     if reason is None:
+        if call.excinfo is not None and not call.excinfo.errisinstance(pytest.skip.Exception):
+            _LEARNER_LINE[item.nodeid] = learner_line(call.excinfo)
         return None  # pytest's own report
     path, lineno, _ = item.reportinfo()
     return pytest.TestReport(
@@ -210,7 +227,10 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     }
     if not report.passed:
         event["msg"] = first_line(report)
-        event["text"] = str(report.longrepr)[-4000:]
+        event["text"] = str(report.longrepr)[-12000:]  # `check -v` prints it
+        where = _LEARNER_LINE.pop(report.nodeid, "")
+        if where:
+            event["where"] = where
     _emit(_CONFIG.get("config"), **event)
 
 

@@ -38,6 +38,8 @@ class Result:
     failed: int = 0
     todo: int = 0
     details: list[str] = field(default_factory=list)  # one line per failing check
+    # per failing check: test, message, where (the learner's file:line: code) and traceback
+    failures: list[dict] = field(default_factory=list)
 
 
 def _limit_resources() -> None:  # runs in the child before exec
@@ -237,7 +239,17 @@ def _classify(
         elif ev["outcome"] == "failed":
             result.failed += 1
             name = ev["nodeid"].split("::", 1)[-1]
-            failures.append((ev, f"{name}: {ev.get('msg', '')}"))
+            where = ev.get("where", "")
+            at = f" (at {where.split(': ')[0]})" if where else ""
+            failures.append((ev, f"{name}: {ev.get('msg', '')}{at}"))
+            result.failures.append(
+                {
+                    "test": name,
+                    "message": ev.get("msg", ""),
+                    "where": where,
+                    "traceback": ev.get("text", ""),
+                }
+            )
         elif ev.get("msg", "").startswith("todo: "):
             result.todo += 1
             todos.append(ev["msg"])

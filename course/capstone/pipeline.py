@@ -247,7 +247,12 @@ def main(argv: list[str] | None = None) -> int:
             bar.done(stage)
     finally:
         refresh_summary(runs, summary_path)
-    print(f"capstone: {time.perf_counter() - started:.0f} s; summary in {summary_path}")
+    from .summary import stages_seconds
+
+    print(
+        f"capstone: {time.perf_counter() - started:.0f} s this run; the finished stages took "
+        f"{stages_seconds(runs):.0f} s in all; summary in {summary_path}"
+    )
     serve_now = code == 0 and "serve" in selected and not args.no_serve
     serve_now = serve_now and (args.serve or not args.short)
     if serve_now:

@@ -27,21 +27,17 @@ BEGIN = (
 END = "<!-- summary:end -->"
 
 
-def _time(stamp: str | None) -> dt.datetime | None:
-    try:
-        return dt.datetime.fromisoformat(stamp) if stamp else None
-    except ValueError:
-        return None
-
-
 def time_spent(entries: list[dict]) -> str:
-    """From the first time an exercise of the week was seen to the last check run ("—" if none)."""
-    starts = [t for e in entries if (t := _time(e.get("first_seen")))]
-    ends = [t for e in entries if (t := _time(e.get("last_run")))]
-    if not starts or not ends:
+    """The work recorded on these exercises ("—" if none): the sum of their `seconds`.
+
+    The tracker credits an exercise with the time since the learner's previous attempt when a new
+    version of it is checked (roadmap/progress.py, Progress.record_results); merely running the
+    tracker adds nothing, so a week never touched shows "—".
+    """
+    seconds = sum(e.get("seconds", 0.0) for e in entries)
+    if seconds <= 0:
         return "—"
-    hours = (max(ends) - min(starts)).total_seconds() / 3600
-    return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} days"
+    return f"{seconds / 60:.0f} min" if seconds < 3600 else f"{seconds / 3600:.1f} h"
 
 
 def progress_lines(manifest, progress, base: Path) -> list[str]:
@@ -78,6 +74,12 @@ def _size(n) -> str:
     if not isinstance(n, (int, float)):
         return "—"
     return f"{n / 1e6:.2f} MB" if n >= 1e5 else f"{n / 1e3:.1f} kB"
+
+
+def stages_seconds(runs: Path) -> float:
+    """The time the finished stages took when they ran, summed (a skipped stage keeps its time)."""
+    states = (read_state(runs / name) for name in STAGES)
+    return sum(s.get("seconds", 0.0) for s in states if s)
 
 
 def capstone_lines(runs: Path, base: Path) -> list[str]:
@@ -119,6 +121,10 @@ def capstone_lines(runs: Path, base: Path) -> list[str]:
             f"| {name} | {week} | done | {s.get('seconds', 0):.1f} | {_size(m.get('size_bytes'))} | "
             f"{ppl} | {acc} | {f'{tps:,.0f}' if tps else '—'} | {unsafe} | {notes(name, m)} |"
         )
+    lines.append(
+        f"| total | | {sum(s is not None for s in states.values())}/{len(STAGES)} done | "
+        f"{stages_seconds(runs):.1f} | | | | | | time the finished stages took |"
+    )
     if evals:
         names = list(evals)
         lines += [

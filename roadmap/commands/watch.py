@@ -1,16 +1,19 @@
-"""watch: rerun the current exercise's checks whenever a file in exercises/ changes.
+"""watch: rerun checks whenever you save a file in exercises/, starting with the file you saved.
 
-After a pass it says so and moves to the next unfinished exercise at once. Keys (in a terminal):
-press h for the next hint, n to skip to the next exercise, q to quit.
+A save reruns the exercise that lives in the saved file, then the exercises whose code imports it
+(a week's later files build on its earlier ones), and names the file that triggered the run.
+Results that nothing changed are reused (roadmap/cache.py), so only what the save touched runs.
+With nothing saved yet it checks the first unfinished exercise; after a pass it moves on to the
+next one. Keys (in a terminal): h for the next hint, n to skip to the next exercise, q to quit.
 """
 
 import sys
 import time
-from pathlib import Path
 
 from roadmap import ROOT
+from roadmap.cache import TREE, Files
 from roadmap.commands.learn import first_unfinished, show_hints
-from roadmap.commands.run import run_and_record
+from roadmap.commands.run import failure_lines, run_and_record
 from roadmap.manifest import Exercise, Manifest
 from roadmap.progress import Progress
 from roadmap.status import Status
@@ -19,8 +22,39 @@ from roadmap.ui import esc, say
 KEYS = "[dim]watching exercises/ for changes: press h for a hint, n for the next exercise, q to quit[/dim]"
 
 
-def _snapshot() -> dict[Path, float]:
-    return {p: p.stat().st_mtime for p in (ROOT / "exercises").rglob("*.py")}
+def _snapshot() -> dict[str, tuple[float, int]]:
+    """exercises-relative path -> (mtime, size) of every Python file under exercises/."""
+    found = {}
+    for path in (ROOT / TREE).rglob("*.py"):
+        try:
+            stat = path.stat()
+        except FileNotFoundError:  # saved by an editor that writes a temporary file and renames
+            continue
+        found[path.relative_to(ROOT).as_posix()] = (stat.st_mtime, stat.st_size)
+    return found
+
+
+def changed(before: dict, after: dict) -> list[str]:
+    """Files added, removed or modified between two snapshots, newest first."""
+    paths = {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
+    return sorted(paths, key=lambda p: after.get(p, (0.0, 0))[0], reverse=True)
+
+
+def affected(manifest: Manifest, saved: list[str]) -> list[Exercise]:
+    """The exercises a save touches: those living in the saved files, then those importing them.
+
+    Example: saving exercises/week05_gpt/model.py gives w05.layernorm ... w05.generate (the file's
+    own exercises, manifest order), then w05.train_loop, whose train.py imports model.py.
+    """
+    exercises = [item for item in manifest.all_items() if item.kind == "exercise"]
+    own = [item for item in exercises if f"{TREE}/{item.file}" in saved]
+    files = Files({})
+    importers = [
+        item
+        for item in exercises
+        if item not in own and files.closure([f"{TREE}/{item.file}"]) & set(saved)
+    ]
+    return own + importers
 
 
 def where(item: Exercise) -> str:
@@ -61,12 +95,34 @@ class Keys:
             termios.tcsetattr(sys.stdin, termios.TCSADRAIN, self.saved)
 
 
+def _announce(item: Exercise) -> None:
+    say(f"\n[bold]{esc(item.id)}[/bold] — {esc(item.title)}  ({esc(where(item))})")
+
+
+def _report(items: list[Exercise], results: dict, last_report: dict) -> None:
+    for item in items:
+        result = results[item.id]
+        lines = failure_lines(result, verbose=False, limit=5) if result.failures else []
+        lines = lines or ([result.message] if result.message else [])
+        report = (result.status, tuple(lines))
+        if result.status == Status.PASSING:
+            say(f"[green]✅ {esc(item.id)} passes.[/green]")
+        elif report != last_report.get(item.id):  # the same failure again is not news
+            say(f"  {esc(item.id)}: {result.status}")
+            for line in lines:
+                say(f"    {esc(line)}")
+        else:
+            say(f"  [dim]{esc(item.id)}: {result.status} (same as before)[/dim]")
+        last_report[item.id] = report
+
+
 def cmd_watch(args, manifest: Manifest) -> int:
     keys = Keys()
     try:
-        seen: dict[Path, float] = {}
+        seen = _snapshot()
         item: Exercise | None = None
-        last_report: tuple = ()
+        saved: list[str] | None = []  # files saved since the last run; [] checks `item`, None waits
+        last_report: dict[str, tuple] = {}
         while True:
             progress = Progress()
             if item is None:
@@ -74,26 +130,23 @@ def cmd_watch(args, manifest: Manifest) -> int:
                 if item is None:
                     say("Everything that is ready is passing. Well done!")
                     return 0
-                say(f"\n[bold]{esc(item.id)}[/bold] — {esc(item.title)}  ({esc(where(item))})")
-                seen, last_report = {}, ()
-            snapshot = _snapshot()
-            if snapshot != seen:
-                seen = snapshot
-                result = run_and_record(manifest, [item], "exercises", args.timeout, record=True)
-                result = result[item.id]
-                if result.status == Status.PASSING:
-                    say(f"[green]✅ {esc(item.id)} passes.[/green] On to the next exercise.")
+                _announce(item)
+                saved = []
+            if saved is not None:
+                items = affected(manifest, saved) if saved else []
+                if saved:
+                    names = ", ".join(saved[:3]) + (" ..." if len(saved) > 3 else "")
+                    runs = ", ".join(i.id for i in items) or f"{item.id} (no exercise lives there)"
+                    say(f"\n[bold]saved {esc(names)}[/bold]: checking {esc(runs)}")
+                items = items or [item]
+                results = run_and_record(manifest, items, TREE, args.timeout, record=True)
+                _report(items, results, last_report)
+                saved = None
+                if item.id in results and results[item.id].status == Status.PASSING:
+                    say("On to the next exercise.")
                     item = None
-                    continue
-                lines = result.details[:5] or ([result.message] if result.message else [])
-                report = (result.status, tuple(lines))
-                if report != last_report:  # the same failure again is not news
-                    say(f"  status: {result.status}")
-                    for line in lines:
-                        say(f"    {esc(line)}")
-                    last_report = report
-                else:
-                    say(f"  [dim]status: {result.status} (same as before)[/dim]")
+                    if not args.once:
+                        continue
                 say(KEYS)
                 if args.once:
                     return 0
@@ -109,8 +162,12 @@ def cmd_watch(args, manifest: Manifest) -> int:
                 ]
                 if later:
                     item = later[0]
-                    say(f"\n[bold]{esc(item.id)}[/bold] — {esc(item.title)}  ({esc(where(item))})")
-                    seen, last_report = {}, ()
+                    _announce(item)
+                    saved = []
+            now = _snapshot()
+            if saved is None and now != seen:
+                saved = changed(seen, now)
+            seen = now
     except KeyboardInterrupt:
         return 0
     finally:
