@@ -11,6 +11,10 @@ field). The run directory gets config.toml (resolved settings), data/ (tokenizer
 val.bin: uint16 ids), ckpt.pt (atomic, every ckpt_interval steps, at the end, on Ctrl-C and when
 --max-minutes runs out), steps.jsonl (the loss of every step), log.txt, metrics.json, curves.png,
 sample.txt and tb/ (TensorBoard: `tensorboard --logdir OUT_DIR/tb`).
+`--max-minutes M` bounds the whole run: training stops early enough for the end, and the final
+evaluation (whole val split) and the sample are cut to the time left, which the log and metrics.json
+(val_tokens, sample_tokens) record. A terminal shows a bar with the time left; elsewhere a progress
+line comes every log_interval steps and at least every --log-seconds (5), evaluations included.
 
 The week-09 pieces come from the tree chosen by --impl (default solutions): AdamW and param_groups,
 lr_at, clip_grad_norm, TokenDataset, save/load_checkpoint, evaluate_perplexity, RunLogger and
@@ -32,7 +36,6 @@ import json
 import math
 import os
 import signal
-import sys
 import time
 import tomllib
 from dataclasses import asdict, dataclass, field
@@ -40,6 +43,17 @@ from pathlib import Path
 
 import torch
 
+from course.week05_gpt.trainkit import (
+    END_SHARE,
+    EVAL_SHARE,
+    FILES_S,
+    Budget,
+    Reporter,
+    add_config_flags,
+    forward_seconds,
+    generate_within,
+    resolve_threads,
+)
 from course.week10_distributed import engine
 from roadmap.impl import TREES, load, set_tree
 from solutions.week05_gpt.model import GPTConfig
@@ -59,9 +73,9 @@ class TrainConfig:
     out_dir: str = "runs/week09_cpu"  # run directory (runs/ is git-ignored)
     # model (the week-05 GPTConfig; the vocabulary comes from the tokenizer)
     block_size: int = 64  # context length T
-    n_layer: int = 4
-    n_head: int = 4
-    n_embd: int = 128
+    n_layer: int = 4  # transformer blocks
+    n_head: int = 4  # attention heads per block (n_embd must divide by it)
+    n_embd: int = 128  # channels C of the residual stream
     dropout: float = 0.0  # small models on short runs do not overfit
     bias: bool = False  # no biases: a little faster, no worse
     gelu: str = "tanh"  # "tanh" (GPT-2's gelu_new) or "exact" (erf, nanoGPT's nn.GELU)
@@ -73,25 +87,26 @@ class TrainConfig:
     min_lr: float = 1e-4  # the cosine's floor
     warmup_steps: int = 100  # linear warmup
     weight_decay: float = 0.1  # on matrices only (param_groups)
-    beta1: float = 0.9
+    beta1: float = 0.9  # AdamW's beta1 (momentum)
     beta2: float = 0.99  # 0.99 suits small batches
     grad_clip: float = 1.0  # global gradient-norm clip (0: off)
     # evaluation, logging, checkpoints
     eval_interval: int = 250  # steps between evaluations (0: none during training)
-    eval_tokens: int = 32768  # tokens of the val split per evaluation (0: all); the end uses all
-    log_interval: int = 50  # steps between plain log lines (no TTY)
+    eval_tokens: int = 32768  # val tokens per evaluation (0: all); the end: all that fit the budget
+    log_interval: int = 50  # steps between progress lines (0: by time only, see log_seconds)
+    log_seconds: float = 5.0  # a progress line (log.txt; the screen without a terminal) this often
     ckpt_interval: int = 500  # steps between checkpoints (0: only at the end / on Ctrl-C)
     tensorboard: bool = True  # TensorBoard scalars in OUT_DIR/tb
-    sample_tokens: int = 200  # tokens sampled into sample.txt at the end (0: none)
-    final_eval: bool = True  # perplexity over the whole val split at the end
+    sample_tokens: int = 200  # tokens sampled into sample.txt (0: none; fewer if time runs out)
+    final_eval: bool = True  # perplexity over the whole val split at the end (what fits the budget)
     # system
-    seed: int = 1337
+    seed: int = 1337  # model init, batches (seed + rank) and the sample
     device: str = "cpu"  # "cpu" or "cuda"
-    threads: int = 0  # torch.set_num_threads (0: torch's default)
+    threads: int = 0  # torch threads; 0: half the cores, 1 to 4 (1 on 2 cores: benchmarks/README)
     bf16: bool = False  # autocast matmuls to bfloat16 (CPU and GPU)
     fp16: bool = False  # CUDA only: autocast to float16 with a GradScaler
     compile: bool = False  # torch.compile the model (slow first steps, faster later)
-    max_minutes: float = 0.0  # stop (and checkpoint) after this much wall time (0: no limit)
+    max_minutes: float = 0.0  # wall-time budget, final eval, sample and files included (0: none)
     resume: bool = False  # continue from OUT_DIR/ckpt.pt if it exists
     halt_after_step: int = 0  # testing: SIGKILL this process right after that step (0: never)
     parallel: str = "none"  # under torchrun: "none", "ddp" (your week-10 DDP) or "torch-ddp"
@@ -109,14 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="solutions",
         help="tree for the week-09 code (default solutions; exercises is yours)",
     )
-    for f in dataclasses.fields(TrainConfig):
-        flag = "--" + f.name.replace("_", "-")
-        if f.type is bool:
-            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=None)
-        elif f.type == list[str]:
-            p.add_argument(flag, nargs="+", default=None, metavar=f.name.upper())
-        else:
-            p.add_argument(flag, type=f.type, default=None, metavar=f.name.upper())
+    add_config_flags(p, TrainConfig)
     return p
 
 
@@ -159,6 +167,7 @@ def prepare_data(cfg: TrainConfig, data_dir: Path, say=print):
     if stamp.exists() and json.loads(stamp.read_text()) == key:
         return BPETokenizer.load(data_dir / "tokenizer.bpe")
     data_dir.mkdir(parents=True, exist_ok=True)
+    say(f"data: a BPE tokenizer (vocab {cfg.vocab_size}) and train.bin / val.bin in {data_dir} ...")
     t0 = time.perf_counter()
     train_text = "\n".join(read_text(s) for s in cfg.train_files)
     if cfg.val_fraction > 0:
@@ -177,60 +186,6 @@ def prepare_data(cfg: TrainConfig, data_dir: Path, say=print):
         f"{time.perf_counter() - t0:.1f} s"
     )
     return tok
-
-
-class Reporter:
-    """A rich progress bar (tokens/s, loss, lr, ETA) in a terminal; plain lines elsewhere.
-
-    Every line also goes to log.txt. Ranks other than 0 say nothing.
-    """
-
-    def __init__(self, total: int, done: int, log_path: Path | None, interval: int):
-        self.log = log_path.open("a", encoding="utf-8") if log_path else None
-        self.interval = interval
-        self.progress = None
-        if log_path and sys.stdout.isatty() and not os.environ.get("NO_COLOR"):
-            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-            self.progress = Progress(
-                TextColumn("[bold]train"),
-                BarColumn(),
-                TextColumn("{task.completed}/{task.total}"),
-                TextColumn("{task.description}"),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
-            )
-            self.task = self.progress.add_task("", total=total, completed=done)
-            self.progress.start()
-
-    def line(self, text: str) -> None:
-        if self.log is None:
-            return
-        self.log.write(text + "\n")
-        self.log.flush()
-        if self.progress is not None:
-            self.progress.console.print(text, highlight=False)
-        else:
-            print(text, flush=True)
-
-    def step(self, step: int, loss: float, lr: float, tps: float, ms: float, eta_s: float) -> None:
-        if self.progress is not None:
-            self.progress.update(
-                self.task,
-                completed=step,
-                description=f"loss {loss:.4f} | lr {lr:.2e} | {tps / 1e3:.1f}k tok/s",
-            )
-        elif self.log is not None and step % self.interval == 0:
-            self.line(
-                f"step {step} | loss {loss:.4f} | lr {lr:.2e} | {ms:.0f} ms/step | "
-                f"{tps / 1e3:.1f}k tok/s | eta {eta_s / 60:.1f} min"
-            )
-
-    def close(self) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-        if self.log is not None:
-            self.log.close()
 
 
 PARALLEL = ("none", "ddp", "torch-ddp")  # week 10's engine modes this trainer supports
@@ -268,8 +223,26 @@ def barrier(world: int) -> None:
         dist.barrier()
 
 
+def stop_together(stop: bool, world: int) -> bool:
+    """True on every rank when any rank wants to stop: ranks that wait on each other (ddp) must
+    leave the loop at the same step, and each rank reads its own clock."""
+    if world == 1:
+        return stop
+    import torch.distributed as dist
+
+    flag = torch.tensor([float(stop)])
+    dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+    return bool(flag.item())
+
+
 def train(cfg: TrainConfig) -> dict:
-    """Run (or resume) one training job; return the final metrics (rank 0 writes metrics.json)."""
+    """Run (or resume) one training job; return the final metrics (rank 0 writes metrics.json).
+
+    With max_minutes the whole job, from here to metrics.json, takes at most that long: training
+    stops when the time left is what the end needs (measured), and the final evaluation and the
+    sample are cut to the time left (the log and metrics.json say so).
+    """
+    budget = Budget(cfg.max_minutes)
     adamw = load("week09_training.adamw")
     schedule = load("week09_training.schedule")
     clip = load("week09_training.clip")
@@ -281,14 +254,21 @@ def train(cfg: TrainConfig) -> dict:
         raise SystemExit(f"--parallel {cfg.parallel!r}: choose one of {', '.join(PARALLEL)}")
     rank, world = distributed()
     main_rank = rank == 0
-    if cfg.threads > 0:
-        torch.set_num_threads(cfg.threads)
+    torch.set_num_threads(resolve_threads(cfg.threads))
     out = Path(cfg.out_dir)
     data_dir = out / "data"
     if main_rank:
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.toml").write_text(to_toml(cfg), encoding="utf-8")
-    reporter = Reporter(cfg.max_steps, 0, out / "log.txt" if main_rank else None, cfg.log_interval)
+    log_path = out / "log.txt" if main_rank else None
+    reporter = Reporter(budget, log_path, cfg.log_seconds, mode="a")
+    reporter.line(
+        f"llm-train -> {out} | impl {os.environ.get('LLM_IMPL')} | world {world} "
+        f"(parallel {cfg.parallel}) | threads {torch.get_num_threads()}"
+        + (f" | budget {cfg.max_minutes:g} min" if budget.timed else "")
+    )
+    import matplotlib.figure  # noqa: F401  the end's plot needs it: import it now, inside the budget
+
     if main_rank:
         tok = prepare_data(cfg, data_dir, say=reporter.line)
     barrier(world)
@@ -336,9 +316,8 @@ def train(cfg: TrainConfig) -> dict:
     n_params = model.get_num_params()
     reporter.line(
         f"{n_params / 1e6:.2f}M parameters | vocab {len(tok)} | {len(train_data.tokens):,} train / "
-        f"{len(val_ids):,} val tokens | {tokens_per_step} tokens/step | world {world} "
-        f"(parallel {cfg.parallel}) | "
-        f"impl {os.environ.get('LLM_IMPL')} | bf16 {cfg.bf16} | compile {cfg.compile}"
+        f"{len(val_ids):,} val tokens | {tokens_per_step} tokens/step | bf16 {cfg.bf16} | "
+        f"compile {cfg.compile}"
     )
 
     logger = None
@@ -354,23 +333,56 @@ def train(cfg: TrainConfig) -> dict:
         if step > 0 and hist_path.exists():
             history = [h for h in json.loads(hist_path.read_text()) if h["step"] <= step]
 
-    def evaluate(n_tokens: int) -> tuple[float, float]:
+    # first guesses of what evaluating, sampling and a step cost; measured as the run goes
+    chunk = 16 * cfg.block_size  # val tokens per evaluate_perplexity call: 16 windows
+    x_probe = torch.zeros(16, cfg.block_size, dtype=torch.long, device=cfg.device)
+    eval_token_s = forward_seconds(model, x_probe) / chunk
+    token_s = forward_seconds(model, x_probe[:1])  # a sampled token: a forward of (1, <= T)
+    step_s = 3 * eval_token_s * tokens_per_step  # forward, backward, update
+
+    def end_seconds() -> float:
+        """What the end needs: the final evaluation, the sample and the files (a share at most)."""
+        final_tokens = len(val_ids) if cfg.final_eval and main_rank else 0
+        need = final_tokens * eval_token_s + cfg.sample_tokens * token_s + FILES_S
+        return min(need, END_SHARE * budget.total)
+
+    def evaluate(n_tokens: int, seconds: float, what: str) -> tuple[float, float, int, int]:
+        """(mean NLL, perplexity, tokens predicted, tokens asked for) on the first n_tokens of
+        the val split (0: all), or on fewer: the chunks that fit in `seconds`.
+
+        evaluate_perplexity on consecutive chunks of 16 windows, token-weighted: the same windows
+        and the same mean as one call on the whole stretch, with progress and a time limit.
+        """
+        nonlocal eval_token_s
         ids = val_ids[: n_tokens + 1] if n_tokens else val_ids
-        with autocast:
-            return perplexity.evaluate_perplexity(eval_model, ids, cfg.block_size, 16)
+        asked, n_chunks = len(ids) - 1, math.ceil((len(ids) - 1) / chunk)
+        t0, total, count = time.perf_counter(), 0.0, 0
+        for i, start in enumerate(range(0, len(ids) - 1, chunk)):
+            piece = ids[start : start + chunk + 1]  # subtle: one token of overlap, the last target
+            with autocast:
+                nll, _ = perplexity.evaluate_perplexity(eval_model, piece, cfg.block_size, 16)
+            total += nll * (len(piece) - 1)
+            count += len(piece) - 1
+            eval_token_s = (time.perf_counter() - t0) / count
+            reporter.progress(f"{what} {i + 1}/{n_chunks} batches")
+            if time.perf_counter() + eval_token_s * chunk > t0 + seconds:
+                break
+        return total / count, math.exp(total / count), count, asked
 
     def save() -> None:
         if main_rank:
             checkpoint.save_checkpoint(ckpt_path, model, optimizer, step, gen)
             (out / "history.json").write_text(json.dumps(history))
 
-    start = time.perf_counter()
     train_time, steps_run, loss_value, last_lr = 0.0, 0, float("nan"), 0.0
     with steps_log.open("a") if main_rank else open(os.devnull, "w") as steps_file:
         try:
             while step < cfg.max_steps:
-                if cfg.max_minutes > 0 and time.perf_counter() - start >= 60 * cfg.max_minutes:
-                    reporter.line(f"--max-minutes {cfg.max_minutes} reached at step {step}")
+                if budget.timed and stop_together(budget.left() <= end_seconds() + step_s, world):
+                    reporter.line(
+                        f"--max-minutes {cfg.max_minutes:g}: training stops at step {step}, keeping "
+                        f"{budget.left():.0f} s for the final evaluation, the sample and the files"
+                    )
                     break
                 t0 = time.perf_counter()
                 at_start = (gen.get_state(), torch.get_rng_state())  # for a clean Ctrl-C
@@ -406,14 +418,18 @@ def train(cfg: TrainConfig) -> dict:
                 if main_rank:
                     steps_file.write(json.dumps({"step": step, "loss": loss_value}) + "\n")
                     steps_file.flush()
-                tps = steps_run * tokens_per_step / max(train_time, 1e-9)
-                ms = 1000 * train_time / steps_run
-                reporter.step(
-                    step, loss_value, last_lr, tps, ms, (cfg.max_steps - step) * ms / 1000
+                step_s = train_time / steps_run
+                tps = tokens_per_step / step_s
+                reporter.progress(
+                    f"step {step}/{cfg.max_steps} | loss {loss_value:.4f} | lr {last_lr:.2e} | "
+                    f"{1000 * step_s:.0f} ms/step | {tps / 1e3:.1f}k tok/s",
+                    eta_s=(cfg.max_steps - step) * step_s + end_seconds(),
+                    force=bool(cfg.log_interval) and step % cfg.log_interval == 0,
                 )
                 every = cfg.eval_interval
                 if main_rank and every and (step % every == 0 or step == cfg.max_steps):
-                    val_loss, val_ppl = evaluate(cfg.eval_tokens)
+                    allowed = min(EVAL_SHARE * budget.total, budget.left() - end_seconds())
+                    val_loss, val_ppl, n, asked = evaluate(cfg.eval_tokens, allowed, "eval")
                     history.append({"step": step, "split": "train", "loss": loss_value})
                     history.append({"step": step, "split": "val", "loss": val_loss})
                     if logger:
@@ -421,8 +437,10 @@ def train(cfg: TrainConfig) -> dict:
                         logger.log(step, "val", val_loss)
                     reporter.line(
                         f"step {step} | train {loss_value:.4f} | val {val_loss:.4f} | "
-                        f"val ppl {val_ppl:.2f} | {ms:.0f} ms/step | {tps / 1e3:.1f}k tok/s | "
-                        f"{(time.perf_counter() - start) / 60:.1f} min"
+                        f"val ppl {val_ppl:.2f} | {1000 * step_s:.0f} ms/step | "
+                        f"{tps / 1e3:.1f}k tok/s | {budget.elapsed() / 60:.1f} min"
+                        + (f" | {n:,}/{asked:,} val tokens (time budget)" if n < asked else "")
+                        + reporter.left_text()
                     )
                 if cfg.ckpt_interval and step % cfg.ckpt_interval == 0:
                     save()
@@ -437,12 +455,11 @@ def train(cfg: TrainConfig) -> dict:
             reporter.close()
             raise
     save()
-    reporter.close()
     final = {
         "steps": step,
         "train_loss": loss_value,
         "tokens_per_s": steps_run * tokens_per_step / max(train_time, 1e-9),
-        "minutes": (time.perf_counter() - start) / 60,
+        "minutes": budget.elapsed() / 60,  # rank 0: updated when the files are written
         "parameters": n_params,
         "bf16": cfg.bf16,
         "compile": cfg.compile,
@@ -450,34 +467,62 @@ def train(cfg: TrainConfig) -> dict:
         "parallel": cfg.parallel,
         "replicas_identical": replicas_identical(model, world),
     }
-    if main_rank:
-        finish(cfg, out, model, tok, history, final, evaluate if cfg.final_eval else None)
+    try:
+        if main_rank:
+            sample_share = min(cfg.sample_tokens * token_s, budget.left() / 3)
+            eval_seconds = budget.left() - sample_share - FILES_S
+            final_eval = (
+                (lambda: evaluate(0, eval_seconds, "final eval")) if cfg.final_eval else None
+            )
+            finish(cfg, out, model, tok, history, final, final_eval, budget, reporter)
+    finally:
+        reporter.close()
     barrier(world)
     return final
 
 
-def finish(cfg, out: Path, model, tok, history, final: dict, evaluate) -> None:
-    """Rank 0 only: the whole-split perplexity, curves.png, sample.txt and metrics.json."""
+def finish(cfg, out: Path, model, tok, history, final: dict, final_eval, budget, reporter) -> None:
+    """Rank 0 only: the whole-split perplexity (what fits the budget), curves.png, sample.txt and
+    metrics.json, each announced in the log."""
     tracking = load("week09_training.tracking")
-    if evaluate is not None:
-        final["val_loss"], final["val_ppl"] = evaluate(0)
-        print(f"val (whole split) | loss {final['val_loss']:.4f} | ppl {final['val_ppl']:.2f}")
-    for h in history:
-        h["perplexity"] = math.exp(h["loss"])
-    if history:
-        tracking.plot_curves(history, out / "curves.png")
+    if final_eval is not None:
+        final["val_loss"], final["val_ppl"], final["val_tokens"], whole = final_eval()
+        what = (
+            "whole split"
+            if final["val_tokens"] == whole
+            else (f"first {final['val_tokens']:,} of {whole:,} tokens: time budget")
+        )
+        reporter.line(f"val ({what}) | loss {final['val_loss']:.4f} | ppl {final['val_ppl']:.2f}")
     if cfg.sample_tokens:
         model.eval()
         prompt = torch.tensor([tok.encode("\n")], device=cfg.device)
-        ids = model.generate(
+        ids = generate_within(
+            model,
             prompt,
             cfg.sample_tokens,
+            budget.total - FILES_S,
+            budget,
+            reporter,
             temperature=0.8,
             generator=torch.Generator(device=cfg.device).manual_seed(cfg.seed),
         )
         (out / "sample.txt").write_text(tok.decode(ids[0].tolist()), encoding="utf-8")
+        final["sample_tokens"] = n = ids.size(1) - prompt.size(1)
+        if n < cfg.sample_tokens:
+            reporter.line(f"sample.txt: {n}/{cfg.sample_tokens} tokens (time budget)")
+    for h in history:
+        h["perplexity"] = math.exp(h["loss"])
+    final["minutes"] = budget.elapsed() / 60
     digest = hashlib.sha256(to_toml(cfg).encode()).hexdigest()[:12]
     (out / "metrics.json").write_text(json.dumps({**final, "config": digest}, indent=2) + "\n")
+    if history:
+        tracking.plot_curves(history, out / "curves.png")
+    reporter.line(
+        f"done: step {final['steps']} in {budget.elapsed():.1f} s"
+        + (f" (budget {budget.total:.0f} s)" if budget.timed else "")
+        + f" | ckpt.pt, metrics.json{', sample.txt' if cfg.sample_tokens else ''}"
+        + f"{', curves.png' if history else ''} in {out}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
