@@ -210,3 +210,31 @@ def test_summary_capstone_total_is_the_time_its_stages_took(tmp_path):
         write_state(runs / name, {"stage": name, "hash": "h", "seconds": seconds, "metrics": {}})
     total = next(line for line in capstone_lines(runs, tmp_path) if line.startswith("| total"))
     assert f"| 2/{len(STAGES)} done | 42.5 |" in total, total
+
+
+def test_a_neighbours_work_in_a_shared_file_leaves_an_exercise_an_untouched_stub():
+    """Week 05's model.py holds five exercises: writing LayerNorm.forward (w05.layernorm) leaves
+    w05.block's stub untouched, but any change outside the stubs (an import) counts for all."""
+    from roadmap.cache import _functions
+    from roadmap.pristine import NoGitHistory, pristine_bytes
+
+    rel = "exercises/week05_gpt/model.py"
+    try:
+        shipped = pristine_bytes(rel)
+    except NoGitHistory as error:
+        pytest.skip(f"needs the shipped stubs from git: {error}")
+    manifest = load_manifest()
+    ids = [i.id for i in manifest.week(5).exercises if f"exercises/{i.file}" == rel]
+    before = _functions(shipped, ids)
+    names = {i: list(functions) for i, functions in before["stubs"].items()}
+    assert set(names["w05.layernorm"]) == {"LayerNorm.forward"}, names
+    text = shipped.decode()
+    start = text.index("    def forward", text.index("class LayerNorm"))
+    end = text.index("\n\n\n", start)
+    mine = text[:start] + "    def forward(self, x):\n        return x" + text[end:]
+    after = _functions(mine.encode(), ids, names=names)
+    assert after["outside"] == before["outside"]
+    assert after["stubs"]["w05.block"] == before["stubs"]["w05.block"]
+    assert after["stubs"]["w05.layernorm"] != before["stubs"]["w05.layernorm"]
+    touched = _functions(("import os\n" + mine).encode(), ids, names=names)
+    assert touched["outside"] != before["outside"], "a change outside the stubs concerns them all"

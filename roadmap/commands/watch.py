@@ -46,7 +46,9 @@ def affected(manifest: Manifest, saved: list[str]) -> list[Exercise]:
     Example: saving exercises/week05_gpt/model.py gives w05.layernorm ... w05.generate (the file's
     own exercises, manifest order), then w05.train_loop, whose train.py imports model.py.
     """
-    exercises = [item for item in manifest.all_items() if item.kind == "exercise"]
+    # only a week's own files import its exercises (roadmap/impl.py), so only those weeks are read
+    weeks = {rel.split("/")[1] for rel in saved if rel.count("/") >= 2}
+    exercises = [i for i in manifest.all_items() if i.kind == "exercise" and i.slug in weeks]
     own = [item for item in exercises if f"{TREE}/{item.file}" in saved]
     files = Files({})
     importers = [
