@@ -207,6 +207,10 @@ def train(cfg: TrainConfig) -> dict:
         f"{cfg.block_size + 1}: use a longer text, a larger val_fraction or a smaller block_size"
     )
     splits = {"train": train_ids.to(cfg.device), "val": val_ids.to(cfg.device)}
+    reporter.line(
+        f"data: {len(text):,} characters, vocab {tok.vocab_size} | {len(train_ids):,} train / "
+        f"{len(val_ids):,} val tokens"
+    )
 
     gpt_config = model_mod.GPTConfig(
         block_size=cfg.block_size,
@@ -228,8 +232,8 @@ def train(cfg: TrainConfig) -> dict:
     tokens_per_step = cfg.batch_size * cfg.block_size
 
     reporter.line(
-        f"{model.get_num_params() / 1e6:.2f}M parameters | vocab {tok.vocab_size} | "
-        f"{len(train_ids):,} train / {len(val_ids):,} val tokens"
+        f"{model.get_num_params() / 1e6:.2f}M parameters | {tokens_per_step} tokens/step | "
+        f"bf16 {cfg.bf16} | compile {cfg.compile}"
     )
     # first guesses of what the end costs, replaced by measurements as the run goes
     x_eval = torch.zeros(cfg.batch_size, cfg.block_size, dtype=torch.long, device=cfg.device)

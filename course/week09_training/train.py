@@ -487,12 +487,12 @@ def finish(cfg, out: Path, model, tok, history, final: dict, final_eval, budget,
     tracking = load("week09_training.tracking")
     if final_eval is not None:
         final["val_loss"], final["val_ppl"], final["val_tokens"], whole = final_eval()
-        what = (
-            "whole split"
-            if final["val_tokens"] == whole
-            else (f"first {final['val_tokens']:,} of {whole:,} tokens: time budget")
-        )
+        n = final["val_tokens"]
+        what = "whole split" if n == whole else f"first {n:,} of {whole:,} tokens: time budget"
         reporter.line(f"val ({what}) | loss {final['val_loss']:.4f} | ppl {final['val_ppl']:.2f}")
+        if not history or history[-1]["step"] != final["steps"]:  # the curves end here too
+            history.append({"step": final["steps"], "split": "train", "loss": final["train_loss"]})
+            history.append({"step": final["steps"], "split": "val", "loss": final["val_loss"]})
     if cfg.sample_tokens:
         model.eval()
         prompt = torch.tensor([tok.encode("\n")], device=cfg.device)
