@@ -38,8 +38,10 @@ def test_rope_cache_known_answer():
 def test_rope_cache_matches_transformers():
     """transformers' cos is (1, T, D) with the D/2 frequencies repeated twice; ours is (T, D/2)."""
     D, T = 10, 13
+    cos, sin = mod.rope_cache(
+        D, T, base=500.0
+    )  # the learner's first: transformers loads in seconds
     cos_hf, sin_hf = hf_rope(D, T, base=500.0)
-    cos, sin = mod.rope_cache(D, T, base=500.0)
     assert_close(cos, cos_hf[0, :, : D // 2], what=f"rope_cache({D}, {T}, base=500) cos")
     assert_close(sin, sin_hf[0, :, : D // 2], what=f"rope_cache({D}, {T}, base=500) sin")
 
@@ -74,17 +76,18 @@ def test_apply_rope_known_answer_rotates_neighbour_pairs():
 @pytest.mark.parametrize("B,H,T,D", [(1, 1, 5, 2), (2, 3, 7, 10), (3, 2, 9, 16)])
 def test_apply_rope_matches_transformers_after_layout_change(B, H, T, D):
     """ours(x) == from_half(transformers_rope(to_half(x))): same rotation, pairs stored differently."""
-    from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
-
     g = generator(B * 100 + T * 10 + D)
     q = torch.randn(B, H, T, D, generator=g)
     k = torch.randn(B, H, T, D, generator=g)
+    cos, sin = mod.rope_cache(D, T)  # the learner's first: transformers takes seconds to import
+    ours = {"q": mod.apply_rope(q, cos, sin), "k": mod.apply_rope(k, cos, sin)}
+    from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
+
     cos_hf, sin_hf = hf_rope(D, T)
     q_hf, k_hf = apply_rotary_pos_emb(to_half_features(q), to_half_features(k), cos_hf, sin_hf)
-    cos, sin = mod.rope_cache(D, T)
     for name, x, want in (("q", q, q_hf), ("k", k, k_hf)):
         assert_close(
-            mod.apply_rope(x, cos, sin),
+            ours[name],
             from_half_features(want),
             what=f"apply_rope({name} {tuple(x.shape)})",
             hint=PAIRING,

@@ -29,11 +29,13 @@ def counted(config: GPTConfig) -> int:
 
 def test_gpt2_124m_matches_transformers():
     """GPT2LMHeadModel(GPT2Config()) has 124,439,808 parameters (tied head counted once)."""
+    got = mod.count_params(
+        mod.gpt2_124m_config()
+    )  # the learner's first: transformers takes seconds
     from transformers import GPT2Config, GPT2LMHeadModel
 
     with torch.device("meta"):
         expected = sum(p.numel() for p in GPT2LMHeadModel(GPT2Config()).parameters())
-    got = mod.count_params(mod.gpt2_124m_config())
     assert got == expected, (
         f"count_params(gpt2_124m_config()) = {got:,}, GPT2LMHeadModel(GPT2Config()) has "
         f"{expected:,} (difference {got - expected:+,})\n  likely cause: the head is tied to wte "

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from roadmap.checking import free_port
+from roadmap.checking import free_port, learner_first
 
 WORLD = 2
 BATCH = 6  # global batch, 3 rows per rank
@@ -344,8 +344,24 @@ def distributed_results() -> list[dict]:
     return [torch.load(Path(out_dir) / f"rank{r}.pt", weights_only=False) for r in range(WORLD)]
 
 
+def _probe(name: str) -> None:
+    """The learner's entry point of scenario `name`, in this process and without a process group:
+    a stub says todo before the 2-process launch (seconds); a real implementation's error is ignored."""
+    from roadmap.impl import load
+
+    if name == "ddp":
+        learner_first(load("week10_distributed.ddp").broadcast_parameters, tiny_gpt(100))
+    elif name == "zero":
+        learner_first(load("week10_distributed.zero").Zero1Optimizer, tiny_gpt(7).parameters())
+    elif name == "tp":
+        learner_first(
+            load("week10_distributed.tensor_parallel").ColumnParallelLinear, torch.nn.Linear(4, 6)
+        )
+
+
 def scenario(name: str) -> list[dict]:
     """Both ranks' results of one scenario; raises NotImplementedError for a stub (todo)."""
+    _probe(name)
     results = [r[name] for r in distributed_results()]
     for r in results:
         if "todo" in r:

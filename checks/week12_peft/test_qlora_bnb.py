@@ -28,6 +28,8 @@ TARGETS = ["c_attn", "c_proj", "c_fc"]
 
 
 def test_qlora_equals_peft_on_a_bitsandbytes_4bit_gpt2(tmp_path):
+    # the learner's code first, on a throwaway model: a stub is todo before peft and transformers load
+    qlora.inject_qlora(tiny_gpt(seed=21, n_embd=64, n_head=2), TARGETS, r=2, alpha=5.0)
     from peft import LoraConfig, get_peft_model
     from transformers import BitsAndBytesConfig, GPT2LMHeadModel
 
