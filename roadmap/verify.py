@@ -371,12 +371,15 @@ def check_runs(
                 f"exercises: {item_id} is {result.status} as shipped, must be todo "
                 f'(the stub must raise NotImplementedError("{item_id}: ...") before anything fails): {detail[:400]}'
             )
-    budget = float(os.environ.get("LLM_STUB_BUDGET_S", STUB_BUDGET_S))
+    # the budget holds on a quiet machine; other work on the cores stretches it in proportion,
+    # so a busy machine does not fail verify for time that is not the checks' own
+    busy = max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
+    budget = float(os.environ.get("LLM_STUB_BUDGET_S", STUB_BUDGET_S)) * busy
     for item_id, spent in sorted(seconds.items(), key=lambda kv: -kv[1]):
         if spent > budget:
             problems.append(
                 f"exercises: {item_id}'s checks took {spent:.1f} s on the untouched stub (budget "
-                f"{budget:g} s): call the learner's function before building the oracle (a lazy "
+                f"{budget:.1f} s at load {os.getloadavg()[0]:.1f}): call the learner's function before building the oracle (a lazy "
                 "fixture: request.getfixturevalue after the first call)"
             )
     slowest = sorted(seconds.items(), key=lambda kv: -kv[1])[:3]

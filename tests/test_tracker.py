@@ -299,3 +299,20 @@ def test_a_week_whose_extra_is_missing_is_needs_extra_not_failing(repo):
     )
     assert pytest_run.returncode == 0, pytest_run.stdout
     assert "needs extra serve" in pytest_run.stdout, pytest_run.stdout
+
+
+def test_verify_fails_a_check_that_builds_a_slow_oracle_before_the_stub(repo, monkeypatch):
+    """A 3 s oracle before the stub's call fails verify's stub budget (0.3 s here, so the budget
+    that verify stretches by the load average still holds below the sleep at load 20)."""
+    monkeypatch.setenv("LLM_STUB_BUDGET_S", "0.3")
+    check = repo / "checks" / WEEK / "test_softmax.py"
+    text = check.read_text()
+    slow = (
+        "def test_softmax_known_answer():\n    __import__('time').sleep(3)  # a slow oracle first\n"
+    )
+    check.write_text(text.replace("def test_softmax_known_answer():\n", slow, 1))
+    assert tracker(repo, "readme").returncode == 0  # the copy's week table says "coming"
+    run = tracker(repo, "verify", "--stubs-only", "1", timeout=240)
+    assert run.returncode == 1, run.stdout
+    assert "w01.softmax's checks took" in run.stdout and "untouched stub" in run.stdout, run.stdout
+    assert "w01.masks's checks took" not in run.stdout, run.stdout
