@@ -89,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT)
     s.add_argument("--once", action="store_true", help="check once and exit (for scripts)")
+    s.add_argument(
+        "--cold",
+        action="store_true",
+        help="start a fresh Python for every run instead of forking it from the warm runner",
+    )
     s.set_defaults(func=cmd_watch)
     s = sub.add_parser(
         "project", help="run a week's project (other options go to the project: --short, --out)"

@@ -4,8 +4,11 @@ One pytest process runs every selected check file (fast). Its plugin writes one 
 so when the process dies (os.abort at import, a hang the watchdog kills, the OOM killer), the runner
 knows which file was importing or which test was running: that exercise is "error", and a new process
 picks up where the last one stopped. A learner's file can therefore never stop the tracker.
+`watch` passes a warm runner (roadmap/warm.py): the same pytest run, forked from a process that has
+torch and pytest loaded already, instead of a new Python.
 """
 
+import contextlib
 import json
 import os
 import re
@@ -16,16 +19,22 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from roadmap import ROOT
 from roadmap.extras import install_hint, missing_extras
 from roadmap.manifest import Exercise
 from roadmap.status import Status
 
+if TYPE_CHECKING:
+    from roadmap.warm import WarmRunner
+
 ERROR_PATTERNS = re.compile(
     r"Timeout|MemoryError|can't allocate memory|out of memory|SystemExit|Fatal Python error", re.I
 )
 MEMORY_LIMIT_GB = float(os.environ.get("LLM_TRACKER_MEMORY_GB", "16"))
+# every run's options (the warm runner loads its plugins with the same); addopts= ignores pyproject's
+PYTEST_OPTIONS = "-q -p no:cacheprovider -p no:hypothesispytest --no-header -o addopts=".split()
 
 
 @dataclass
@@ -42,7 +51,7 @@ class Result:
     failures: list[dict] = field(default_factory=list)
 
 
-def _limit_resources() -> None:  # runs in the child before exec
+def limit_resources() -> None:  # runs in the child, before exec (or pytest.main when warm)
     os.setsid()  # own process group, so the watchdog can kill everything it started
     try:
         import resource
@@ -71,55 +80,53 @@ def _where(text: str) -> str:
 
 
 def _run_pytest(
-    files: list[str], deselect: list[str], tree: str, timeout: float
+    files: list[str], deselect: list[str], tree: str, timeout: float, warm: "WarmRunner | None"
 ) -> tuple[list[dict], str, int | None, bool]:
     """One pytest process over `files`; returns (events, output, returncode, killed_by_watchdog)."""
     with tempfile.TemporaryDirectory(prefix="llm-roadmap-") as tmp:
         events_path, out_path = Path(tmp) / "events.jsonl", Path(tmp) / "output.txt"
-        cmd = [
-            sys.executable,
-            "-m",
-            "pytest",
+        args = [
             *files,
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:hypothesispytest",
-            "--no-header",
+            *PYTEST_OPTIONS,
             "--continue-on-collection-errors",
             f"--impl={tree}",
             f"--timeout={timeout:g}",
-            "-o",
-            "addopts=",
         ]
         for nodeid in deselect:
-            cmd += ["--deselect", nodeid]
+            args += ["--deselect", nodeid]
         env = dict(
             os.environ, LLM_TRACKER_EVENTS=str(events_path), LLM_IMPL=tree, PYTHONFAULTHANDLER="1"
         )
         env.pop("PYTEST_ADDOPTS", None)
         with open(out_path, "w") as out:
-            proc = subprocess.Popen(
-                cmd,
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                preexec_fn=_limit_resources,
-            )
+            proc = warm.run(args, env, out_path) if warm is not None else None
+            if proc is None:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "pytest", *args],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    preexec_fn=limit_resources,
+                )
             killed, last_size, last_change = False, -1, time.monotonic()
             inactivity = timeout + 15
-            while proc.poll() is None:
-                time.sleep(0.05)
-                size = events_path.stat().st_size if events_path.exists() else 0
-                if size != last_size:
-                    last_size, last_change = size, time.monotonic()
-                elif time.monotonic() - last_change > inactivity:
+            try:
+                while proc.poll() is None:
+                    time.sleep(0.05)
+                    size = events_path.stat().st_size if events_path.exists() else 0
+                    if size != last_size:
+                        last_size, last_change = size, time.monotonic()
+                    elif time.monotonic() - last_change > inactivity:
+                        os.killpg(proc.pid, signal.SIGKILL)
+                        proc.wait()
+                        killed = True
+            except BaseException:  # Ctrl-C: stop the checks too, not only the tracker
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait()
-                    killed = True
+                proc.wait()
+                raise
         events = []
         if events_path.exists():
             for line in events_path.read_text(encoding="utf-8", errors="replace").splitlines():
@@ -135,8 +142,10 @@ def _run_pytest(
         )
 
 
-def run_checks(items: list[Exercise], tree: str, timeout: float = 30.0) -> dict[str, Result]:
-    """Run the checks of `items` against `tree` and classify each item."""
+def run_checks(
+    items: list[Exercise], tree: str, timeout: float = 30.0, warm: "WarmRunner | None" = None
+) -> dict[str, Result]:
+    """Run the checks of `items` against `tree` and classify each item (forked from `warm` if given)."""
     results: dict[str, Result] = {}
     files: list[str] = []
     for item in items:
@@ -159,7 +168,7 @@ def run_checks(items: list[Exercise], tree: str, timeout: float = 30.0) -> dict[
         else:
             file_errors[f] = f"check file {f} is missing"
     while pending:
-        events, output, code, killed = _run_pytest(pending, deselect, tree, timeout)
+        events, output, code, killed = _run_pytest(pending, deselect, tree, timeout, warm)
         open_files: dict[str, bool] = {}
         open_test = None
         finished = False

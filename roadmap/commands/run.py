@@ -1,6 +1,7 @@
 """status, check and project: run checks, record progress, print what to do next."""
 
 import time
+from typing import TYPE_CHECKING
 
 from roadmap.cache import ResultCache
 from roadmap.manifest import Exercise, Manifest
@@ -8,6 +9,9 @@ from roadmap.progress import PROGRESS_DIR, Progress, atomic_write, render_progre
 from roadmap.runner import Result
 from roadmap.status import Status
 from roadmap.ui import console, esc, plural, say, status_table
+
+if TYPE_CHECKING:
+    from roadmap.warm import WarmRunner
 
 
 def run_and_record(
@@ -17,11 +21,13 @@ def run_and_record(
     timeout: float,
     record: bool,
     rerun: bool = False,
+    warm: "WarmRunner | None" = None,
 ) -> dict[str, Result]:
     """Run the checks of `items`; with `record`, update progress/ and logs/ (never for the reference).
 
     On your own tree a result is reused while nothing it depends on changed, and an untouched stub is
-    todo without running (roadmap/cache.py); `rerun` runs every check again.
+    todo without running (roadmap/cache.py); `rerun` runs every check again. `warm` (watch's) forks
+    each run from a process with torch and pytest loaded (roadmap/warm.py).
     """
     from roadmap.runner import run_checks
 
@@ -34,7 +40,7 @@ def run_and_record(
         with console.status(
             f"running the checks of {plural(len(to_run), 'exercise')} against {tree}/ ..."
         ):
-            results.update(run_checks(to_run, tree, timeout))
+            results.update(run_checks(to_run, tree, timeout, warm))
     if cache is not None:
         cache.store([item for item in to_run if item.id in keys], keys, results)
         cache.save()
