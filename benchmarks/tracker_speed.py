@@ -8,22 +8,28 @@ the same machine:
   vs `python tracker.py --rerun`, the full stub run it replaces (every ready check runs);
 - one exercise edited (w01.softmax, the reference planted, a new comment each repeat so no stored
   result matches): `python tracker.py` vs that exercise's own `pytest checks/.../test_softmax.py`;
-- nothing changed since the last run: `python tracker.py` again.
+- nothing changed since the last run: `python tracker.py` again;
+- watch, week 01: seconds from saving softmax.py (the reference, a new comment each repeat) to
+  watch printing "w01.softmax passes", with the warm runner and with `--cold`, against saving and
+  running `python tracker.py check w01.softmax` (a fresh Python, as `check` is).
 
 Goals (issue 27): fresh clone <= 3 s and <= 5 % of the full stub run; after one edit <= the
-exercise's own pytest time + 1 s. `--overhead` adds the older table: the tracker (`--rerun`, so it
+exercise's own pytest time + 1 s; watch's result <= 1.5 s after the save (warm), against ~4 s for
+`check`. `--overhead` adds the older table: the tracker (`--rerun`, so it
 really runs) against plain pytest on the same check files, with weeks 01-04 filled in.
 
-Run: `python -m benchmarks.tracker_speed [--repeat 3] [--overhead]`; the load average is printed
+Run: `python -m benchmarks.tracker_speed [--repeat 3] [--overhead] [--only-watch]`; the load average is printed
 beside the table (two shared cores: compare ratios, not seconds, between runs).
 """
 
 import argparse
 import os
+import queue
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -104,6 +110,73 @@ def loop_table(clone: Path, repeat: int) -> None:
     print(f"\n{load()} after the run", flush=True)
 
 
+def watch_latency(clone: Path, repeat: int, *flags: str) -> list[float]:
+    """Seconds from each save of softmax.py to `watch` printing its pass, one per repeat."""
+    env = {k: v for k, v in os.environ.items() if k not in ("LLM_IMPL", "PYTEST_ADDOPTS")}
+    proc = subprocess.Popen(
+        [sys.executable, "tracker.py", "watch", *flags],
+        cwd=clone,
+        env=dict(env, PYTHONUNBUFFERED="1"),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+
+    def wait_for(fragment: str) -> None:
+        while fragment not in lines.get(timeout=300):
+            pass
+
+    solution = (ROOT / "solutions" / EDITED).read_text(encoding="utf-8")
+    seconds = []
+    try:
+        wait_for("watching exercises/")  # started, first exercise checked: the learner is editing
+        for i in range(repeat):
+            (clone / "exercises" / EDITED).write_text(
+                f"{solution}\n# watch {' '.join(flags)} {i}\n"
+            )
+            start = time.perf_counter()
+            wait_for("w01.softmax passes")
+            seconds.append(time.perf_counter() - start)
+            wait_for("watching exercises/")  # it moved on to the next exercise: idle again
+    finally:
+        proc.kill()
+        proc.wait()
+    return seconds
+
+
+def watch_table(clone: Path, repeat: int) -> None:
+    """Save-to-result seconds of watch (warm and --cold) and of check; the first warm save comes
+    at once after watch started, while its runner is still importing, so it is shown apart."""
+    solution = (ROOT / "solutions" / EDITED).read_text(encoding="utf-8")
+    check = []
+    for i in range(repeat):
+        (clone / "exercises" / EDITED).write_text(f"{solution}\n# check {i}\n", encoding="utf-8")
+        check.append(timed([sys.executable, "tracker.py", "check", "w01.softmax"], clone))
+    print(f"check measured ({load()})", flush=True)
+    warm = watch_latency(clone, repeat)
+    print(f"warm watch measured ({load()})", flush=True)
+    cold = watch_latency(clone, repeat, "--cold")
+    print(f"cold watch measured ({load()})", flush=True)
+
+    def spread(xs: list[float]) -> str:
+        return f"{min(xs):.2f} (median {sorted(xs)[len(xs) // 2]:.2f}, max {max(xs):.2f})"
+
+    print("\n| case | seconds: best (median, max) | goal |")
+    print("|---|---|---|")
+    print(
+        f"| watch (warm), save softmax.py -> `w01.softmax passes` on screen | {spread(warm[1:])} | <= 1.5 s |"
+    )
+    print(
+        f"| the first save, at once after starting watch (its runner still loading) | {warm[0]:.2f} | |"
+    )
+    print(f"| `watch --cold` (a fresh Python per run), every save | {spread(cold)} | |")
+    print(f"| save, then `python tracker.py check w01.softmax` | {spread(check)} | ~4 s today |")
+    print(f"\n{load()} after the run", flush=True)
+
+
 def overhead_table(clone: Path, repeat: int) -> None:
     for week in FILLED:
         for src in (ROOT / "solutions" / week).glob("*.py"):
@@ -138,12 +211,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--overhead", action="store_true", help="also time the tracker against plain pytest"
     )
+    p.add_argument("--only-watch", action="store_true", help="time only watch against check")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="llm-speed-") as tmp:
         clone = Path(tmp)
         make_clone(clone)
         print(f"{load()} before the run", flush=True)
-        loop_table(clone, args.repeat)
+        if not args.only_watch:
+            loop_table(clone, args.repeat)
+        watch_table(clone, args.repeat)
         if args.overhead:
             overhead_table(clone, args.repeat)
     return 0
