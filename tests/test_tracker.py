@@ -5,10 +5,15 @@ plants learner code, runs `python tracker.py ...` as a learner would, and reads 
 wrote. These are maintainers' tests: `pytest tests` (they also run under `pytest --impl=solutions`).
 """
 
+import contextlib
 import json
 import os
+import queue
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -79,6 +84,46 @@ def tracker(root: Path, *args: str, timeout: float = 120) -> subprocess.Complete
         timeout=timeout,
         env=env,
     )
+
+
+@contextlib.contextmanager
+def watching(root: Path, *args: str) -> Iterator[tuple[Callable[..., str], list[str]]]:
+    """Run `python tracker.py watch` in `root`; yields (wait_for(fragment) -> the output up to it,
+    every line printed so far)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("LLM_IMPL", "PYTEST_ADDOPTS")}
+    proc = subprocess.Popen(
+        [sys.executable, "tracker.py", "watch", *args],
+        cwd=root,
+        env=dict(env, PYTHONUNBUFFERED="1"),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    everything: list[str] = []
+
+    def wait_for(fragment: str, seconds: float = 180) -> str:
+        seen, deadline = [], time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            seen.append(line)
+            everything.append(line)
+            if fragment in line:
+                return "".join(seen)
+        raise AssertionError(
+            f"watch never printed {fragment!r}; it printed:\n{''.join(everything)}"
+        )
+
+    try:
+        yield wait_for, everything
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def current_umask() -> int:

@@ -4,11 +4,7 @@ The end-to-end tests run `python tracker.py` on the week-01 copy of tests/test_t
 what it printed ("ran N" counts the exercises whose checks actually ran) and wrote.
 """
 
-import os
-import queue
 import subprocess
-import sys
-import threading
 import time
 
 import pytest
@@ -21,7 +17,7 @@ from roadmap.progress import WORK_GAP_S, Progress
 from roadmap.runner import Result
 from roadmap.status import Status
 from tests import test_tracker
-from tests.test_tracker import IDS, WEEK, plant, solution, statuses, tracker
+from tests.test_tracker import IDS, WEEK, plant, solution, statuses, tracker, watching
 
 pytestmark = pytest.mark.timeout(300)  # a tracker run under load takes longer than the 60 s default
 repo = test_tracker.repo  # the fixture: week 01 as shipped, in a fresh git repository
@@ -146,41 +142,13 @@ def test_an_exception_in_learner_code_names_the_line_once(repo):
 
 
 def test_watch_reruns_the_exercise_of_the_saved_file_and_its_importers(repo):
-    env = {k: v for k, v in os.environ.items() if k not in ("LLM_IMPL", "PYTEST_ADDOPTS")}
-    proc = subprocess.Popen(
-        [sys.executable, "tracker.py", "watch"],
-        cwd=repo,
-        env=dict(env, PYTHONUNBUFFERED="1"),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
-
-    def wait_for(fragment: str, seconds: float = 120) -> str:
-        seen, deadline = [], time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            try:
-                line = lines.get(timeout=1)
-            except queue.Empty:
-                continue
-            seen.append(line)
-            if fragment in line:
-                return "".join(seen)
-        raise AssertionError(f"watch never printed {fragment!r}; it printed:\n{''.join(seen)}")
-
-    try:
+    with watching(repo) as (wait_for, _):
         wait_for("watching exercises/")  # the first check (w01.shapes, an untouched stub) is done
         plant(repo, "softmax.py", solution("softmax.py"))
         said = wait_for("watching exercises/")
         assert f"saved exercises/{WEEK}/softmax.py" in said, said
         assert "checking w01.softmax, w01.cross_entropy" in said, said
         assert "w01.softmax passes" in said, said
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 def test_summary_time_counts_only_attempts_on_each_weeks_exercises(tmp_path):

@@ -7,11 +7,7 @@ tests/test_tracker.py, save files as a learner would, and read what it printed a
 
 import contextlib
 import json
-import os
-import queue
-import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -32,44 +28,12 @@ repo = test_tracker.repo  # the fixture: week 01 as shipped, in a fresh git repo
 
 @contextlib.contextmanager
 def watching(root: Path, *args: str) -> Iterator[Callable[..., str]]:
-    """Run `python tracker.py watch` in `root`; yields wait_for(fragment) -> the output up to it."""
-    env = {k: v for k, v in os.environ.items() if k not in ("LLM_IMPL", "PYTEST_ADDOPTS")}
-    proc = subprocess.Popen(
-        [sys.executable, "tracker.py", "watch", *args],
-        cwd=root,
-        env=dict(env, PYTHONUNBUFFERED="1"),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
-    everything: list[str] = []
-
-    def wait_for(fragment: str, seconds: float = 180) -> str:
-        seen, deadline = [], time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            try:
-                line = lines.get(timeout=0.5)
-            except queue.Empty:
-                continue
-            seen.append(line)
-            everything.append(line)
-            if fragment in line:
-                return "".join(seen)
-        raise AssertionError(
-            f"watch never printed {fragment!r}; it printed:\n{''.join(everything)}"
-        )
-
-    try:
+    """tests/test_tracker.py's watching(), asserting that the warm runner started and never stopped."""
+    with test_tracker.watching(root, *args) as (wait_for, everything):
         said = wait_for("watching exercises/")  # the first run (w01.shapes) waits for the server
         assert "warm runner:" in said, f"watch did not start its warm runner:\n{said}"
         yield wait_for
         assert not any("warm runner stopped" in line for line in everything), "".join(everything)
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 def test_hostile_files_under_warm_watch_mark_only_their_own_exercise(repo):
