@@ -48,11 +48,12 @@ def test_repeat_kv_known_answer_keeps_groups_together():
 
 @pytest.mark.parametrize("B,KV,T,D,n_rep", [(1, 1, 5, 4, 4), (2, 3, 7, 6, 2), (3, 2, 4, 8, 1)])
 def test_repeat_kv_matches_transformers(B, KV, T, D, n_rep):
+    x = torch.randn(B, KV, T, D, generator=generator(B + KV + T))
+    got = mod.repeat_kv(x, n_rep)  # the learner's first: a stub is todo before transformers loads
     from transformers.models.llama.modeling_llama import repeat_kv
 
-    x = torch.randn(B, KV, T, D, generator=generator(B + KV + T))
     assert_close(
-        mod.repeat_kv(x, n_rep),
+        got,
         repeat_kv(x, n_rep),
         what=f"repeat_kv(x {(B, KV, T, D)}, {n_rep})",
         hint=ORDER,
@@ -62,22 +63,23 @@ def test_repeat_kv_matches_transformers(B, KV, T, D, n_rep):
 @pytest.mark.parametrize("dim,H,KV,B,T", [(24, 4, 4, 2, 7), (36, 6, 2, 1, 9), (40, 4, 1, 3, 5)])
 def test_matches_transformers_llama_attention(dim, H, KV, B, T):
     """MHA (KV=H), GQA (KV=2) and MQA (KV=1) against LlamaAttention with the same weights."""
+    torch.manual_seed(dim)
+    ours = mod.Attention(dim, H, KV)
+    x = torch.randn(B, T, dim, generator=generator(T))
+    D = dim // H
+    cos, sin = rope_tables(D, T)
+    # the learner's first: a stub is todo before transformers loads
+    got = ours(x, cos, sin, causal(T))
     from transformers import LlamaConfig
     from transformers.models.llama.modeling_llama import LlamaAttention
 
-    torch.manual_seed(dim)
-    ours = mod.Attention(dim, H, KV)
     config = LlamaConfig(
         hidden_size=dim, num_attention_heads=H, num_key_value_heads=KV, attn_implementation="eager"
     )
     oracle = LlamaAttention(config, layer_idx=0).eval()
     copy_attention(ours, oracle)
-    x = torch.randn(B, T, dim, generator=generator(T))
-    D = dim // H
     additive = torch.zeros(T, T).masked_fill(~causal(T), float("-inf"))[None, None]
     expected, _ = oracle(x, position_embeddings=hf_rope(D, T), attention_mask=additive)
-    cos, sin = rope_tables(D, T)
-    got = ours(x, cos, sin, causal(T))
     assert_close(
         got,
         expected,
@@ -114,25 +116,25 @@ def likely_cause(got, oracle, x, D, T, additive) -> str:
 def test_the_given_mask_is_applied_not_plain_causal():
     """A sliding-window mask (W = 2) instead of the causal one: the layer must use the mask it is
     given (Llama passes a sliding window), compared with LlamaAttention under the same mask."""
-    from transformers import LlamaConfig
-    from transformers.models.llama.modeling_llama import LlamaAttention
-
     dim, H, KV, T = 24, 4, 2, 7
     torch.manual_seed(11)
     ours = mod.Attention(dim, H, KV)
+    i, j = torch.arange(T)[:, None], torch.arange(T)[None, :]
+    window = (j <= i) & (i - j < 2)
+    x = torch.randn(2, T, dim, generator=generator(12))
+    D = dim // H
+    cos, sin = rope_tables(D, T)
+    got = ours(x, cos, sin, window)  # the learner's first: a stub is todo before transformers loads
+    from transformers import LlamaConfig
+    from transformers.models.llama.modeling_llama import LlamaAttention
+
     config = LlamaConfig(
         hidden_size=dim, num_attention_heads=H, num_key_value_heads=KV, attn_implementation="eager"
     )
     oracle = LlamaAttention(config, layer_idx=0).eval()
     copy_attention(ours, oracle)
-    i, j = torch.arange(T)[:, None], torch.arange(T)[None, :]
-    window = (j <= i) & (i - j < 2)
     additive = torch.zeros(T, T).masked_fill(~window, float("-inf"))[None, None]
-    x = torch.randn(2, T, dim, generator=generator(12))
-    D = dim // H
     expected, _ = oracle(x, position_embeddings=hf_rope(D, T), attention_mask=additive)
-    cos, sin = rope_tables(D, T)
-    got = ours(x, cos, sin, window)
     plain, _ = oracle(
         x,
         position_embeddings=hf_rope(D, T),

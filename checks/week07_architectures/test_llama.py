@@ -46,11 +46,11 @@ def model_for(config, seed: int):
 )
 def test_logits_match_transformers_llama(overrides):
     model = model_for(tiny(**overrides), seed=1)
-    hf = hf_llama_like(model, "LlamaForCausalLM")
     idx = torch.randint(0, 61, (2, 11), generator=generator(2))
     with torch.no_grad():
+        # the learner's model first: an untouched stub is todo before transformers loads (seconds)
         logits, loss = model(idx)
-        expected = hf(idx).logits
+        expected = hf_llama_like(model, "LlamaForCausalLM")(idx).logits
     assert loss is None, "Llama(idx) without targets must return loss None"
     assert_close(logits, expected, what=f"Llama({overrides})(idx (2, 11)) logits", hint=BLOCK)
 
@@ -58,11 +58,10 @@ def test_logits_match_transformers_llama(overrides):
 def test_logits_match_transformers_mistral_with_active_sliding_window():
     """Window 3 < T = 12: a token sees only itself and two before it, in every layer."""
     model = model_for(tiny(sliding_window=3), seed=3)
-    hf = hf_llama_like(model, "MistralForCausalLM")
     idx = torch.randint(0, 61, (2, 12), generator=generator(4))
     with torch.no_grad():
         got = model(idx)[0]
-        expected = hf(idx).logits
+        expected = hf_llama_like(model, "MistralForCausalLM")(idx).logits
         model.config.sliding_window = None
         unwindowed = model(idx)[0]
     assert (expected - unwindowed).abs().max() > 1e-3, "test setup: the window should matter here"

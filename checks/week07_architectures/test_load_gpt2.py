@@ -7,7 +7,7 @@ loading, our logits must equal its logits; Conv1D's (in, out) weight layout read
 import pytest
 import torch
 
-from roadmap.checking import assert_close, generator
+from roadmap.checking import assert_close, generator, learner_first
 from roadmap.impl import load
 
 mod = load("week07_architectures.load_gpt2")
@@ -19,6 +19,8 @@ CONV1D = (
 
 
 def hf_gpt2(seed: int, **overrides):
+    """A tiny random GPT2LMHeadModel; a check calls the learner's function first (learner_first),
+    so an untouched stub is todo before transformers loads (seconds)."""
     from transformers import GPT2Config, GPT2LMHeadModel
 
     fields = dict(
@@ -41,6 +43,7 @@ def hf_gpt2(seed: int, **overrides):
 
 
 def test_config_from_hf():
+    learner_first(mod.gpt_config_from_hf, None)
     hf = hf_gpt2(0, n_positions=64, vocab_size=77)
     cfg = mod.gpt_config_from_hf(hf.config)
     got = (cfg.block_size, cfg.vocab_size, cfg.n_layer, cfg.n_head, cfg.n_embd, cfg.bias)
@@ -52,6 +55,7 @@ def test_config_from_hf():
 
 def test_config_from_hf_is_an_inference_copy_without_dropout():
     """The docstring's GPTConfig has dropout=0.0, whatever HF's attn/resid/embd pdrop say."""
+    learner_first(mod.gpt_config_from_hf, None)
     hf = hf_gpt2(0)
     cfg = mod.gpt_config_from_hf(hf.config)
     assert cfg.dropout == 0.0, (
@@ -66,6 +70,7 @@ def test_config_from_hf_is_an_inference_copy_without_dropout():
 )
 def test_config_from_hf_refuses_what_our_gpt_cannot_express(field, value):
     """Each would load without error and compute something else: ValueError, as documented."""
+    learner_first(mod.gpt_config_from_hf, None)
     from transformers import GPT2Config
 
     config = GPT2Config(n_layer=1, n_embd=16, n_head=2, **{field: value})
@@ -81,6 +86,7 @@ def test_config_from_hf_refuses_what_our_gpt_cannot_express(field, value):
 
 def test_convert_drops_attention_buffers():
     """Older transformers versions carry attn.bias (the causal mask) and attn.masked_bias buffers."""
+    learner_first(mod.convert_gpt2_state_dict, {})
     hf_sd = dict(hf_gpt2(1).state_dict())
     hf_sd["transformer.h.0.attn.bias"] = torch.ones(1, 1, 32, 32).tril()
     hf_sd["transformer.h.1.attn.masked_bias"] = torch.tensor(-1e4)
@@ -99,6 +105,7 @@ def test_convert_drops_attention_buffers():
 def test_convert_returns_new_tensors():
     """Nothing shared with the HF state dict: a later in-place update of one model (training,
     quantising) must not change the other."""
+    learner_first(mod.convert_gpt2_state_dict, {})
     hf_sd = hf_gpt2(1).state_dict()
     storages = {v.untyped_storage().data_ptr() for v in hf_sd.values()}
     sd = mod.convert_gpt2_state_dict(hf_sd)
@@ -114,6 +121,7 @@ def test_convert_returns_new_tensors():
 
 
 def test_config_from_hf_refuses_another_activation():
+    learner_first(mod.gpt_config_from_hf, None)
     from transformers import GPT2Config
 
     with pytest.raises(ValueError):
@@ -123,6 +131,7 @@ def test_config_from_hf_refuses_another_activation():
 
 
 def test_convert_transposes_conv1d_weights_only():
+    learner_first(mod.convert_gpt2_state_dict, {})
     hf = hf_gpt2(1)
     hf_sd = hf.state_dict()
     sd = mod.convert_gpt2_state_dict(hf_sd)
@@ -158,6 +167,7 @@ def test_convert_transposes_conv1d_weights_only():
     "overrides", [{}, {"n_layer": 3, "n_embd": 36, "n_head": 3, "vocab_size": 53}]
 )
 def test_loaded_gpt_reproduces_transformers_logits(overrides):
+    learner_first(mod.gpt_config_from_hf, None)
     hf = hf_gpt2(2, **overrides)
     before = {k: v.clone() for k, v in hf.state_dict().items()}
     ours = mod.gpt2_from_hf(hf)

@@ -7,7 +7,7 @@ loading, our logits must equal theirs; a hand example of the RoPE row reordering
 import pytest
 import torch
 
-from roadmap.checking import assert_close, generator
+from roadmap.checking import assert_close, generator, learner_first
 from roadmap.impl import load
 
 mod = load("week07_architectures.load_llama")
@@ -32,6 +32,8 @@ def shape_errors_explained(fn, *args):
 
 
 def hf_tiny(cls_name: str, seed: int, **overrides):
+    """A tiny random transformers model; a check calls the learner's function first (learner_first),
+    so an untouched stub is todo before transformers loads (seconds)."""
     import transformers
 
     fields = dict(
@@ -75,6 +77,7 @@ def test_half_to_interleaved_known_answer():
 
 
 def test_config_from_hf_reads_every_field():
+    learner_first(mod.config_from_hf, None)
     hf = hf_tiny(
         "MistralForCausalLM",
         0,
@@ -107,6 +110,7 @@ def test_config_from_hf_reads_every_field():
 
 
 def test_config_from_hf_refuses_biases():
+    learner_first(mod.config_from_hf, None)
     from transformers import LlamaConfig
 
     with pytest.raises(ValueError):
@@ -114,6 +118,7 @@ def test_config_from_hf_refuses_biases():
 
 
 def test_convert_produces_exactly_our_keys_and_fuses_qkv():
+    learner_first(mod.config_from_hf, None)
     hf = hf_tiny("LlamaForCausalLM", 1)
     cfg = mod.config_from_hf(hf.config)
     sd = shape_errors_explained(mod.convert_llama_state_dict, hf.state_dict(), cfg)
@@ -162,6 +167,7 @@ def test_convert_produces_exactly_our_keys_and_fuses_qkv():
     ids=["llama-gqa", "llama-mqa-tied", "mistral-window4"],
 )
 def test_loaded_model_reproduces_transformers_logits(cls_name, overrides):
+    learner_first(mod.config_from_hf, None)
     hf = hf_tiny(cls_name, 2, **overrides)
     before = {k: v.clone() for k, v in hf.state_dict().items()}
     ours = shape_errors_explained(mod.llama_from_hf, hf)
@@ -181,6 +187,7 @@ def test_loaded_model_reproduces_transformers_logits(cls_name, overrides):
 
 def test_tied_head_comes_from_the_embedding_when_lm_head_is_absent():
     """A tied checkpoint may store the matrix once (no lm_head.weight key): output = embedding."""
+    learner_first(mod.config_from_hf, None)
     hf = hf_tiny("LlamaForCausalLM", 4, tie_word_embeddings=True)
     hf_sd = {k: v for k, v in hf.state_dict().items() if k != "lm_head.weight"}
     cfg = mod.config_from_hf(hf.config)
@@ -202,6 +209,7 @@ def test_tied_head_comes_from_the_embedding_when_lm_head_is_absent():
 
 def test_convert_returns_new_tensors():
     """Nothing shared with the HF state dict (the docstring: "Returns new tensors")."""
+    learner_first(mod.convert_llama_state_dict, {}, None)
     hf = hf_tiny("LlamaForCausalLM", 5)
     hf_sd = hf.state_dict()
     storages = {v.untyped_storage().data_ptr() for v in hf_sd.values()}

@@ -127,17 +127,19 @@ def test_uniform_router_gives_the_minimal_loss():
 
 @pytest.mark.parametrize("B,T,C,E,k", [(1, 1, 8, 4, 1), (2, 7, 10, 6, 2), (3, 5, 12, 8, 3)])
 def test_forward_matches_transformers_mixtral_block(B, T, C, E, k):
+    hidden = 6
+    torch.manual_seed(B * T + E)
+    ours = mod.MoE(C, hidden, E, k)
+    for p in ours.parameters():
+        torch.nn.init.normal_(p, std=0.5)
+    x = torch.randn(B, T, C, generator=generator(C))
+    y, aux = ours(x)  # the learner's first: a stub is todo before transformers loads (seconds)
     from transformers import MixtralConfig
     from transformers.models.mixtral.modeling_mixtral import (
         MixtralSparseMoeBlock,
         load_balancing_loss_func,
     )
 
-    hidden = 6
-    torch.manual_seed(B * T + E)
-    ours = mod.MoE(C, hidden, E, k)
-    for p in ours.parameters():
-        torch.nn.init.normal_(p, std=0.5)
     config = MixtralConfig(
         hidden_size=C,
         intermediate_size=hidden,
@@ -151,8 +153,6 @@ def test_forward_matches_transformers_mixtral_block(B, T, C, E, k):
         for e, expert in enumerate(ours.experts):
             oracle.experts.gate_up_proj[e].copy_(torch.cat([expert.w1.weight, expert.w3.weight]))
             oracle.experts.down_proj[e].copy_(expert.w2.weight)
-    x = torch.randn(B, T, C, generator=generator(C))
-    y, aux = ours(x)
     assert_close(
         y,
         oracle(x),

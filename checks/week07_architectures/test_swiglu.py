@@ -37,21 +37,23 @@ def test_known_answer():
 
 @pytest.mark.parametrize("B,T,C,hidden", [(1, 1, 8, 12), (2, 7, 20, 54), (3, 5, 34, 88)])
 def test_matches_transformers_llama_mlp(B, T, C, hidden):
+    g = generator(C * hidden)
+    ours = mod.SwiGLU(C, hidden)
+    with torch.no_grad():
+        for p in ours.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.5)
+    x = torch.randn(B, T, C, generator=g)
+    got = ours(x)  # the learner's first: a stub is todo before transformers loads (seconds)
     from transformers import LlamaConfig
     from transformers.models.llama.modeling_llama import LlamaMLP
 
-    g = generator(C * hidden)
-    ours = mod.SwiGLU(C, hidden)
     oracle = LlamaMLP(
         LlamaConfig(
             hidden_size=C, intermediate_size=hidden, num_attention_heads=1, hidden_act="silu"
         )
     )
     with torch.no_grad():
-        for p in ours.parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * 0.5)
         oracle.gate_proj.weight.copy_(ours.w1.weight)
         oracle.up_proj.weight.copy_(ours.w3.weight)
         oracle.down_proj.weight.copy_(ours.w2.weight)
-    x = torch.randn(B, T, C, generator=g)
-    assert_close(ours(x), oracle(x), what=f"SwiGLU({C}, {hidden})(x {(B, T, C)})", hint=ROLES)
+    assert_close(got, oracle(x), what=f"SwiGLU({C}, {hidden})(x {(B, T, C)})", hint=ROLES)
