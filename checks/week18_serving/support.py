@@ -41,10 +41,12 @@ def worker(eng=None, **kw):
 class FakeWorker:
     """Stands in for EngineWorker in app checks: each submit gets the scripted tokens at once.
 
-    Records every (prompt, params); `finish` is the stream's finish reason ("length" default).
+    Records every (prompt, params); `finish` is the stream's finish reason ("length" default);
+    finish=None leaves the stream open after the scripted tokens (a generation still running,
+    until the app closes it: its id is then in `closed`).
     """
 
-    def __init__(self, tokens: list[int], finish: str = "length"):
+    def __init__(self, tokens: list[int], finish: str | None = "length"):
         self.tokens, self.finish = tokens, finish
         self.calls = []
         self.closed = []
@@ -67,7 +69,8 @@ class FakeWorker:
             if t == params.eos_token_id:
                 reason = "eos"
                 break
-        stream.finish(reason)
+        if reason is not None:
+            stream.finish(reason)
         return stream
 
     def queue_length(self):

@@ -332,3 +332,135 @@ def test_chat_memory_truncates_long_conversations():
     assert len(work.calls[0][0]) + 8 <= BLOCK and "question 0" not in prompt, (
         f"prompt of {len(work.calls[0][0])} tokens + 8 must fit block_size {BLOCK}, oldest dropped"
     )
+
+
+def test_unknown_fields_get_400_naming_the_field_and_nothing_runs():
+    """OpenAI answers 400 for a field it does not know; a silently ignored typo ("max_token")
+    would generate with the default instead. The request models forbid extras; the handler must
+    name the field in param and say code "unknown_parameter"."""
+    c, work = client()
+    cases = (
+        ("/v1/completions", {"model": "tiny", "prompt": "Hi", "max_token": 5}, "max_token"),
+        (
+            "/v1/chat/completions",
+            {"model": "tiny", "messages": [{"role": "user", "content": "x", "nmae": "a"}]},
+            "messages.0.nmae",
+        ),
+    )
+    for url, body, field in cases:
+        r = c.post(url, json=body)
+        assert_error(r, 400, field)
+        err = r.json()["error"]
+        assert (err["type"], err["param"], err["code"]) == (
+            "invalid_request_error",
+            field,
+            "unknown_parameter",
+        ), (
+            f"POST {url} with the unknown field {field!r}: type/param/code "
+            f"{(err['type'], err['param'], err['code'])}, expected ('invalid_request_error', "
+            f"{field!r}, 'unknown_parameter'); likely cause: param is not the field's path without "
+            "'body', or pydantic's 'extra_forbidden' error is not given the code"
+        )
+    assert work.calls == [], f"requests with unknown fields reached the worker: {work.calls}"
+
+
+def test_malformed_json_names_the_problem_with_line_and_column_not_an_offset():
+    """The body below breaks on line 2: after '"Hi"' a ',' is missing. Python's json module (the
+    oracle) says where: line 2, column 17 (counted from 1). FastAPI's error carries only the
+    character offset (34): reporting it as param "34" tells a client nothing."""
+    text = '{"model": "tiny",\n "prompt": "Hi" "max_tokens": 3}'
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as e:
+        want = f"request body is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}"
+    c, work = client()
+    r = c.post(
+        "/v1/completions", content=text.encode(), headers={"content-type": "application/json"}
+    )
+    assert_error(r, 400, "json")
+    err = r.json()["error"]
+    assert err["message"] == want and err["param"] is None, (
+        f"malformed JSON {text!r}: message {err['message']!r}, param {err['param']!r}; expected "
+        f"{want!r} and param None; likely cause: pydantic's 'json_invalid' error handled like a "
+        "field's (its loc holds the character offset, not a field: count the line and column in "
+        "exc.body)"
+    )
+    assert work.calls == []
+
+
+def _asgi_stream_then_disconnect(app, body: dict) -> list[dict]:
+    """POST `body` to /v1/completions with stream true over raw ASGI; the client reads the first
+    piece of the body, then disconnects (what a closed browser tab or a Ctrl-C does)."""
+    import asyncio
+
+    async def go():
+        first = asyncio.Event()
+        inbox = [{"type": "http.request", "body": json.dumps(body).encode(), "more_body": False}]
+        sent = []
+
+        async def receive():
+            if inbox:
+                return inbox.pop(0)
+            await first.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message):
+            sent.append(message)
+            if message["type"] == "http.response.body" and message.get("body"):
+                first.set()
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/v1/completions",
+            "raw_path": b"/v1/completions",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"content-type", b"application/json"), (b"host", b"testserver")],
+            "client": ("127.0.0.1", 50000),
+            "server": ("testserver", 80),
+        }
+        await asyncio.wait_for(app(scope, receive, send), timeout=5)
+        return sent
+
+    return asyncio.run(go())
+
+
+def test_stats_counts_a_client_that_disconnects_mid_stream_and_nothing_else():
+    """Three streams: one runs to max_tokens, one stops at a stop string (the app closes it
+    itself), one loses its client after the first piece. Only the last is a cancellation."""
+    work = FakeWorker(TOKENS, finish=None)  # streams stay open after the scripted tokens
+    app = app_for(work)
+    c = TestClient(app)
+    done = FakeWorker(TOKENS)
+    c_done = TestClient(app_for(done))
+    r1 = c_done.post(
+        "/v1/completions", json={"model": "tiny", "prompt": "Hi", "max_tokens": 5, "stream": True}
+    )
+    r2 = c.post(
+        "/v1/completions",
+        json={"model": "tiny", "prompt": "Hi", "max_tokens": 40, "stream": True, "stop": "STOP"},
+    )
+    assert r1.status_code == r2.status_code == 200, (r1.text[:200], r2.text[:200])
+    s1, s2 = c_done.get("/stats").json(), c.get("/stats").json()
+    assert "cancelled" in s1, f"/stats {s1} lacks 'cancelled'"
+    assert s1["cancelled"] == 0 and s2["cancelled"] == 0, (
+        f"/stats cancelled {s1['cancelled']} after a stream that ran to max_tokens, "
+        f"{s2['cancelled']} after one cut by a stop string; expected 0 and 0 (an end is not a "
+        "cancellation; likely cause: counting every stream.close())"
+    )
+    sent = _asgi_stream_then_disconnect(app, {"model": "tiny", "prompt": "Hi", "stream": True})
+    assert any(m.get("body") for m in sent if m["type"] == "http.response.body"), (
+        f"the streaming request sent no body before the client left: {sent[:2]}"
+    )
+    s = c.get("/stats").json()
+    assert s["cancelled"] == 1 and len(work.closed) == 2, (
+        f"a client disconnected mid-stream: /stats cancelled {s['cancelled']}, streams closed "
+        f"{len(work.closed)}; expected cancelled 1 and both open streams closed (the stop string's "
+        "and the abandoned one); likely cause: nothing counts the stream that ends because its "
+        "client went away (the generator is closed or cancelled before its end: count it in the "
+        "finally that closes the stream)"
+    )

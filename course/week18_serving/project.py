@@ -143,7 +143,7 @@ def agent_transcripts(base, name, headers, short):
     return lines, scripted
 
 
-def screenshot(port, out: Path) -> str:
+def screenshot(port, out: Path, api_key: str | None = None) -> str:
     if not CHROMIUM.exists():
         return f"skipped: {CHROMIUM} is not installed"
     from playwright.sync_api import sync_playwright
@@ -152,6 +152,9 @@ def screenshot(port, out: Path) -> str:
         b = launch_chromium(p)
         page = b.new_page(viewport={"width": 1000, "height": 700})
         page.goto(f"http://127.0.0.1:{port}/ui/", wait_until="domcontentloaded")
+        if api_key:  # the UI asks for the key first (serve.UIKeyGate)
+            page.locator("input[type=password]").fill(api_key)
+            page.locator("input[type=password]").press("Enter")
         box = page.get_by_role("textbox").first
         box.wait_for(timeout=30000)
         box.fill("Hello! Who are you?")
@@ -195,7 +198,9 @@ def main(argv: list[str] | None = None) -> int:
         rows = [asyncio.run(load_level(base, name, c, n, max_tokens, headers)) for c, n in levels]
         lines, scripted = agent_transcripts(base, name, headers, args.short)
         (out / "agent.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-        shot_note = screenshot(port, out) if shot else "skipped in --short (use --screenshot)"
+        shot_note = (
+            screenshot(port, out, args.api_key) if shot else "skipped in --short (use --screenshot)"
+        )
         stats = httpx.get(base + "/stats").json()
     finally:
         server.should_exit = True

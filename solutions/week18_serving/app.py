@@ -48,7 +48,7 @@ JSONInt = Annotated[StrictInt, BeforeValidator(_whole_float)]  # no "5", no true
 
 
 class _Sampling(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")  # an unknown field is a 400, as OpenAI answers
 
     model: str = Field(strict=True, min_length=1)
     max_tokens: JSONInt = Field(16, ge=1, le=4096)
@@ -70,6 +70,8 @@ class CompletionRequest(_Sampling):
 
 
 class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     role: Literal["system", "user", "assistant", "tool"]
     content: str = Field(strict=True)
 
@@ -111,6 +113,7 @@ class ServerStats:
     def __init__(self):
         self.requests = 0
         self.errors = 0
+        self.cancelled = 0  # streams whose client went away before the end
         self.latencies: list[float] = []  # seconds, whole request, last 1000
         self.ttfts: list[float] = []  # seconds to the first token, last 1000
 
@@ -171,11 +174,23 @@ def create_app(
 
     `tokenizer` has encode(str) -> list[int], token_bytes(id) -> bytes and eos_token_id (int or
     None). Rules (the checks test each):
-    - Validation errors (bad JSON, wrong types, out of bounds, a body that is not UTF-8) answer
-      400 with type "invalid_request_error"; any HTTP error keeps its status in the error shape.
+    - Validation errors (bad JSON, wrong types, out of bounds, unknown fields, a body that is not
+      UTF-8) answer 400 with type "invalid_request_error"; any HTTP error keeps its status in the
+      error shape.
     - Every error message names what is wrong: a field's validation error names the field
-      ("max_tokens: ..."), a body that is not JSON says "JSON", a 404 names the requested model,
-      len(prompt) + max_tokens > block_size says "context", a 401 says "API key".
+      ("max_tokens: ..."), a 404 names the requested model, len(prompt) + max_tokens >
+      block_size says "context", a 401 says "API key".
+    - A field's validation error: param is the field's path without "body" ("max_tokens",
+      "messages.0.name"). An unknown field (pydantic's "extra_forbidden": the request models
+      forbid extras) also has code "unknown_parameter"; other validation errors have code None.
+      Example: {"model": "tiny", "prompt": "Hi", "foo": 1} -> 400 {"error": {"message": "foo:
+      Extra inputs are not permitted", "type": "invalid_request_error", "param": "foo", "code":
+      "unknown_parameter"}}.
+    - A body that is not JSON (pydantic's "json_invalid": loc ("body", character offset), the
+      decoder's complaint in ctx["error"], the text in exc.body): the message is "request body
+      is not valid JSON: <complaint> at line L column C" (both counted from 1, as Python's json
+      module counts them), param None, code None. Example: '{"model": "tiny"\\n "x": 1}' ->
+      "request body is not valid JSON: Expecting ',' delimiter at line 2 column 2".
     - When api_key is set, every /v1 route needs `Authorization: Bearer <api_key>`, else 401
       (type "authentication_error") and nothing is queued. /health and /stats never need it.
     - A model other than model_name: 404, code "model_not_found".
@@ -198,9 +213,11 @@ def create_app(
       "assistant"}}]} first, then {"delta": {"content": piece}}; both end with a chunk with the
       finish_reason (and empty text / delta), then "data: [DONE]". A client that disconnects
       closes its stream (its blocks are freed).
-    - /stats: {"requests", "errors", "tokens", "queue_length", "running", "latency_p50",
-      "latency_p95", "ttft_p50", "ttft_p95"}: requests = generation requests accepted by the
-      worker, errors = error responses sent (any 4xx/5xx from the handlers above), tokens /
+    - /stats: {"requests", "errors", "cancelled", "tokens", "queue_length", "running",
+      "latency_p50", "latency_p95", "ttft_p50", "ttft_p95"}: requests = generation requests
+      accepted by the worker, errors = error responses sent (any 4xx/5xx from the handlers
+      above), cancelled = streams whose client disconnected before the end (a stop string, eos or
+      max_tokens is an end, not a cancellation; counted once the stream is closed), tokens /
       queue_length / running from the worker, latencies in seconds (None before any request),
       both counted from the stream's submit_time: latency to the stream's end, ttft to its
       first_token_time.
@@ -217,9 +234,16 @@ def create_app(
     async def _invalid(request: Request, exc: RequestValidationError):
         stats.errors += 1
         first = exc.errors()[0] if exc.errors() else {}
+        if first.get("type") == "json_invalid":  # its loc holds an offset, not a field
+            text, pos = exc.body or "", first["loc"][-1]
+            line, col = text.count("\n", 0, pos) + 1, pos - text.rfind("\n", 0, pos)
+            why = f"{first['ctx']['error']} at line {line} column {col}"
+            msg = f"request body is not valid JSON: {why}"
+            return JSONResponse(error_body(msg, "invalid_request_error"), status_code=400)
         loc = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or None
         msg = f"{loc}: {first.get('msg', 'invalid request')}" if loc else first.get("msg", "")
-        return JSONResponse(error_body(msg, "invalid_request_error", param=loc), status_code=400)
+        code = "unknown_parameter" if first.get("type") == "extra_forbidden" else None
+        return JSONResponse(error_body(msg, "invalid_request_error", code, loc), status_code=400)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
@@ -298,6 +322,7 @@ def create_app(
         stopper = StopStream(stops)
         pending = b""  # bytes of an unfinished UTF-8 character (week 08)
         info["tokens"] = 0
+        ended = False  # reached the end (eos, length, a stop string) rather than abandoned
         try:
             async for token in stream:
                 info["tokens"] += 1
@@ -313,8 +338,11 @@ def create_app(
                 out = stopper.feed(pending.decode("utf-8", errors="replace")) + stopper.flush()
                 if out:
                     yield out
+            ended = True
         finally:
             stream.close()  # subtle: a client that went away lands here: stop its generation
+            if not ended:  # the client went away mid-stream
+                stats.cancelled += 1
             reason = stream.finish_reason
             info["finish_reason"] = "stop" if stopper.stopped or reason == "eos" else "length"
             latency = time.perf_counter() - stream.submit_time
@@ -419,6 +447,7 @@ def create_app(
         return {
             "requests": stats.requests,
             "errors": stats.errors,
+            "cancelled": stats.cancelled,
             "tokens": worker.stats.tokens,
             "queue_length": worker.queue_length(),
             "running": worker.running(),
