@@ -10,7 +10,7 @@ import copy
 import torch
 import torch.nn as nn
 
-from roadmap.checking import assert_close, from_scratch
+from roadmap.checking import assert_close, from_scratch, learner_first
 from roadmap.impl import load
 
 from .support import batch, tiny_gpt
@@ -32,6 +32,13 @@ def scratch_step(opt) -> None:
         exercise="w09.adamw",
         instead="tensor arithmetic on exp_avg / exp_avg_sq",
     )
+
+
+def adamw(params, **hyper) -> torch.optim.Optimizer:
+    """mod.AdamW(params, **hyper), after the learner's step had its say: torch.optim.Optimizer's
+    constructor imports torch._dynamo (seconds), so an untouched stub is todo before it runs."""
+    learner_first(mod.AdamW.step, object.__new__(mod.AdamW))  # an unbuilt optimizer
+    return mod.AdamW(params, **hyper)
 
 
 def names_of(model: nn.Module, params) -> set[str]:
@@ -94,7 +101,7 @@ def test_first_step_is_bias_corrected():
     0.25; m_hat = 0.5, v_hat = 0.25, so p moves by -0.01 * 0.5 / (0.5 + 1e-8) = -0.01 (uncorrected:
     0.05 / sqrt(0.00025) = 3.16 times more)."""
     p = nn.Parameter(torch.linspace(-1, 1, 7))
-    opt = mod.AdamW([p], lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
+    opt = adamw([p], lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
     start = p.detach().clone()
     p.grad = torch.full_like(p, 0.5)
     scratch_step(opt)
@@ -113,7 +120,7 @@ def test_weight_decay_is_decoupled():
     p <- p * (1 - 0.05 * 0.1) = 0.995 p exactly. L2 (wd * p added to the gradient) would move every
     weight by about -lr * sign(p) instead."""
     p = nn.Parameter(torch.tensor([2.0, -1.0, 0.5, 3.0, -4.0]))
-    opt = mod.AdamW([p], lr=0.05, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.1)
+    opt = adamw([p], lr=0.05, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.1)
     start = p.detach().clone()
     p.grad = torch.zeros_like(p)
     scratch_step(opt)
@@ -131,7 +138,7 @@ def test_eps_is_added_after_the_square_root():
     """Tiny gradients (1e-6), wd=0, lr=1: the move is -1e-6 / (1e-6 + 1e-8) = -0.990099; with eps
     inside the root it would be -1e-6 / sqrt(1e-12 + 1e-8) = -0.0099995."""
     p = nn.Parameter(torch.zeros(5))
-    opt = mod.AdamW([p], lr=1.0, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
+    opt = adamw([p], lr=1.0, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
     p.grad = torch.full_like(p, 1e-6)
     scratch_step(opt)
     assert_close(
@@ -153,7 +160,7 @@ def run_both(groups_fn, lr, betas, eps, wd, steps=50, seed=0):
     steps into differences that look like a wrong update."""
     ours = tiny_gpt(seed=seed).double()
     ref = copy.deepcopy(ours)
-    opt = mod.AdamW(groups_fn(ours), lr=lr, betas=betas, eps=eps, weight_decay=wd)
+    opt = adamw(groups_fn(ours), lr=lr, betas=betas, eps=eps, weight_decay=wd)
     ref_opt = torch.optim.AdamW(groups_fn(ref), lr=lr, betas=betas, eps=eps, weight_decay=wd)
     for step in range(1, steps + 1):
         x, y = batch(seed * 1000 + step, B=3, T=7)
@@ -199,7 +206,7 @@ def test_matches_torch_adamw_with_groups():
 def test_parameters_without_grad_are_skipped():
     """A parameter whose .grad is None stays put and its step count does not move."""
     a, b = nn.Parameter(torch.ones(3)), nn.Parameter(torch.ones(4))
-    opt = mod.AdamW([a, b], lr=0.1, weight_decay=0.1)
+    opt = adamw([a, b], lr=0.1, weight_decay=0.1)
     a.grad = torch.ones(3)
     scratch_step(opt)
     assert_close(

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from roadmap.checking import assert_close
+from roadmap.checking import assert_close, learner_first
 from roadmap.impl import load
 
 from .support import batch, tiny_gpt
@@ -20,6 +20,8 @@ mod = load("week09_training.checkpoint")
 
 
 def trained(seed=0):
+    # the learner's first: torch.optim's first optimizer imports torch._dynamo (seconds)
+    learner_first(mod.save_checkpoint, None, None, None, 0)
     model = tiny_gpt(seed=seed)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
     for i in range(3):

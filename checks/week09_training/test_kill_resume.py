@@ -20,7 +20,10 @@ import pytest
 
 from course.data import fixture_path
 from roadmap import ROOT
-from roadmap.impl import current_tree
+from roadmap.checking import learner_first
+from roadmap.impl import current_tree, load
+
+checkpoint = load("week09_training.checkpoint")
 
 ARGS = [
     "--train-files", str(fixture_path("week09", "tiny_corpus.txt")),
@@ -50,6 +53,8 @@ def losses(run_dir) -> dict[int, float]:
 
 @pytest.mark.timeout(240)  # ~6 s on a quiet machine; a loaded one may be 20x slower
 def test_sigkill_after_step_37_then_resume_is_bit_identical(tmp_path):
+    # the learner's first: an untouched stub is todo before the trainer starts
+    learner_first(checkpoint.rng_state)
     from course.week09_training import train
 
     tree = current_tree()

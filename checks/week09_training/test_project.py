@@ -3,12 +3,16 @@
 Runs `--short` (a 2-layer model on the week's fixture text, 12 steps per run) into tmp_path.
 """
 
+from roadmap.impl import load
 from roadmap.project import load_project
 
 project = load_project("week09_training")
+schedule = load("week09_training.schedule")
 
 
 def test_project_writes_curves_metrics_and_samples(tmp_path):
+    # the learner's code first: an untouched week is todo before the project trains a tokenizer
+    schedule.lr_at(0, 1.0, 0.1, 1, 10)
     assert project.main(["--short", "--out", str(tmp_path), "--threads", "1"]) == 0
     assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG", "curves.png missing"
     assert any((tmp_path / "tb").iterdir()), "the TensorBoard run tb/ is empty"
