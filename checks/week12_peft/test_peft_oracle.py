@@ -27,12 +27,14 @@ def peft_key(ours: str) -> str:
 
 
 def build(seed: int):
-    from peft import LoraConfig, get_peft_model
-
     model = tiny_gpt(seed=seed)
-    hf = to_hf_gpt2(model.state_dict(), V, BLOCK, LAYERS, HEADS, C)
+    base = {k: v.clone() for k, v in model.state_dict().items()}  # the weights before injection
+    # the learner's first: an untouched stub is todo before transformers and peft load (seconds)
     inject.inject_lora(model, TARGETS, r=R, alpha=ALPHA)
     randomize_lora(model, seed)
+    from peft import LoraConfig, get_peft_model
+
+    hf = to_hf_gpt2(base, V, BLOCK, LAYERS, HEADS, C)
     config = LoraConfig(
         r=R, lora_alpha=ALPHA, target_modules=TARGETS, fan_in_fan_out=True, lora_dropout=0.0
     )

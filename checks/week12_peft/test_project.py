@@ -5,12 +5,16 @@ the dataset.
 """
 
 from course.data import fixture_path
+from roadmap.impl import load
 from roadmap.project import load_project
 
 project = load_project("week12_peft")
+nf4 = load("week12_peft.nf4")
 
 
 def test_project_writes_the_comparison(tmp_path):
+    # the learner's code first: an untouched week is todo before the project loads its models
+    nf4.nf4_code_book()
     data = fixture_path("week12", "instruction.json")
     assert project.main(["--short", "--out", str(tmp_path), "--data-file", str(data)]) == 0
     table = (tmp_path / "comparison.md").read_text(encoding="utf-8")
