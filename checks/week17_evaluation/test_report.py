@@ -60,6 +60,8 @@ def test_bootstrap_covers_the_true_mean_at_least_90_percent():
 
 def test_bootstrap_is_seeded_alpha_sets_the_width_and_scipy_is_off_limits():
     x = np.random.default_rng(3).normal(size=41)
+    # the learner's first: forbidding scipy's bootstrap imports scipy.stats (~1 s)
+    b = mod.bootstrap_ci(x, seed=5)
     a = from_scratch(
         mod.bootstrap_ci,
         x,
@@ -68,7 +70,6 @@ def test_bootstrap_is_seeded_alpha_sets_the_width_and_scipy_is_off_limits():
         exercise="w17.report",
         instead="numpy draws and np.quantile",
     )
-    b = mod.bootstrap_ci(x, seed=5)
     c = mod.bootstrap_ci(x, seed=6)
     assert a == b and a[1:] != c[1:], (
         f"bootstrap_ci(seed=5) twice = {a}, {b}; seed 6 = {c}: the same seed must give the same "
