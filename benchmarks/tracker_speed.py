@@ -24,18 +24,17 @@ beside the table (two shared cores: compare ratios, not seconds, between runs).
 
 import argparse
 import os
-import queue
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 from roadmap import ROOT
 from roadmap.manifest import load_manifest
-from roadmap.pristine import pristine_bytes
+from roadmap.pristine import commit_all, copy_whole_course
+from tests.test_tracker import watching
 
 FILLED = ["week01_tensors", "week02_bigram", "week03_embeddings", "week04_attention"]
 EDITED = "week01_tensors/softmax.py"  # the exercise w01.softmax
@@ -44,22 +43,8 @@ EDITED_CHECK = "checks/week01_tensors/test_softmax.py"
 
 def make_clone(dest: Path) -> None:
     """Every tracked file, exercises as shipped, committed to a fresh git repository in `dest`."""
-    files = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.split("\0")
-    for rel in filter(None, files):
-        src, out = ROOT / rel, dest / rel
-        if not src.is_file():
-            continue
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if rel.startswith("exercises/"):
-            out.write_bytes(pristine_bytes(rel))
-        else:
-            shutil.copy2(src, out)
-    git = ["git", "-c", "user.name=b", "-c", "user.email=b@b", "-c", "commit.gpgsign=false"]
-    subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
-    subprocess.run(["git", "add", "-A"], cwd=dest, check=True)
-    subprocess.run([*git, "commit", "-qm", "clone"], cwd=dest, check=True)
+    copy_whole_course(dest)
+    commit_all(dest, "clone")
 
 
 def timed(cmd: list[str], cwd: Path) -> float:
@@ -112,38 +97,18 @@ def loop_table(clone: Path, repeat: int) -> None:
 
 def watch_latency(clone: Path, repeat: int, *flags: str) -> list[float]:
     """Seconds from each save of softmax.py to `watch` printing its pass, one per repeat."""
-    env = {k: v for k, v in os.environ.items() if k not in ("LLM_IMPL", "PYTEST_ADDOPTS")}
-    proc = subprocess.Popen(
-        [sys.executable, "tracker.py", "watch", *flags],
-        cwd=clone,
-        env=dict(env, PYTHONUNBUFFERED="1"),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
-
-    def wait_for(fragment: str) -> None:
-        while fragment not in lines.get(timeout=300):
-            pass
-
     solution = (ROOT / "solutions" / EDITED).read_text(encoding="utf-8")
     seconds = []
-    try:
-        wait_for("watching exercises/")  # started, first exercise checked: the learner is editing
+    with watching(clone, *flags) as (wait_for, _):
+        wait_for("watching exercises/", 300)  # first exercise checked: the learner is editing
         for i in range(repeat):
             (clone / "exercises" / EDITED).write_text(
                 f"{solution}\n# watch {' '.join(flags)} {i}\n"
             )
             start = time.perf_counter()
-            wait_for("w01.softmax passes")
+            wait_for("w01.softmax passes", 300)
             seconds.append(time.perf_counter() - start)
-            wait_for("watching exercises/")  # it moved on to the next exercise: idle again
-    finally:
-        proc.kill()
-        proc.wait()
+            wait_for("watching exercises/", 300)  # it moved on to the next exercise: idle again
     return seconds
 
 

@@ -31,7 +31,6 @@ import hashlib
 import json
 import os
 import re
-import subprocess
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -39,9 +38,9 @@ from pathlib import Path
 from roadmap import ROOT
 from roadmap.extras import EXTRAS, PRETEND_VAR, missing_extras
 from roadmap.manifest import Exercise, Manifest
-from roadmap.pristine import NoGitHistory, is_pristine, pristine_bytes
+from roadmap.pristine import NoGitHistory, head_blobs, head_commit, is_pristine, pristine_bytes
 from roadmap.progress import PROGRESS_DIR, atomic_write
-from roadmap.runner import MEMORY_LIMIT_GB, Result
+from roadmap.runner import MEMORY_LIMIT_GB, Result, needs_extra
 from roadmap.status import Status
 
 CACHE_PATH = PROGRESS_DIR / "cache.json"
@@ -178,19 +177,9 @@ class Stubs:
 
     def __init__(self, manifest: Manifest, stored: dict):
         self.manifest = manifest
-        self.head = self._head()
+        self.head = head_commit()
         self.shipped: dict = stored.get("files", {}) if stored.get("head") == self.head else {}
         self.blobs: dict[str, str] | None = None  # read from git only when a file is new to us
-
-    @staticmethod
-    def _head() -> str | None:
-        try:
-            run = subprocess.run(
-                ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=30
-            )
-        except (OSError, subprocess.TimeoutExpired):
-            return None
-        return run.stdout.strip() if run.returncode == 0 else None
 
     def to_json(self) -> dict:
         return {"head": self.head, "files": self.shipped}
@@ -199,7 +188,10 @@ class Stubs:
         """{hash, stubs: {exercise id: {function: hash}}, outside: hash} of the shipped `rel`."""
         if rel not in self.shipped:
             if self.blobs is None:
-                self.blobs = self._blobs()
+                try:
+                    self.blobs = head_blobs("exercises")  # one `git ls-tree` for every file
+                except NoGitHistory:
+                    self.blobs = {}
             if self.blobs.get(rel) == _git_blob(current) and is_pristine(
                 rel, current.decode("utf-8", "replace")
             ):
@@ -213,25 +205,6 @@ class Stubs:
             ids = [i.id for i in self.manifest.all_items() if f"exercises/{i.file}" == rel]
             self.shipped[rel] = {"hash": _sha(text), **_functions(text, ids)}
         return self.shipped[rel]
-
-    @staticmethod
-    def _blobs() -> dict[str, str]:
-        """Git's blob id of every file under exercises/ at HEAD, from one `git ls-tree`."""
-        try:
-            out = subprocess.run(
-                ["git", "ls-tree", "-r", "-z", "HEAD", "--", "exercises"],
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                timeout=30,
-            ).stdout
-        except (OSError, subprocess.TimeoutExpired):
-            return {}
-        blobs = {}
-        for line in filter(None, out.split("\0")):
-            meta, _, rel = line.partition("\t")
-            blobs[rel] = meta.split()[-1]
-        return blobs
 
     def untouched(self, item: Exercise, files: Files) -> bool:
         """True when the exercise's code is exactly as shipped (for a project: its whole week)."""
@@ -361,17 +334,13 @@ class ResultCache:
     ) -> tuple[dict[str, Result], dict[str, str]]:
         """Results known without running (missing extras; with `reuse`, untouched stubs and stored
         results whose key still matches), and the keys of the items that must run."""
-        from roadmap.extras import install_hint
-
         known: dict[str, Result] = {}
         keys: dict[str, str] = {}
         files = Files(self.imports)
         for item in items:
-            missing = missing_extras(item.extras)
-            if missing:
-                known[item.id] = Result(
-                    Status.NEEDS_EXTRA, f"needs extra {','.join(missing)}: {install_hint(missing)}"
-                )
+            needs = needs_extra(item)
+            if needs is not None:
+                known[item.id] = needs
                 continue
             checks_exist = all((ROOT / c).exists() for c in item.checks)
             if reuse and checks_exist and self.stubs.untouched(item, files):

@@ -64,10 +64,22 @@ def pristine_bytes(rel: str) -> bytes:
     raise FileNotFoundError(f"no commit holds the stub of {rel} with all its TODO lines")
 
 
-def tracked(under: str) -> list[str]:
-    """Files git tracks at HEAD under repository path `under`."""
-    out = _git("ls-tree", "-r", "-z", "--name-only", "HEAD", "--", under).stdout
-    return [rel for rel in out.split("\0") if rel]
+def head_commit() -> str | None:
+    """The commit HEAD names, or None without git history."""
+    try:
+        return _git("rev-parse", "HEAD").stdout.strip()
+    except NoGitHistory:
+        return None
+
+
+def head_blobs(under: str) -> dict[str, str]:
+    """Repository file -> git's blob id, for every file git tracks at HEAD under path `under`."""
+    out = _git("ls-tree", "-r", "-z", "HEAD", "--", under).stdout
+    blobs = {}
+    for line in filter(None, out.split("\0")):
+        meta, _, rel = line.partition("\t")
+        blobs[rel] = meta.split()[-1]
+    return blobs
 
 
 def copy_course(paths: list[str], dst: Path) -> None:
@@ -78,7 +90,7 @@ def copy_course(paths: list[str], dst: Path) -> None:
     for rel in paths:
         src, out = ROOT / rel, dst / rel
         if rel == "exercises" or rel.startswith("exercises/"):
-            files = tracked(rel)
+            files = list(head_blobs(rel))
             if not files:
                 raise FileNotFoundError(f"git tracks nothing under {rel}")
             for file in files:
@@ -89,3 +101,19 @@ def copy_course(paths: list[str], dst: Path) -> None:
         else:
             out.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, out)
+
+
+def copy_whole_course(dst: Path) -> None:
+    """Every file git tracks (as the working tree has it; deleted ones left out), exercises as shipped."""
+    copy_course(["exercises"], dst)
+    others = [rel for rel in head_blobs(".") if not rel.startswith("exercises/")]
+    copy_course([rel for rel in others if (ROOT / rel).is_file()], dst)
+
+
+def commit_all(root: Path, message: str = "as shipped") -> None:
+    """Make `root` a fresh git repository with everything in it committed (what `reset` and the
+    tracker's cache read the shipped stubs from)."""
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+    subprocess.run([*git, "commit", "-qm", message], cwd=root, check=True)

@@ -142,6 +142,14 @@ def _run_pytest(
         )
 
 
+def needs_extra(item: Exercise) -> Result | None:
+    """The needs-extra result of an item whose extras are not all installed, else None."""
+    missing = missing_extras(item.extras)
+    if not missing:
+        return None
+    return Result(Status.NEEDS_EXTRA, f"needs extra {','.join(missing)}: {install_hint(missing)}")
+
+
 def run_checks(
     items: list[Exercise], tree: str, timeout: float = 30.0, warm: "WarmRunner | None" = None
 ) -> dict[str, Result]:
@@ -149,11 +157,9 @@ def run_checks(
     results: dict[str, Result] = {}
     files: list[str] = []
     for item in items:
-        missing = missing_extras(item.extras)
-        if missing:
-            results[item.id] = Result(
-                Status.NEEDS_EXTRA, f"needs extra {','.join(missing)}: {install_hint(missing)}"
-            )
+        needs = needs_extra(item)
+        if needs is not None:
+            results[item.id] = needs
             continue
         files.extend(item.checks)
 

@@ -10,45 +10,28 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from roadmap import ROOT
+from roadmap.pristine import commit_all, copy_whole_course
 
 pytestmark = pytest.mark.timeout(900)
 
-GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
 WEEK = "exercises/week01_tensors"
 # the tracker tests that read exercises/ through their fixture, and the reset test
 TESTS = "fresh_clone or one_correct_file or hint_solution_next_and_reset"
-
-
-def scratch_copy(dst: Path) -> None:
-    files = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.split("\0")
-    for rel in filter(None, files):
-        if (ROOT / rel).is_file():
-            (dst / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / rel, dst / rel)
-    # the shipped stubs, not this checkout's (which may hold the maintainer's own progress)
-    from roadmap.pristine import copy_course
-
-    copy_course([WEEK], dst)
-    subprocess.run(["git", "init", "-q"], cwd=dst, check=True)
-    subprocess.run(["git", "add", "-A"], cwd=dst, check=True)
-    subprocess.run([*GIT, "commit", "-qm", "as shipped"], cwd=dst, check=True)
 
 
 def test_tracker_tests_pass_with_a_learners_progress_in_exercises(tmp_path):
     if shutil.which("git") is None or not (ROOT / ".git").exists():
         pytest.skip("needs the repository's git history")
     scratch = tmp_path / "clone"
-    scratch_copy(scratch)
+    copy_whole_course(scratch)  # as a fresh clone: the shipped stubs, not this checkout's
+    commit_all(scratch)
     right = (ROOT / "solutions/week01_tensors/softmax.py").read_text(encoding="utf-8")
     (scratch / WEEK / "softmax.py").write_text(right, encoding="utf-8")
-    subprocess.run([*GIT, "commit", "-qam", "my softmax"], cwd=scratch, check=True)
+    commit_all(scratch, "my softmax")  # the learner commits one file
     wrong = (ROOT / "solutions/week01_tensors/masks.py").read_text(encoding="utf-8")
     wrong = wrong.replace("torch.tril(", "torch.triu(")  # a wrong answer, not committed
     (scratch / WEEK / "masks.py").write_text(wrong, encoding="utf-8")

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from roadmap import ROOT
-from roadmap.pristine import NoGitHistory, copy_course, pristine_bytes
+from roadmap.pristine import NoGitHistory, commit_all, copy_course, pristine_bytes
 
 pytestmark = pytest.mark.timeout(300)  # a tracker run under load takes longer than the 60 s default
 
@@ -63,10 +63,7 @@ def repo(tmp_path: Path) -> Path:
         if path.stem != WEEK:
             text = path.read_text(encoding="utf-8")
             path.write_text(text.replace('status = "ready"', 'status = "coming"'), encoding="utf-8")
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
-    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
-    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
-    subprocess.run([*git, "commit", "-qm", "stubs"], cwd=root, check=True)
+    commit_all(root)
     return root
 
 
