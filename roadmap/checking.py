@@ -140,6 +140,15 @@ def from_scratch(
         return fn(*args, **kwargs)
 
 
+def busy_factor() -> float:
+    """How much other work stretches a time budget now: the 1-minute load average per core, at
+    least 1. A budget measured on a quiet machine times this never fails a busy one for time that
+    is not its own (verify's stub budget, week 18's shutdown check)."""
+    import os
+
+    return max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
+
+
 def learner_first(fn, *args, **kwargs) -> None:
     """Call the learner's `fn` once before an expensive oracle (a library import, a process launch).
 

@@ -342,6 +342,7 @@ def stub_seconds(items: list[Exercise], times_file: Path) -> dict[str, float]:
 def check_runs(
     manifest: Manifest, items: list[Exercise], timeout: float, stubs_only: bool = False
 ) -> list[str]:
+    from roadmap.checking import busy_factor
     from roadmap.pytest_plugin import TIMES_VAR
     from roadmap.runner import run_checks
 
@@ -371,19 +372,16 @@ def check_runs(
                 f"exercises: {item_id} is {result.status} as shipped, must be todo "
                 f'(the stub must raise NotImplementedError("{item_id}: ...") before anything fails): {detail[:400]}'
             )
-    # the budget holds on a quiet machine; other work on the cores stretches it in proportion,
-    # so a busy machine does not fail verify for time that is not the checks' own
-    busy = max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
-    budget = float(os.environ.get("LLM_STUB_BUDGET_S", STUB_BUDGET_S)) * busy
-    for item_id, spent in sorted(seconds.items(), key=lambda kv: -kv[1]):
+    budget = float(os.environ.get("LLM_STUB_BUDGET_S", STUB_BUDGET_S)) * busy_factor()
+    ranked = sorted(seconds.items(), key=lambda kv: -kv[1])
+    for item_id, spent in ranked:
         if spent > budget:
             problems.append(
                 f"exercises: {item_id}'s checks took {spent:.1f} s on the untouched stub (budget "
                 f"{budget:.1f} s at load {os.getloadavg()[0]:.1f}): call the learner's function before building the oracle (a lazy "
                 "fixture: request.getfixturevalue after the first call)"
             )
-    slowest = sorted(seconds.items(), key=lambda kv: -kv[1])[:3]
-    print("slowest exercises on the stubs: " + ", ".join(f"{i} {s:.2f} s" for i, s in slowest))
+    print("slowest exercises on the stubs: " + ", ".join(f"{i} {s:.2f} s" for i, s in ranked[:3]))
     return problems
 
 
