@@ -10,14 +10,20 @@
 6. The import rule (see roadmap.impl): exercises and solutions import earlier weeks only from
    `solutions` and never `exercises.` of another week; checks reach their own week through the seam,
    never `solutions.`/`exercises.` of their week.
+7. The one stub form: every stub has a docstring, exactly one one-line `# TODO(<id>): ...` and raises
+   `NotImplementedError("<id>: write <qualname> in exercises/<file>")`; every exercise module's
+   docstring ends with the line: Check: `python tracker.py check <id>`.
 Each problem is printed with the file and the fix; the exit code is non-zero if there is any.
 """
 
 import ast
+import io
 import json
 import os
 import re
 import tempfile
+import tokenize
+from collections.abc import Sequence
 from pathlib import Path
 
 from roadmap import ROOT
@@ -320,6 +326,160 @@ def check_commands(manifest: Manifest) -> list[str]:
     return problems
 
 
+TODO_LINE = re.compile(r"# TODO\((w\d{2}\.[a-z0-9_]+)\): \S")
+CHECK_LINE = re.compile(
+    r"Check: `python tracker\.py check (w\d{2}\.[a-z0-9_]+)`(?: \(then (w\d{2}\.[a-z0-9_]+(?:, w\d{2}\.[a-z0-9_]+)*)\))?"
+)
+
+
+def _comments(source: str) -> dict[int, str]:
+    """Line -> the comment on it, for every comment in `source`."""
+    tokens = tokenize.generate_tokens(io.StringIO(source).readline)
+    return {tok.start[0]: tok.string for tok in tokens if tok.type == tokenize.COMMENT}
+
+
+def _raises_not_implemented(node: ast.AST) -> list[ast.Raise]:
+    """The `raise NotImplementedError...` statements inside `node`."""
+    found = []
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Raise) and sub.exc is not None:
+            exc = sub.exc.func if isinstance(sub.exc, ast.Call) else sub.exc
+            if getattr(exc, "id", "") == "NotImplementedError":
+                found.append(sub)
+    return found
+
+
+def _stubs(tree: ast.Module) -> list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
+    """(qualified name, node) of every function or method that raises NotImplementedError."""
+    found = []
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.ClassDef):
+                visit(child, f"{prefix}{child.name}.")
+            elif isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                if _raises_not_implemented(child):
+                    found.append((prefix + child.name, child))
+
+    visit(tree, "")
+    return found
+
+
+def _check_line_problems(tree: ast.Module, rel: str, ids: Sequence[str]) -> list[str]:
+    """The module docstring's last line must be `Check: `python tracker.py check <id>``."""
+    want = f"Check: `python tracker.py check {ids[0]}`"
+    doc = ast.get_docstring(tree, clean=False)
+    if doc is None:
+        return [f"{rel}:1: no module docstring; say what the file builds and end with {want}"]
+    lines = doc.splitlines()
+    last = max((i for i, line in enumerate(lines) if line.strip()), default=0)
+    where = f"{rel}:{tree.body[0].lineno + last}"
+    text = lines[last].strip() if lines else ""
+    match = CHECK_LINE.fullmatch(text)
+    if match is None:
+        return [f"{where}: the module docstring must end with the line {want} (found {text!r})"]
+    named = [match[1]] + (match[2].split(", ") if match[2] else [])
+    strangers = [i for i in named if i not in ids]
+    if strangers:
+        return [
+            f"{where}: the Check line names {', '.join(strangers)}, not an exercise of this file "
+            f"({', '.join(ids)})"
+        ]
+    return []
+
+
+def stub_form_problems(source: str, rel: str, ids: Sequence[str]) -> list[str]:
+    """Where one exercise file breaks the one stub form, as "file:line: what is wrong".
+
+    `rel` is the file's repository path ("exercises/week01_tensors/softmax.py"); `ids` are the
+    exercises the manifest lists for it, in order (empty for a file that holds none: then any stub
+    in it is reported, and no Check line is asked for). The form, for every function or method that
+    raises NotImplementedError:
+
+        def f(...):
+            '''The contract: shapes, a worked example, what it raises.'''
+            # TODO(wNN.id): one line saying what to achieve, never how
+            raise NotImplementedError("wNN.id: write f in exercises/weekNN_topic/file.py")
+    """
+    tree = ast.parse(source)
+    lines = source.splitlines()
+    comments = _comments(source)
+    problems = _check_line_problems(tree, rel, ids) if ids else []
+    known = ", ".join(ids) or "none: the manifest lists no exercise for this file"
+    for qualname, fn in _stubs(tree):
+        head = f"{rel}:{fn.lineno}: {qualname}"
+        if ast.get_docstring(fn) is None:
+            problems.append(
+                f"{head} is a stub without a docstring; state its contract there (what it returns, "
+                "shapes, a worked example, what it raises)"
+            )
+        todos = [
+            (line, text)
+            for line, text in sorted(comments.items())
+            if fn.lineno <= line <= fn.end_lineno and "TODO" in text
+        ]
+        todo_id = None
+        for line, text in todos:
+            match = TODO_LINE.match(text)
+            if match is None:
+                problems.append(
+                    f"{rel}:{line}: {qualname}'s TODO must read `# TODO(<exercise id>): <what to "
+                    f"achieve>`, found {text[:60]!r}"
+                )
+                continue
+            if match[1] not in ids:
+                problems.append(
+                    f"{rel}:{line}: {qualname}'s TODO names {match[1]}, not an exercise of this "
+                    f"file ({known})"
+                )
+            todo_id = todo_id or match[1]
+            following = lines[line].strip() if line < len(lines) else ""
+            if following.startswith("#"):
+                problems.append(
+                    f"{rel}:{line + 1}: {qualname}'s TODO goes on over a second comment line; say "
+                    "what to achieve in one line (the how belongs in the hints)"
+                )
+        if not todos:
+            problems.append(
+                f"{head} has no `# TODO(<exercise id>): ...` line; add one saying what to achieve"
+            )
+        elif len(todos) > 1:
+            problems.append(
+                f"{rel}:{todos[1][0]}: {qualname} has {len(todos)} TODO lines; keep exactly one"
+            )
+        for node in _raises_not_implemented(fn):
+            args = node.exc.args if isinstance(node.exc, ast.Call) else []
+            message = args[0].value if args and isinstance(args[0], ast.Constant) else None
+            stub_id = todo_id or (message or "").split(":")[0]
+            stub_id = stub_id if stub_id in ids else (ids[0] if ids else "wNN.id")
+            want = f"{stub_id}: write {qualname} in {rel}"
+            if message != want or len(args) != 1:
+                found = ast.unparse(node.exc)
+                problems.append(
+                    f'{rel}:{node.lineno}: {qualname} must raise NotImplementedError("{want}"), '
+                    f"found {found[:90]}"
+                )
+    return problems
+
+
+def check_stub_form(manifest: Manifest) -> list[str]:
+    """The one stub form (`stub_form_problems`) in every Python file of exercises/."""
+    ids: dict[str, list[str]] = {}
+    for item in manifest.all_items():
+        if item.kind == "exercise":
+            ids.setdefault(item.file, []).append(item.id)
+    problems = []
+    for path in sorted((ROOT / "exercises").rglob("*.py")):
+        file = path.relative_to(ROOT / "exercises").as_posix()
+        try:
+            problems += stub_form_problems(
+                path.read_text(encoding="utf-8"), f"exercises/{file}", ids.get(file, [])
+            )
+        except SyntaxError:
+            continue  # check_twins reports it
+    return problems
+
+
 STUB_BUDGET_S = 2.0  # an untouched stub must say todo this fast, whatever its oracle costs
 
 
@@ -407,6 +567,7 @@ def verify(
         + check_imports(manifest)
         + check_battery(manifest)
         + check_commands(manifest)
+        + check_stub_form(manifest)
     )
     subset = len(items) < len(manifest.all_items())
     if run and (not problems or subset):
