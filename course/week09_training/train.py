@@ -7,10 +7,13 @@
     python -m course.week09_training.train --config ... --impl exercises   # on your own week-09 code
 
 Settings: TrainConfig defaults < the --config TOML file (unknown keys are errors) < flags (one per
-field). The run directory gets config.toml (resolved settings), data/ (tokenizer.bpe, train.bin,
+field). The run directory gets config.toml (resolved settings), data/ (tokenizer.json, train.bin,
 val.bin: uint16 ids), ckpt.pt (atomic, every ckpt_interval steps, at the end, on Ctrl-C and when
 --max-minutes runs out), steps.jsonl (the loss of every step), log.txt, metrics.json, curves.png,
-sample.txt and tb/ (TensorBoard: `tensorboard --logdir OUT_DIR/tb`).
+sample.txt and tb/ (TensorBoard: `tensorboard --logdir OUT_DIR/tb`); at the end the directory also
+becomes a run (course/runs.py: config.json, model.safetensors, tokenizer.json, run.json) that the
+later weeks, the capstone and `llm-serve --model OUT_DIR` load with `load_run`. The tokenizer is
+your week-06 BPE trained on the training text with the chat specials (--tokenizer FILE: use that).
 `--max-minutes M` bounds the whole run: training stops early enough for the end, and the final
 evaluation (whole val split) and the sample are cut to the time left, which the log and metrics.json
 (val_tokens, sample_tokens) record. A terminal shows a bar with the time left; elsewhere a progress
@@ -54,6 +57,7 @@ from course.week05_gpt.trainkit import (
     generate_within,
     resolve_threads,
 )
+from course.runs import CHAT_SPECIALS, RunTokenizer, save_run
 from course.week10_distributed import engine
 from roadmap.impl import TREES, load, set_tree
 from solutions.week05_gpt.model import GPTConfig
@@ -70,6 +74,10 @@ class TrainConfig:
     val_files: list[str] = field(default_factory=lambda: ["wikitext2-test"])  # held-out text
     val_fraction: float = 0.0  # > 0: validate on the last fraction of the training text instead
     vocab_size: int = 1024  # week-06 BPE: 256 bytes + merges (256: plain bytes, no merges)
+    special_tokens: list[str] = field(
+        default_factory=lambda: list(CHAT_SPECIALS)
+    )  # the BPE's specials (after the merges); the chat ones let SFT start without new rows
+    tokenizer: str = ""  # a tokenizer file to use instead of training one (a run's tokenizer.json)
     out_dir: str = "runs/week09_cpu"  # run directory (runs/ is git-ignored)
     # model (the week-05 GPTConfig; the vocabulary comes from the tokenizer)
     block_size: int = 64  # context length T
@@ -158,16 +166,19 @@ def read_text(source: str) -> str:
 
 
 def prepare_data(cfg: TrainConfig, data_dir: Path, say=print):
-    """Train the BPE tokenizer and write train.bin / val.bin once; reuse them when nothing changed."""
-    from solutions.week06_tokenizers.tokenizer import BPETokenizer
-
+    """The tokenizer (week 06's BPE trained on the training text, or cfg.tokenizer) and train.bin /
+    val.bin, written once; reused while the data settings and the tokenizer file are unchanged."""
     dataset = load("week09_training.dataset")
-    key = {k: getattr(cfg, k) for k in ("train_files", "val_files", "val_fraction", "vocab_size")}
+    fields = ("train_files", "val_files", "val_fraction", "vocab_size", "special_tokens")
+    key = {k: getattr(cfg, k) for k in fields}
+    if cfg.tokenizer:
+        key["tokenizer"] = hashlib.sha256(Path(cfg.tokenizer).read_bytes()).hexdigest()
     stamp = data_dir / "data.json"
     if stamp.exists() and json.loads(stamp.read_text()) == key:
-        return BPETokenizer.load(data_dir / "tokenizer.bpe")
+        return RunTokenizer.from_file(data_dir / "tokenizer.json")
     data_dir.mkdir(parents=True, exist_ok=True)
-    say(f"data: a BPE tokenizer (vocab {cfg.vocab_size}) and train.bin / val.bin in {data_dir} ...")
+    what = cfg.tokenizer or f"a BPE tokenizer (vocab {cfg.vocab_size})"
+    say(f"data: {what} and train.bin / val.bin in {data_dir} ...")
     t0 = time.perf_counter()
     train_text = "\n".join(read_text(s) for s in cfg.train_files)
     if cfg.val_fraction > 0:
@@ -175,8 +186,14 @@ def prepare_data(cfg: TrainConfig, data_dir: Path, say=print):
         train_text, val_text = train_text[:cut], train_text[cut:]
     else:
         val_text = "\n".join(read_text(s) for s in cfg.val_files)
-    tok = BPETokenizer.train(train_text, cfg.vocab_size, special_tokens=("<|endoftext|>",))
-    tok.save(data_dir / "tokenizer.bpe")
+    if cfg.tokenizer:
+        tok = RunTokenizer.from_file(cfg.tokenizer)
+    else:  # your week-06 BPE with --impl exercises
+        bpe = load("week06_tokenizers.tokenizer").BPETokenizer
+        tok = RunTokenizer.from_bpe(
+            bpe.train(train_text, cfg.vocab_size, special_tokens=tuple(cfg.special_tokens))
+        )
+    (data_dir / "tokenizer.json").write_text(tok.to_hf().to_str(), encoding="utf-8")
     train_ids, val_ids = tok.encode(train_text), tok.encode(val_text)
     dataset.write_tokens(train_ids, data_dir / "train.bin")
     dataset.write_tokens(val_ids, data_dir / "val.bin")
@@ -515,12 +532,18 @@ def finish(cfg, out: Path, model, tok, history, final: dict, final_eval, budget,
     final["minutes"] = budget.elapsed() / 60
     digest = hashlib.sha256(to_toml(cfg).encode()).hexdigest()[:12]
     (out / "metrics.json").write_text(json.dumps({**final, "config": digest}, indent=2) + "\n")
+    if cfg.gelu == "tanh":  # the run format is GPT-2's, whose GELU is the tanh one
+        metrics = {k: v for k, v in final.items() if isinstance(v, (int, float, str, bool))}
+        save_run(out, model, tok, made_by="llm-train", base=None, metrics=metrics, config=digest)
+    else:
+        reporter.line("no run files: the run format (GPT-2's) has the tanh GELU, not gelu exact")
     if history:
         tracking.plot_curves(history, out / "curves.png")
     reporter.line(
         f"done: step {final['steps']} in {budget.elapsed():.1f} s"
         + (f" (budget {budget.total:.0f} s)" if budget.timed else "")
-        + f" | ckpt.pt, metrics.json{', sample.txt' if cfg.sample_tokens else ''}"
+        + f" | the run (model.safetensors, tokenizer.json, run.json), ckpt.pt, metrics.json"
+        + f"{', sample.txt' if cfg.sample_tokens else ''}"
         + f"{', curves.png' if history else ''} in {out}"
     )
 
