@@ -1,6 +1,7 @@
 """Check for w06.project: the short run trains a small BPE on the fixture and writes its tables."""
 
 from roadmap.impl import load
+from roadmap.markdown import read_table
 from roadmap.project import load_project
 
 project = load_project("week06_tokenizers")
@@ -9,15 +10,18 @@ project = load_project("week06_tokenizers")
 def test_project_writes_the_tables(tmp_path):
     assert project.main(["--short", "--out", str(tmp_path)]) == 0, "project.main returned non-zero"
     merge_table = (tmp_path / "merge_table.md").read_text(encoding="utf-8")
-    rows = [
-        line for line in merge_table.splitlines() if line.startswith("| ") and "rank" not in line
-    ]
-    assert len(rows) == 20 and rows[0].startswith("| 0 | 256 |"), (
-        f"merge_table.md: expected 20 merge rows starting at rank 0, got {len(rows)}:\n{merge_table}"
+    _, rows = read_table(merge_table, "merge_table.md (your merge_table)")
+    assert len(rows) == 20 and rows[0][:2] == ["0", "256"], (
+        f"merge_table.md: expected 20 merge rows starting at rank 0, id 256, got {len(rows)} "
+        f"rows:\n{merge_table}"
     )
     compression = (tmp_path / "compression.md").read_text(encoding="utf-8")
-    for name in ("| char |", "| bytes |", "| bpe 320 |"):
-        assert name in compression, f"compression.md lacks the row {name}:\n{compression}"
+    _, rows = read_table(compression, "compression.md (your compression_table)")
+    names = [row[0] for row in rows]
+    for name in ("char", "bytes", "bpe 320"):
+        assert name in names, (
+            f"compression.md lacks the row {name!r} (rows {names}):\n{compression}"
+        )
     speed = (tmp_path / "speed.md").read_text(encoding="utf-8")
     assert "tiktoken" in speed and "HF BpeTrainer" in speed, f"speed.md incomplete:\n{speed}"
     tok = load("week06_tokenizers.tokenizer").BPETokenizer.load(tmp_path / "bpe.txt")

@@ -1,36 +1,23 @@
 """Checks for w06.report: readable token bytes, the merge table, the compression table.
 
-Oracles: hand-written expected strings (each derivation in the test's docstring) and properties
-(one row per merge, the char row has exactly len(text) tokens).
+Oracles: hand-written expected cells (each derivation in the test's docstring) and properties
+(one row per merge, the char row has exactly len(text) tokens). Tables are read as GitHub renders
+them (roadmap.markdown): any valid delimiter row (| --- |, | :-- | --: |, |:-:|), outer pipes and
+spaces free; the cells are what must match.
 """
-
-import re
 
 import pytest
 
 from roadmap.impl import load
+from roadmap.markdown import read_table
 
 mod = load("week06_tokenizers.report")
 
 AAABDAAABAC = [((97, 97), 4), ((97, 98), 2), ((256, 257), 2)]
-SEPARATOR = re.compile(r"^:?-{3,}:?$")
-
-
-def parse_table(text: str, what: str) -> tuple[list[str], list[list[str]]]:
-    """(header cells, body rows) of a Markdown table; any valid separator row (---, :--, --:)."""
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    assert lines and all(line.startswith("|") and line.endswith("|") for line in lines), (
-        f"{what}: expected a Markdown table (every line starts and ends with |), got\n{text}"
-    )
-    rows = [[c.strip() for c in re.split(r"(?<!\\)\|", line[1:-1])] for line in lines]
-    assert len(rows) >= 2 and all(SEPARATOR.match(c) for c in rows[1]), (
-        f"{what}: the second line must be the separator row (| --- | --- |), got {lines[1:2]}"
-    )
-    return rows[0], rows[2:]
 
 
 def assert_table(got: str, header: list[str], body: list[list[str]], what: str, cause: str):
-    got_header, got_body = parse_table(got, what)
+    got_header, got_body = read_table(got, what)
     assert got_header == header, f"{what}: header {got_header}, expected {header}"
     assert len(got_body) == len(body), f"{what}: {len(got_body)} rows, expected {len(body)}:\n{got}"
     for i, (mine, theirs) in enumerate(zip(got_body, body)):
@@ -81,7 +68,7 @@ def test_merge_table_known_answer():
 def test_merge_table_top_and_readable_bytes():
     merges = [((32, 116), 9), ((256, 104), 5), ((10, 10), 3)]
     got = mod.merge_table(merges, top=2)
-    _, body = parse_table(got, "merge_table(3 merges, top=2)")
+    _, body = read_table(got, "merge_table(3 merges, top=2)")
     assert len(body) == 2, f"merge_table(3 merges, top=2): expected 2 rows, got\n{got}"
     assert body[1] == ["1", "257", "␣t", "h", "␣th", "5"], (
         f"merge_table row 1: expected | 1 | 257 | ␣t | h | ␣th | 5 |, got {body[1]}; likely "
@@ -103,6 +90,6 @@ def test_compression_table_known_answer():
 
 def test_compression_table_keeps_order(shakespeare):
     ids = list(shakespeare.encode())
-    got = mod.compression_table(shakespeare, {"bytes": ids, "half": ids[::2]}).splitlines()
-    names = [line.split("|")[1].strip() for line in got[2:]]
+    got = mod.compression_table(shakespeare, {"bytes": ids, "half": ids[::2]})
+    names = [row[0] for row in read_table(got, "compression_table(text, {bytes, half})")[1]]
     assert names == ["char", "bytes", "half"], f"row order: expected char, bytes, half, got {names}"

@@ -36,6 +36,9 @@ def merge_table(merges: list[tuple[tuple[int, int], int]], top: int | None = Non
 
     Columns: rank | id | left | right | merged | count, where left/right/merged are show_bytes of
     the tokens and count is the pair's frequency when it was merged. `top` keeps the first rows.
+    The result is a GitHub-flavoured Markdown table: a header row, a delimiter row (any valid
+    one: |---|---|, | :-- | --: |, |:-:|), then the rows. The checks read it as GitHub renders it,
+    so spacing, outer pipes and alignment are yours to choose; the cells must match exactly.
     Example: merges [((97, 97), 4)] gives the row "| 0 | 256 | a | a | aa | 4 |".
 
     Args:
@@ -56,6 +59,9 @@ def compression_table(text: str, tokenizations: dict[str, list[int]]) -> str:
 
     Columns: tokenizer | tokens | bytes/token | chars/token (two decimals). The first row is
     "char" (len(text) tokens), then one row per entry of `tokenizations`, in order.
+    The result is a GitHub-flavoured Markdown table: a header row, a delimiter row (any valid
+    one: |---|---|, | :-- | --: |, |:-:|), then the rows. The checks read it as GitHub renders it,
+    so spacing, outer pipes and alignment are yours to choose; the cells must match exactly.
     Example: text "héllo" (5 characters, 6 UTF-8 bytes), {"bpe": [7, 8]} gives the rows
     "| char | 5 | 1.20 | 1.00 |" and "| bpe | 2 | 3.00 | 2.50 |".
     """
