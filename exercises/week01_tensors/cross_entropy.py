@@ -22,10 +22,13 @@ def cross_entropy(
     Returns:
         A scalar tensor: sum of -log p(target) over kept positions / number of kept positions.
 
-    Example: logits [[0., 0.]] (two equally likely classes), targets [1] -> ln 2 = 0.6931.
+    Example: logits [[0., 0.]] (two equally likely classes), targets [1] -> ln 2 = 0.6931;
+    logits [[0., 0.], [0., 10.]], targets [1, -100] -> ln 2 too (the second row is ignored).
+
+    Built from scratch: the check switches off F.cross_entropy, F.nll_loss and nn.CrossEntropyLoss
+    while it runs (this week's log_softmax is yours to use).
     """
-    # TODO(w01.cross_entropy): flatten to (N, V) and (N,), take log_softmax, pick each target's
-    # log-probability, and average -logp over the positions whose target is not ignore_index.
+    # TODO(w01.cross_entropy): return the mean -log p(target) over kept positions, for any logits
     raise NotImplementedError(
         "w01.cross_entropy: write cross_entropy in exercises/week01_tensors/cross_entropy.py"
     )

@@ -16,7 +16,7 @@ def causal_mask(T: int) -> torch.Tensor:
          [True, True,  False],
          [True, True,  True ]]
     """
-    # TODO(w01.masks): build a (T, T) bool tensor that is True on and below the diagonal.
+    # TODO(w01.masks): return the mask that lets each position see itself and the past only
     raise NotImplementedError("w01.masks: write causal_mask in exercises/week01_tensors/masks.py")
 
 
@@ -29,7 +29,7 @@ def padding_mask(lengths: torch.Tensor, T: int) -> torch.Tensor:
 
     Example: lengths=[2, 3], T=4 -> [[True, True, False, False], [True, True, True, False]].
     """
-    # TODO(w01.masks): compare positions 0..T-1 against each row's length, by broadcasting.
+    # TODO(w01.masks): return the mask that is True exactly at each row's real tokens
     raise NotImplementedError("w01.masks: write padding_mask in exercises/week01_tensors/masks.py")
 
 
@@ -50,8 +50,12 @@ def attention_bias(
 
     Returns:
         (B, 1, T, T) tensor of `dtype`; the 1 broadcasts over heads.
+
+    Example: lengths=[2], T=3, causal=True -> [[[[0, -inf, -inf],
+                                                  [0,    0, -inf],
+                                                  [0,    0, -inf]]]] (padded query 2 sees keys 0, 1).
     """
-    # TODO(w01.masks): combine the key padding mask with the causal mask, then turn False into -inf.
+    # TODO(w01.masks): return a bias that blocks padded keys and, when causal, future keys
     raise NotImplementedError(
         "w01.masks: write attention_bias in exercises/week01_tensors/masks.py"
     )

@@ -14,7 +14,7 @@ def split_heads(x: torch.Tensor, n_head: int) -> torch.Tensor:
 
     Example: x of shape (2, 5, 12) and n_head=3 gives shape (2, 3, 5, 4).
     """
-    # TODO(w01.shapes): view x as (B, T, H, D), then swap the T and H dimensions.
+    # TODO(w01.shapes): return x cut into n_head heads of D channels, heads before time
     raise NotImplementedError("w01.shapes: write split_heads in exercises/week01_tensors/shapes.py")
 
 
@@ -22,8 +22,9 @@ def merge_heads(x: torch.Tensor) -> torch.Tensor:
     """Undo split_heads: (B, H, T, D) -> (B, T, C) with C = H * D.
 
     merge_heads(split_heads(x, H)) == x for every x and every H that divides C.
+    Example: shape (2, 3, 5, 4) gives shape (2, 5, 12).
     """
-    # TODO(w01.shapes): swap H and T back, then flatten the last two dimensions into C.
+    # TODO(w01.shapes): return the (B, T, C) tensor that split_heads made x from
     raise NotImplementedError("w01.shapes: write merge_heads in exercises/week01_tensors/shapes.py")
 
 
@@ -36,8 +37,11 @@ def add_positions(tok: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
 
     Returns:
         (B, T, C) where out[b, t] = tok[b, t] + pos[t].
+
+    Example: tok of zeros (2, 3, 4) and pos = arange(32.).view(8, 4) give out[b] = pos[:3] for
+    both b.
     """
-    # TODO(w01.shapes): take the first T rows of pos and let broadcasting add them to every batch row.
+    # TODO(w01.shapes): add each position's row of pos to every sequence of the batch
     raise NotImplementedError(
         "w01.shapes: write add_positions in exercises/week01_tensors/shapes.py"
     )
@@ -52,6 +56,8 @@ def gather_last(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
 
     Returns:
         (B, C) where out[b] = x[b, lengths[b] - 1].
+
+    Example: x = arange(12).view(2, 3, 2), lengths=[1, 3] -> [[0, 1], [10, 11]].
     """
-    # TODO(w01.shapes): index x with a batch index tensor and a position index tensor together.
+    # TODO(w01.shapes): return each row's hidden state at its last real position
     raise NotImplementedError("w01.shapes: write gather_last in exercises/week01_tensors/shapes.py")

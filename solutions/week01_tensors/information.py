@@ -14,7 +14,8 @@ def entropy(logits: torch.Tensor, dim: int = -1) -> torch.Tensor:
     """Entropy H(p) = -sum_i p_i log p_i in nats of the distribution p = softmax(logits).
 
     Terms with p_i = 0 count as 0 (the limit of p log p), so one-hot-like logits give 0, not NaN.
-    Example: logits of equal values over V classes give ln V.
+    Example: logits of equal values over V classes give ln V: entropy(tensor([0., 0.])) = ln 2 =
+    0.6931; entropy(tensor([0., -1000.])) = 0.
 
     Returns:
         `logits` with `dim` reduced away.
@@ -28,6 +29,8 @@ def kl_divergence(p_logits: torch.Tensor, q_logits: torch.Tensor, dim: int = -1)
     """KL(p || q) = sum_i p_i (log p_i - log q_i) in nats, with p = softmax(p_logits), q likewise.
 
     Not symmetric: KL(p || q) weights the log-ratio by p. Zero iff p == q, never negative.
+    Example: p = [1/2, 1/2] (logits [0., 0.]), q = [1/4, 3/4] (logits [0., ln 3]) give
+    0.5 ln(0.5 / 0.25) + 0.5 ln(0.5 / 0.75) = 0.1438; swapped, KL(q || p) = 0.1308.
 
     Returns:
         the inputs' shape with `dim` reduced away.

@@ -50,6 +50,10 @@ def attention_bias(
 
     Returns:
         (B, 1, T, T) tensor of `dtype`; the 1 broadcasts over heads.
+
+    Example: lengths=[2], T=3, causal=True -> [[[[0, -inf, -inf],
+                                                  [0,    0, -inf],
+                                                  [0,    0, -inf]]]] (padded query 2 sees keys 0, 1).
     """
     allowed = padding_mask(lengths, T)[:, None, None, :]  # (B, 1, 1, T): keys that are real
     if causal:

@@ -23,6 +23,7 @@ def merge_heads(x: torch.Tensor) -> torch.Tensor:
     """Undo split_heads: (B, H, T, D) -> (B, T, C) with C = H * D.
 
     merge_heads(split_heads(x, H)) == x for every x and every H that divides C.
+    Example: shape (2, 3, 5, 4) gives shape (2, 5, 12).
     """
     B, H, T, D = x.shape
     # subtle: transpose makes the tensor non-contiguous, so .view would fail; .reshape copies
@@ -38,6 +39,9 @@ def add_positions(tok: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
 
     Returns:
         (B, T, C) where out[b, t] = tok[b, t] + pos[t].
+
+    Example: tok of zeros (2, 3, 4) and pos = arange(32.).view(8, 4) give out[b] = pos[:3] for
+    both b.
     """
     T = tok.shape[1]
     # (T, C) broadcasts against (B, T, C) from the right: every batch row gets the same positions
@@ -53,6 +57,8 @@ def gather_last(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
 
     Returns:
         (B, C) where out[b] = x[b, lengths[b] - 1].
+
+    Example: x = arange(12).view(2, 3, 2), lengths=[1, 3] -> [[0, 1], [10, 11]].
     """
     B = x.shape[0]
     # advanced indexing pairs the two index tensors element by element: (0, L0-1), (1, L1-1), ...
