@@ -38,9 +38,11 @@ class BigramLM(nn.Module):
 
         Returns:
             (logits, loss): logits (B, T, V); loss a scalar tensor, or None without targets.
+
+        Example: the untrained (all-zero) table with V=65 and idx of shape (2, 8) gives logits of
+        zeros, shape (2, 8, 65), and loss ln 65 = 4.1744 whatever the targets.
         """
-        # TODO(w02.neural_bigram): look idx up in self.table to get (B, T, V) logits; with targets, flatten both and
-        # take F.cross_entropy.
+        # TODO(w02.neural_bigram): return each position's next-token logits and the loss on targets
         raise NotImplementedError(
             "w02.neural_bigram: write BigramLM.forward in exercises/week02_bigram/bigram.py"
         )

@@ -39,7 +39,7 @@ class CharTokenizer:
         If `unk` is given and does not occur in `text`, it is added to the vocabulary too.
         Example: from_text("hello") has chars ['e', 'h', 'l', 'o'], so "hello" -> [1, 0, 2, 2, 3].
         """
-        # TODO(w02.char_tokenizer): collect the distinct characters of text (plus unk if given), sort them, build cls(chars, unk).
+        # TODO(w02.char_tokenizer): build the tokenizer whose ids follow text's sorted characters
         raise NotImplementedError(
             "w02.char_tokenizer: write CharTokenizer.from_text in exercises/week02_bigram/char_tokenizer.py"
         )
@@ -47,12 +47,14 @@ class CharTokenizer:
     def encode(self, text: str) -> list[int]:
         """Ids of the characters of `text`.
 
+        Example: from_text("hello").encode("hole") -> [1, 3, 2, 0];
+        from_text("hello", unk="?").encode("hex") -> [2, 1, 0] (chars ['?', 'e', 'h', 'l', 'o']).
+
         Raises:
             ValueError: a character is not in the vocabulary and there is no `unk`; the message
-                names the character and its position.
+                names the character and its position (from_text("hello").encode("hex"): 'x' at 2).
         """
-        # TODO(w02.char_tokenizer): look each character up in self.stoi; unknown -> the unk id if self.unk is set,
-        # else raise ValueError naming the character and its position.
+        # TODO(w02.char_tokenizer): return text's ids; an unknown character is unk or an error
         raise NotImplementedError(
             "w02.char_tokenizer: write CharTokenizer.encode in exercises/week02_bigram/char_tokenizer.py"
         )
@@ -60,25 +62,37 @@ class CharTokenizer:
     def decode(self, ids: list[int]) -> str:
         """The text of `ids`; decode(encode(s)) == s for every s made of vocabulary characters.
 
+        Example: from_text("hello").decode([1, 0, 2, 2, 3]) -> "hello"; decode([4]) raises.
+
         Raises:
             ValueError: an id is outside 0..vocab_size-1.
         """
-        # TODO(w02.char_tokenizer): map each id back through self.itos and join; raise ValueError for an id outside 0..V-1.
+        # TODO(w02.char_tokenizer): return the text of ids, refusing an id outside the vocabulary
         raise NotImplementedError(
             "w02.char_tokenizer: write CharTokenizer.decode in exercises/week02_bigram/char_tokenizer.py"
         )
 
     def save(self, path: str | Path) -> None:
-        """Write the vocabulary (and unk) to a JSON file, readable by `CharTokenizer.load`."""
-        # TODO(w02.char_tokenizer): write {"kind": "char", "chars": ..., "unk": ...} as JSON to path.
+        """Write the vocabulary (and unk) to a JSON file, readable by `CharTokenizer.load`.
+
+        Example: from_text("hi", unk="?").save(p) writes a JSON text file from which
+        CharTokenizer.load(p) rebuilds chars ['?', 'h', 'i'] and unk '?'.
+        """
+        # TODO(w02.char_tokenizer): write a readable file from which load rebuilds this tokenizer
         raise NotImplementedError(
             "w02.char_tokenizer: write CharTokenizer.save in exercises/week02_bigram/char_tokenizer.py"
         )
 
     @classmethod
     def load(cls, path: str | Path) -> "CharTokenizer":
-        """Read a tokenizer written by `save`; it encodes every text exactly as the original did."""
-        # TODO(w02.char_tokenizer): read the JSON written by save, check its kind, and rebuild cls(chars, unk=unk).
+        """Read a tokenizer written by `save`; it encodes every text exactly as the original did.
+
+        Example: after from_text("hi", unk="?").save(p), load(p).encode("hi!") -> [1, 2, 0].
+
+        Raises:
+            ValueError: the file does not hold a character tokenizer (written by another `save`).
+        """
+        # TODO(w02.char_tokenizer): rebuild the tokenizer that save wrote, refusing any other file
         raise NotImplementedError(
             "w02.char_tokenizer: write CharTokenizer.load in exercises/week02_bigram/char_tokenizer.py"
         )

@@ -26,7 +26,7 @@ def split_train_val(
 
     Example: ids = arange(10), val_fraction=0.2 -> (arange(8), tensor([8, 9])).
     """
-    # TODO(w02.dataset): n = N - int(N * val_fraction); return the head ids[:n] and the tail ids[n:].
+    # TODO(w02.dataset): return the head of ids for train and its tail for val
     raise NotImplementedError(
         "w02.dataset: write split_train_val in exercises/week02_bigram/dataset.py"
     )
@@ -75,9 +75,14 @@ class TokenDataset:
 
         Returns:
             (x, y), each (B, T) int64, with y[:, :-1] == x[:, 1:].
+
+        Example: ids = arange(20), block_size=4, val_fraction=0.2: train = arange(16) holds 12
+        offsets 0..11; a row drawn at offset 5 is x = [5, 6, 7, 8], y = [6, 7, 8, 9].
+
+        Raises:
+            ValueError: `split` is neither "train" nor "val".
         """
-        # TODO(w02.dataset): draw B offsets with torch.randint(self.num_offsets(split), ..., generator=generator),
-        # stack part[i : i + T] into x and part[i + 1 : i + T + 1] into y.
+        # TODO(w02.dataset): return B blocks of split and their next tokens, drawn with generator
         raise NotImplementedError(
             "w02.dataset: write TokenDataset.get_batch in exercises/week02_bigram/dataset.py"
         )

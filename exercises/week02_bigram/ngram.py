@@ -24,8 +24,7 @@ def ngram_counts(ids: torch.Tensor, n: int, vocab_size: int) -> torch.Tensor:
 
     Example: ids=[0, 1, 0, 1, 1], n=2, V=2 -> [[0, 2], [1, 1]].
     """
-    # TODO(w02.ngram_counts): take every window ids[t : t + n], turn each into one number in base V, count them
-    # (torch.bincount with minlength V**n) and view the result as (V,) * n.
+    # TODO(w02.ngram_counts): return how often each window of n consecutive ids occurs
     raise NotImplementedError(
         "w02.ngram_counts: write ngram_counts in exercises/week02_bigram/ngram.py"
     )
@@ -48,7 +47,7 @@ def smoothed_log_probs(counts: torch.Tensor, k: float) -> torch.Tensor:
 
     Example: counts [[0, 2], [1, 1]], k=1 -> P = [[1/4, 3/4], [2/4, 2/4]].
     """
-    # TODO(w02.ngram_nll): add k to every count and divide by the row total plus k * V along the last axis; return the log.
+    # TODO(w02.ngram_nll): return add-k smoothed log P(last token | the ones before)
     raise NotImplementedError(
         "w02.ngram_nll: write smoothed_log_probs in exercises/week02_bigram/ngram.py"
     )
@@ -69,5 +68,5 @@ def ngram_nll(log_probs: torch.Tensor, ids: torch.Tensor) -> float:
 
     Example: a uniform table over V tokens gives ln V whatever the ids.
     """
-    # TODO(w02.ngram_nll): index log_probs with every window of n ids (one index tensor per axis), return -mean as a float.
+    # TODO(w02.ngram_nll): return the mean -log P of every token that has a full context
     raise NotImplementedError("w02.ngram_nll: write ngram_nll in exercises/week02_bigram/ngram.py")

@@ -32,7 +32,10 @@ def sample(
 
     Returns:
         (B, T0 + max_new_tokens) int64; the first T0 columns are `idx`.
+
+    Example: a model whose last-position logits put all the probability on (previous token + 1)
+    % V turns the prompt [[0], [5]] with max_new_tokens=3, V=6 into [[0, 1, 2, 3], [5, 0, 1, 2]],
+    whatever the seed.
     """
-    # TODO(w02.sample): repeat max_new_tokens times: crop to block_size, run the model, take logits[:, -1, :] / temperature,
-    # softmax, torch.multinomial with the generator, append.
+    # TODO(w02.sample): extend every row by max_new_tokens tokens drawn from the model
     raise NotImplementedError("w02.sample: write sample in exercises/week02_bigram/sample.py")

@@ -36,12 +36,17 @@ def estimate_loss(
 ) -> dict[str, float]:
     """Mean loss over `batches` batches of each split, in eval mode and without gradients.
 
+    Each batch is `dataset.get_batch(split, batch_size, generator)`; a split's value is the mean
+    of its batches' losses.
+
+    Example: an untrained BigramLM over V=65 tokens (all-zero table) gives
+    {"train": 4.1744, "val": 4.1744}, ln 65 on every batch.
+
     Returns:
         {"train": mean train loss, "val": mean val loss}, Python floats. The model is back in
         the mode it was in before the call.
     """
-    # TODO(w02.train_loop): in eval mode, average the loss of `batches` get_batch(split, ...) batches for split
-    # "train" then "val"; restore the model's mode; return floats.
+    # TODO(w02.train_loop): return each split's mean loss without training or leaving eval mode on
     raise NotImplementedError(
         "w02.train_loop: write estimate_loss in exercises/week02_bigram/train.py"
     )
@@ -61,7 +66,9 @@ def train(
     Returns:
         The history: one {"step": int, "train": float, "val": float} per evaluation, in order;
         the last entry has step == config.steps.
+
+    Example: steps=50, eval_every=20 evaluates at steps 0, 20, 40 and 50: four entries. The
+    same config (its seed included) gives the same history.
     """
-    # TODO(w02.train_loop): AdamW over model.parameters(); each step: get_batch("train"), loss, zero_grad, backward, step.
-    # Evaluate with estimate_loss at step 0, every eval_every steps and at the end; log and return the history.
+    # TODO(w02.train_loop): fit model to the train split with AdamW, returning its evaluations
     raise NotImplementedError("w02.train_loop: write train in exercises/week02_bigram/train.py")

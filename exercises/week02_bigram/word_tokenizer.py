@@ -21,7 +21,7 @@ def split_words(text: str) -> list[str]:
 
     Example: "We know't, we\\nknow't." -> ["We", "know't", ",", "we", "\\n", "know't", "."]
     """
-    # TODO(w02.word_tokenizer): return every match of TOKEN_PATTERN in text, in order.
+    # TODO(w02.word_tokenizer): return the words, punctuation marks and newlines of text, in order
     raise NotImplementedError(
         "w02.word_tokenizer: write split_words in exercises/week02_bigram/word_tokenizer.py"
     )
@@ -65,21 +65,27 @@ class WordTokenizer:
         Ties in frequency are broken alphabetically, so the vocabulary does not depend on the
         order of the text. Example: "b a b c" with max_vocab=3 -> ["<UNK>", "b", "a"].
         """
-        # TODO(w02.word_tokenizer): count split_words(text), rank by (-count, token), keep the first max_vocab - 1 after <UNK>.
+        # TODO(w02.word_tokenizer): build the vocabulary of <UNK> and text's most frequent tokens
         raise NotImplementedError(
             "w02.word_tokenizer: write WordTokenizer.from_text in exercises/week02_bigram/word_tokenizer.py"
         )
 
     def encode(self, text: str) -> list[int]:
-        """Ids of the tokens of `text`; a token outside the vocabulary becomes id 0 (`<UNK>`)."""
-        # TODO(w02.word_tokenizer): map each token of split_words(text) to its id, or to 0 (<UNK>) if it has none.
+        """Ids of the tokens of `text`; a token outside the vocabulary becomes id 0 (`<UNK>`).
+
+        Example: from_text("b a b c", max_vocab=3).encode("a b d") -> [2, 1, 0].
+        """
+        # TODO(w02.word_tokenizer): return the ids of text's tokens, 0 for every unknown one
         raise NotImplementedError(
             "w02.word_tokenizer: write WordTokenizer.encode in exercises/week02_bigram/word_tokenizer.py"
         )
 
     def decode(self, ids: list[int]) -> str:
-        """Normalised text of `ids`: tokens joined by `join_words`; id 0 decodes to "<UNK>"."""
-        # TODO(w02.word_tokenizer): turn ids back into tokens with self.words and glue them with join_words.
+        """Normalised text of `ids`: tokens joined by `join_words`; id 0 decodes to "<UNK>".
+
+        Example: from_text("b a b c", max_vocab=3).decode([2, 1, 0]) -> "a b <UNK>".
+        """
+        # TODO(w02.word_tokenizer): return the normalised text of ids
         raise NotImplementedError(
             "w02.word_tokenizer: write WordTokenizer.decode in exercises/week02_bigram/word_tokenizer.py"
         )

@@ -46,9 +46,12 @@ class CharTokenizer:
     def encode(self, text: str) -> list[int]:
         """Ids of the characters of `text`.
 
+        Example: from_text("hello").encode("hole") -> [1, 3, 2, 0];
+        from_text("hello", unk="?").encode("hex") -> [2, 1, 0] (chars ['?', 'e', 'h', 'l', 'o']).
+
         Raises:
             ValueError: a character is not in the vocabulary and there is no `unk`; the message
-                names the character and its position.
+                names the character and its position (from_text("hello").encode("hex"): 'x' at 2).
         """
         # an unknown character is an error unless an unk was chosen when building the tokenizer
         ids = []
@@ -66,6 +69,8 @@ class CharTokenizer:
     def decode(self, ids: list[int]) -> str:
         """The text of `ids`; decode(encode(s)) == s for every s made of vocabulary characters.
 
+        Example: from_text("hello").decode([1, 0, 2, 2, 3]) -> "hello"; decode([4]) raises.
+
         Raises:
             ValueError: an id is outside 0..vocab_size-1.
         """
@@ -79,14 +84,24 @@ class CharTokenizer:
         return "".join(out)
 
     def save(self, path: str | Path) -> None:
-        """Write the vocabulary (and unk) to a JSON file, readable by `CharTokenizer.load`."""
+        """Write the vocabulary (and unk) to a JSON file, readable by `CharTokenizer.load`.
+
+        Example: from_text("hi", unk="?").save(p) writes a JSON text file from which
+        CharTokenizer.load(p) rebuilds chars ['?', 'h', 'i'] and unk '?'.
+        """
         # JSON keeps every character readable, newlines and quotes escaped
         data = {"kind": "char", "chars": self.chars, "unk": self.unk}
         Path(path).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
     def load(cls, path: str | Path) -> "CharTokenizer":
-        """Read a tokenizer written by `save`; it encodes every text exactly as the original did."""
+        """Read a tokenizer written by `save`; it encodes every text exactly as the original did.
+
+        Example: after from_text("hi", unk="?").save(p), load(p).encode("hi!") -> [1, 2, 0].
+
+        Raises:
+            ValueError: the file does not hold a character tokenizer (written by another `save`).
+        """
         # the saved list is the id order, so rebuilding from it restores every id
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         if data.get("kind") != "char":

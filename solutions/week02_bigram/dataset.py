@@ -74,6 +74,12 @@ class TokenDataset:
 
         Returns:
             (x, y), each (B, T) int64, with y[:, :-1] == x[:, 1:].
+
+        Example: ids = arange(20), block_size=4, val_fraction=0.2: train = arange(16) holds 12
+        offsets 0..11; a row drawn at offset 5 is x = [5, 6, 7, 8], y = [6, 7, 8, 9].
+
+        Raises:
+            ValueError: `split` is neither "train" nor "val".
         """
         # one offset per row; +1 on y is the whole "predict the next token" idea
         part = self._part(split)

@@ -32,6 +32,10 @@ def sample(
 
     Returns:
         (B, T0 + max_new_tokens) int64; the first T0 columns are `idx`.
+
+    Example: a model whose last-position logits put all the probability on (previous token + 1)
+    % V turns the prompt [[0], [5]] with max_new_tokens=3, V=6 into [[0, 1, 2, 3], [5, 0, 1, 2]],
+    whatever the seed.
     """
     # only the last position's logits matter: they predict the one token we add next
     for _ in range(max_new_tokens):

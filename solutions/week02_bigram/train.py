@@ -36,6 +36,12 @@ def estimate_loss(
 ) -> dict[str, float]:
     """Mean loss over `batches` batches of each split, in eval mode and without gradients.
 
+    Each batch is `dataset.get_batch(split, batch_size, generator)`; a split's value is the mean
+    of its batches' losses.
+
+    Example: an untrained BigramLM over V=65 tokens (all-zero table) gives
+    {"train": 4.1744, "val": 4.1744}, ln 65 on every batch.
+
     Returns:
         {"train": mean train loss, "val": mean val loss}, Python floats. The model is back in
         the mode it was in before the call.
@@ -68,6 +74,9 @@ def train(
     Returns:
         The history: one {"step": int, "train": float, "val": float} per evaluation, in order;
         the last entry has step == config.steps.
+
+    Example: steps=50, eval_every=20 evaluates at steps 0, 20, 40 and 50: four entries. The
+    same config (its seed included) gives the same history.
     """
     # separate generators keep the training batches identical whether or not we evaluate
     g_train = torch.Generator().manual_seed(config.seed)

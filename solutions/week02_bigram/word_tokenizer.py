@@ -69,11 +69,17 @@ class WordTokenizer:
         return cls([UNK] + ranked[: max_vocab - 1])
 
     def encode(self, text: str) -> list[int]:
-        """Ids of the tokens of `text`; a token outside the vocabulary becomes id 0 (`<UNK>`)."""
+        """Ids of the tokens of `text`; a token outside the vocabulary becomes id 0 (`<UNK>`).
+
+        Example: from_text("b a b c", max_vocab=3).encode("a b d") -> [2, 1, 0].
+        """
         # .get with a default is the whole unknown-token policy: rare and unseen words share id 0
         return [self.stoi.get(w, 0) for w in split_words(text)]
 
     def decode(self, ids: list[int]) -> str:
-        """Normalised text of `ids`: tokens joined by `join_words`; id 0 decodes to "<UNK>"."""
+        """Normalised text of `ids`: tokens joined by `join_words`; id 0 decodes to "<UNK>".
+
+        Example: from_text("b a b c", max_vocab=3).decode([2, 1, 0]) -> "a b <UNK>".
+        """
         # look up each id, then let join_words put the spaces back
         return join_words([self.words[int(i)] for i in ids])
