@@ -77,6 +77,12 @@ class RunTokenizer:
             if added.special:
                 self.special_tokens[added.content] = i
                 self.vocab[i] = added.content.encode("utf-8")
+        self.pattern = _split_pattern(spec.get("pre_tokenizer"))
+        ids = hf.get_vocab(with_added_tokens=False)
+        self.merges: dict[tuple[int, int], int] = {}  # rank order, as the week-06 BPETokenizer's
+        for merge in (spec.get("model") or {}).get("merges", []):
+            left, right = merge.split(" ", 1) if isinstance(merge, str) else merge
+            self.merges[(ids[left], ids[right])] = ids[left + right]
         self._split = None
         self._split_for: tuple = ()
 
@@ -185,6 +191,27 @@ class RunTokenizer:
                         "the vocabulary, in order"
                     )
         return hf
+
+
+def _split_pattern(pre: dict | None) -> str | None:
+    """The regex that splits text before BPE: a Split pre-tokenizer's, or GPT-2's for a ByteLevel
+    pre-tokenizer that uses its own regex (GPT-2's hub files); None when there is none."""
+    from solutions.week06_tokenizers.patterns import GPT2_SPLIT_PATTERN
+
+    if not pre:
+        return None
+    if pre.get("type") == "Sequence":
+        for part in pre.get("pretokenizers", []):
+            found = _split_pattern(part)
+            if found:
+                return found
+        return None
+    if pre.get("type") == "Split":
+        pattern = pre.get("pattern") or {}
+        return pattern.get("Regex") or pattern.get("String")
+    if pre.get("type") == "ByteLevel" and pre.get("use_regex", True):
+        return GPT2_SPLIT_PATTERN
+    return None
 
 
 def default_chat_template(special_tokens: dict[str, int]) -> str | None:
