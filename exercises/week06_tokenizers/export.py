@@ -20,8 +20,7 @@ def bytes_to_unicode() -> dict[int, str]:
     themselves; the other 68 bytes map, in increasing order, to chr(256), chr(257), ...
     Example: 65 -> "A", 32 (space) -> "Ġ" (chr(256 + 32)), 10 (newline) -> "Ċ" (chr(256 + 10)).
     """
-    # TODO(w06.export): printable bytes map to chr(b); the other 68, in order, to
-    # chr(256), chr(257), ...
+    # TODO(w06.export): return GPT-2's table of all 256 bytes, as the docstring defines it.
     raise NotImplementedError(
         "w06.export: write bytes_to_unicode in exercises/week06_tokenizers/export.py"
     )
@@ -33,9 +32,11 @@ def to_hf_json(tok: BPETokenizer) -> str:
     Model BPE with vocab {byte-mapped token string: id} and merges [(left string, right string)] in
     rank order; pre-tokenizer = Split(your pattern, isolated) then ByteLevel(use_regex=False);
     decoder ByteLevel; special tokens added as AddedToken(special=True) with their ids.
+    Example: merges {(104, 105): 256} ("h" + "i"), special {"<EOS>": 257} -> a JSON whose
+    model.vocab holds "hi": 256, "Ġ": 32 and "<EOS>": 257, whose model.merges is [["h", "i"]], and
+    whose Tokenizer encodes "hi hi<EOS>" as [256, 32, 256, 257], as tok.encode does.
     """
-    # TODO(w06.export): Tokenizer(models.BPE(vocab, merges)) with the pre-tokenizer and
-    # decoder described above; add the specials; return .to_str().
+    # TODO(w06.export): return a tokenizers JSON that encodes and decodes as your tokenizer does.
     raise NotImplementedError(
         "w06.export: write to_hf_json in exercises/week06_tokenizers/export.py"
     )
@@ -44,11 +45,13 @@ def to_hf_json(tok: BPETokenizer) -> str:
 def to_tiktoken(tok: BPETokenizer, name: str = "week06") -> tiktoken.Encoding:
     """A tiktoken.Encoding with your pattern, ranks {token bytes: id} and special tokens.
 
+    Example: merges {(104, 105): 256}, special {"<EOS>": 257} -> an Encoding named `name` with
+    n_vocab 258 whose encode("hi hi<EOS>", allowed_special="all") is [256, 32, 256, 257].
+
     Raises:
         ValueError: if two ids have the same bytes (tiktoken keys ranks by bytes).
     """
-    # TODO(w06.export): ranks = {token bytes: id}; return tiktoken.Encoding(name,
-    # pat_str=..., mergeable_ranks=..., special_tokens=...).
+    # TODO(w06.export): return a tiktoken.Encoding that encodes as your tokenizer does.
     raise NotImplementedError(
         "w06.export: write to_tiktoken in exercises/week06_tokenizers/export.py"
     )

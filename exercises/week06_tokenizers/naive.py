@@ -35,8 +35,7 @@ def train_bpe_naive(
         The merges in rank order, each as ((left id, right id), count of the pair when merged).
         Fewer than asked if the text runs out of pairs.
     """
-    # TODO(w06.naive_train): words -> bytes; loop: pair_counts over all words, best pair by
-    # (-count, pair), record it, merge_pair it in every word; stop when no pair is left
+    # TODO(w06.naive_train): learn the merges by BPE's definition, every pair recounted each round.
     raise NotImplementedError(
         "w06.naive_train: write train_bpe_naive in exercises/week06_tokenizers/naive.py"
     )

@@ -19,8 +19,7 @@ def pair_counts(
     Returns:
         The dict of counts (the same object as `counts` when it was given).
     """
-    # TODO(w06.pairs): add `weight` to counts[pair] for each pair in zip(ids, ids[1:]);
-    # return counts.
+    # TODO(w06.pairs): count every adjacent pair of ids, `weight` per occurrence, into `counts`.
     raise NotImplementedError(
         "w06.pairs: write pair_counts in exercises/week06_tokenizers/pairs.py"
     )
@@ -36,6 +35,5 @@ def merge_pair(ids: list[int], pair: tuple[int, int], new_id: int) -> list[int]:
     Returns:
         A new list; `ids` is not modified.
     """
-    # TODO(w06.pairs): scan left to right; on a match append new_id and jump two places,
-    # else copy one id.
+    # TODO(w06.pairs): return ids with each non-overlapping occurrence of pair replaced by new_id.
     raise NotImplementedError("w06.pairs: write merge_pair in exercises/week06_tokenizers/pairs.py")

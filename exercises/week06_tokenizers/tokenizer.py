@@ -4,7 +4,8 @@ Encoding mirrors training: cut the text with the split pattern, turn each piece 
 then apply the learned merges in rank order (lowest rank = learned first). Special tokens are cut
 out before the split pattern ever sees the text, so "<|endoftext|>" is one id, never "<", "|", ...
 The reference behaviour is tiktoken's (OpenAI) and HF tokenizers' BPE model given the same ranks.
-Check: `python tracker.py check w06.encode` (then w06.specials, w06.save_load)
+Three exercises live here, in this order: w06.encode, w06.specials, w06.save_load.
+Check: `python tracker.py check w06.encode`
 """
 
 import json
@@ -29,8 +30,7 @@ def build_vocab(merges: dict[tuple[int, int], int]) -> dict[int, bytes]:
     Args:
         merges: (left id, right id) -> new id, in rank order (a merge only uses earlier ids).
     """
-    # TODO(w06.encode): bytes([i]) for the 256 bytes, then
-    # vocab[new] = vocab[left] + vocab[right] in merge order.
+    # TODO(w06.encode): return the bytes of every byte token and of every merged token.
     raise NotImplementedError(
         "w06.encode: write build_vocab in exercises/week06_tokenizers/tokenizer.py"
     )
@@ -39,12 +39,13 @@ def build_vocab(merges: dict[tuple[int, int], int]) -> dict[int, bytes]:
 def split_specials(text: str, specials: list[str] | tuple[str, ...]) -> list[str]:
     """Cut `text` into ordinary pieces and special tokens, in order; empty pieces are dropped.
 
-    A longer special wins over a shorter one that starts at the same place.
+    Specials match as literal text ("<|endoftext|>" and "a.b" are not regular expressions), and a
+    longer special wins over a shorter one that starts at the same place.
     Example: split_specials("hi<EOS><BOS>yo", ["<BOS>", "<EOS>"]) -> ["hi", "<EOS>", "<BOS>", "yo"];
+             split_specials("a<|x|>b", ["<|x", "<|x|>"]) -> ["a", "<|x|>", "b"];
              split_specials("plain", []) -> ["plain"].
     """
-    # TODO(w06.specials): re.split on an alternation of re.escape'd specials (longest
-    # first) inside a capture group; drop empty pieces.
+    # TODO(w06.specials): cut the text around every special it holds, keeping the specials.
     raise NotImplementedError(
         "w06.specials: write split_specials in exercises/week06_tokenizers/tokenizer.py"
     )
@@ -98,16 +99,20 @@ class BPETokenizer:
         Example with merges {(97, 97): 256, (97, 98): 257, (256, 257): 258}:
             b"aaab" -> [97, 97, 97, 98] -> [256, 97, 98] -> [256, 257] -> [258].
         """
-        # TODO(w06.encode): merge the adjacent pair of lowest rank (its self.merges value),
-        # again and again, until no adjacent pair is a merge.
+        # TODO(w06.encode): return the chunk's ids once every applicable merge ran, by rank.
         raise NotImplementedError(
             "w06.encode: write BPETokenizer.encode_chunk in exercises/week06_tokenizers/tokenizer.py"
         )
 
     def encode_ordinary(self, text: str) -> list[int]:
-        """Ids of `text`, specials treated as plain text: split, then encode_chunk each piece."""
-        # TODO(w06.encode): self.compiled.findall the text, encode_chunk each piece's UTF-8
-        # bytes, remember each piece's ids in self.cache.
+        """Ids of `text`, specials treated as plain text: split, then encode_chunk each piece.
+
+        The pieces are self.compiled.findall(text), each encoded from its UTF-8 bytes. Each
+        distinct piece is encoded once: its ids are kept in self.cache[piece] (the piece as a str)
+        and reused. Example with no merges: encode_ordinary("hi hi") == [104, 105, 32, 104, 105],
+        after which self.cache == {"hi": [104, 105], " hi": [32, 104, 105]}.
+        """
+        # TODO(w06.encode): return the ids of every piece of the text, each distinct piece encoded once.
         raise NotImplementedError(
             "w06.encode: write BPETokenizer.encode_ordinary in exercises/week06_tokenizers/tokenizer.py"
         )
@@ -117,8 +122,7 @@ class BPETokenizer:
 
         Example: encode("hi<EOS>") == encode_ordinary("hi") + [special_tokens["<EOS>"]].
         """
-        # TODO(w06.specials): split_specials first; a special piece becomes its id, other
-        # pieces go through encode_ordinary.
+        # TODO(w06.specials): return the ids of the text with each registered special as its one id.
         raise NotImplementedError(
             "w06.specials: write BPETokenizer.encode in exercises/week06_tokenizers/tokenizer.py"
         )
@@ -126,10 +130,11 @@ class BPETokenizer:
     def decode(self, ids: list[int]) -> str:
         """Text of `ids`: join the tokens' bytes, then decode UTF-8 once (invalid bytes -> U+FFFD).
 
-        Example: decode(encode(s)) == s for every string s.
+        A character split across tokens comes back whole. Example with no merges: decode([226,
+        130, 172]) == "€" (its three UTF-8 bytes); decode([226]) == "\ufffd"; decode(encode(s)) ==
+        s for every string s.
         """
-        # TODO(w06.encode): join self.vocab[i] of all ids into one bytes object, then
-        # decode UTF-8 with errors="replace".
+        # TODO(w06.encode): return the text of the ids, characters split across tokens intact.
         raise NotImplementedError(
             "w06.encode: write BPETokenizer.decode in exercises/week06_tokenizers/tokenizer.py"
         )
@@ -148,17 +153,22 @@ class BPETokenizer:
             97 98
             256 257
         """
-        # TODO(w06.save_load): write the lines shown in the docstring (json.dumps the
-        # pattern and the specials).
+        # TODO(w06.save_load): write the tokenizer to path in exactly the format above.
         raise NotImplementedError(
             "w06.save_load: write BPETokenizer.save in exercises/week06_tokenizers/tokenizer.py"
         )
 
     @classmethod
     def load(cls, path: str | Path) -> "BPETokenizer":
-        """Read a file written by `save`; the result encodes exactly like the saved tokenizer."""
-        # TODO(w06.save_load): parse the lines written by save; merge number r gets id
-        # 256 + r; return cls(merges, pattern, specials).
+        """Read a file written by `save`; the result encodes exactly like the saved tokenizer.
+
+        Merge line r (from 0) gets id 256 + r. Example: the file in save's docstring gives merges
+        {(97, 97): 256, (97, 98): 257, (256, 257): 258} and specials {"<BOS>": 259, "<EOS>": 260}.
+
+        Raises:
+            ValueError: the first line is not "week06-bpe v1".
+        """
+        # TODO(w06.save_load): return the tokenizer that save wrote to path.
         raise NotImplementedError(
             "w06.save_load: write BPETokenizer.load in exercises/week06_tokenizers/tokenizer.py"
         )

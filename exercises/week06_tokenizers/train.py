@@ -41,6 +41,5 @@ def train_bpe(
         The merges in rank order, each as ((left id, right id), count of the pair when merged).
         Fewer than asked if the text runs out of pairs.
     """
-    # TODO(w06.train): count distinct words once, index pair -> words, pop the best pair from
-    # a heap (ties: smallest pair), update the counts of only the words that contain it.
+    # TODO(w06.train): learn train_bpe_naive's merges, revisiting only the words a merge changes.
     raise NotImplementedError("w06.train: write train_bpe in exercises/week06_tokenizers/train.py")

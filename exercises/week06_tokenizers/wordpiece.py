@@ -60,17 +60,19 @@ def wordpiece_word(
         prefix: marks a piece that continues a word.
         max_chars: longer words are `unk` at once (counted in characters, not bytes).
     """
-    # TODO(w06.wordpiece): from each start try the longest piece first ("##" after the
-    # first); if no piece fits, the whole word is [unk].
+    # TODO(w06.wordpiece): return the word's greedy longest-match-first pieces, or [unk] alone.
     raise NotImplementedError(
         "w06.wordpiece: write wordpiece_word in exercises/week06_tokenizers/wordpiece.py"
     )
 
 
 def wordpiece_encode(text: str, vocab: dict[str, int], unk: str = "[UNK]") -> list[int]:
-    """Ids of `text`: bert_pretokenize, then wordpiece_word on every word."""
-    # TODO(w06.wordpiece): bert_pretokenize the text, wordpiece_word every word, map the
-    # pieces to ids.
+    """Ids of `text`: bert_pretokenize, then wordpiece_word on every word, each piece's vocab id.
+
+    Example with vocab {"[UNK]": 0, "un": 1, "##aff": 2, "##able": 3, ",": 4}:
+    wordpiece_encode("unaffable, unx") -> [1, 2, 3, 4, 0]; wordpiece_encode("") -> [].
+    """
+    # TODO(w06.wordpiece): return the ids of the pieces of every word of the text, in order.
     raise NotImplementedError(
         "w06.wordpiece: write wordpiece_encode in exercises/week06_tokenizers/wordpiece.py"
     )

@@ -38,6 +38,9 @@ def to_hf_json(tok: BPETokenizer) -> str:
     Model BPE with vocab {byte-mapped token string: id} and merges [(left string, right string)] in
     rank order; pre-tokenizer = Split(your pattern, isolated) then ByteLevel(use_regex=False);
     decoder ByteLevel; special tokens added as AddedToken(special=True) with their ids.
+    Example: merges {(104, 105): 256} ("h" + "i"), special {"<EOS>": 257} -> a JSON whose
+    model.vocab holds "hi": 256, "Ġ": 32 and "<EOS>": 257, whose model.merges is [["h", "i"]], and
+    whose Tokenizer encodes "hi hi<EOS>" as [256, 32, 256, 257], as tok.encode does.
     """
     # every token is written as byte-mapped characters, the same way GPT-2's vocab.json is
     table = bytes_to_unicode()
@@ -64,6 +67,9 @@ def to_hf_json(tok: BPETokenizer) -> str:
 
 def to_tiktoken(tok: BPETokenizer, name: str = "week06") -> tiktoken.Encoding:
     """A tiktoken.Encoding with your pattern, ranks {token bytes: id} and special tokens.
+
+    Example: merges {(104, 105): 256}, special {"<EOS>": 257} -> an Encoding named `name` with
+    n_vocab 258 whose encode("hi hi<EOS>", allowed_special="all") is [256, 32, 256, 257].
 
     Raises:
         ValueError: if two ids have the same bytes (tiktoken keys ranks by bytes).

@@ -4,7 +4,8 @@ Encoding mirrors training: cut the text with the split pattern, turn each piece 
 then apply the learned merges in rank order (lowest rank = learned first). Special tokens are cut
 out before the split pattern ever sees the text, so "<|endoftext|>" is one id, never "<", "|", ...
 The reference behaviour is tiktoken's (OpenAI) and HF tokenizers' BPE model given the same ranks.
-Check: `python tracker.py check w06.encode` (then w06.specials, w06.save_load)
+Three exercises live here, in this order: w06.encode, w06.specials, w06.save_load.
+Check: `python tracker.py check w06.encode`
 """
 
 import json
@@ -39,8 +40,10 @@ def build_vocab(merges: dict[tuple[int, int], int]) -> dict[int, bytes]:
 def split_specials(text: str, specials: list[str] | tuple[str, ...]) -> list[str]:
     """Cut `text` into ordinary pieces and special tokens, in order; empty pieces are dropped.
 
-    A longer special wins over a shorter one that starts at the same place.
+    Specials match as literal text ("<|endoftext|>" and "a.b" are not regular expressions), and a
+    longer special wins over a shorter one that starts at the same place.
     Example: split_specials("hi<EOS><BOS>yo", ["<BOS>", "<EOS>"]) -> ["hi", "<EOS>", "<BOS>", "yo"];
+             split_specials("a<|x|>b", ["<|x", "<|x|>"]) -> ["a", "<|x|>", "b"];
              split_specials("plain", []) -> ["plain"].
     """
     # one alternation of the escaped specials, longest first; the capture group keeps them in split
@@ -123,7 +126,13 @@ class BPETokenizer:
         return ids
 
     def encode_ordinary(self, text: str) -> list[int]:
-        """Ids of `text`, specials treated as plain text: split, then encode_chunk each piece."""
+        """Ids of `text`, specials treated as plain text: split, then encode_chunk each piece.
+
+        The pieces are self.compiled.findall(text), each encoded from its UTF-8 bytes. Each
+        distinct piece is encoded once: its ids are kept in self.cache[piece] (the piece as a str)
+        and reused. Example with no merges: encode_ordinary("hi hi") == [104, 105, 32, 104, 105],
+        after which self.cache == {"hi": [104, 105], " hi": [32, 104, 105]}.
+        """
         # words repeat a lot (" the", ","), so each distinct piece is merged only once
         ids: list[int] = []
         for piece in self.compiled.findall(text):
@@ -150,7 +159,9 @@ class BPETokenizer:
     def decode(self, ids: list[int]) -> str:
         """Text of `ids`: join the tokens' bytes, then decode UTF-8 once (invalid bytes -> U+FFFD).
 
-        Example: decode(encode(s)) == s for every string s.
+        A character split across tokens comes back whole. Example with no merges: decode([226,
+        130, 172]) == "€" (its three UTF-8 bytes); decode([226]) == "\ufffd"; decode(encode(s)) ==
+        s for every string s.
         """
         # subtle: decode the joined bytes, not token by token: one emoji can span several tokens
         return b"".join(self.vocab[i] for i in ids).decode("utf-8", errors="replace")
@@ -179,7 +190,14 @@ class BPETokenizer:
 
     @classmethod
     def load(cls, path: str | Path) -> "BPETokenizer":
-        """Read a file written by `save`; the result encodes exactly like the saved tokenizer."""
+        """Read a file written by `save`; the result encodes exactly like the saved tokenizer.
+
+        Merge line r (from 0) gets id 256 + r. Example: the file in save's docstring gives merges
+        {(97, 97): 256, (97, 98): 257, (256, 257): 258} and specials {"<BOS>": 259, "<EOS>": 260}.
+
+        Raises:
+            ValueError: the first line is not "week06-bpe v1".
+        """
         # merges are written in rank order, so their ids are recovered as 256 + line number
         lines = Path(path).read_text(encoding="utf-8").split("\n")
         if lines[0] != "week06-bpe v1":

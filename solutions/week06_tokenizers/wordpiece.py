@@ -80,7 +80,11 @@ def wordpiece_word(
 
 
 def wordpiece_encode(text: str, vocab: dict[str, int], unk: str = "[UNK]") -> list[int]:
-    """Ids of `text`: bert_pretokenize, then wordpiece_word on every word."""
+    """Ids of `text`: bert_pretokenize, then wordpiece_word on every word, each piece's vocab id.
+
+    Example with vocab {"[UNK]": 0, "un": 1, "##aff": 2, "##able": 3, ",": 4}:
+    wordpiece_encode("unaffable, unx") -> [1, 2, 3, 4, 0]; wordpiece_encode("") -> [].
+    """
     # words are independent, so the ids are the concatenation of each word's pieces
     return [
         vocab[piece]
