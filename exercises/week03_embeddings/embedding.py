@@ -26,8 +26,11 @@ class Embedding(nn.Module):
         """Rows of the table for every id: (...) int64 -> (..., C).
 
         Example: weight [[0, 1], [2, 3], [4, 5]] and idx [[2, 0]] -> [[[4, 5], [0, 1]]].
+
+        Built from scratch: the check switches off F.embedding, torch.embedding and
+        nn.Embedding.forward while it runs.
         """
-        # TODO(w03.embedding): return the rows of self.weight picked by idx (plain indexing, no nn.Embedding / F.embedding).
+        # TODO(w03.embedding): return the table's row for every id in idx
         raise NotImplementedError(
             "w03.embedding: write Embedding.forward in exercises/week03_embeddings/embedding.py"
         )
@@ -49,10 +52,13 @@ class LearnedPositionalEmbedding(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x + weight[:T] broadcast over the batch: (B, T, C) -> (B, T, C).
 
+        Example: block_size=4, weight [[0, 0], [1, 1], [2, 2], [3, 3]], x of zeros (2, 3, 2) ->
+        out[b] = [[0, 0], [1, 1], [2, 2]] for both b; x with T=5 raises.
+
         Raises:
             ValueError: T > block_size; the message says both numbers.
         """
-        # TODO(w03.embedding): raise ValueError if T > block_size (say both numbers); otherwise add self.weight[:T] to x.
+        # TODO(w03.embedding): add position t's row to x[:, t], refusing a T above block_size
         raise NotImplementedError(
             "w03.embedding: write LearnedPositionalEmbedding.forward in exercises/week03_embeddings/embedding.py"
         )

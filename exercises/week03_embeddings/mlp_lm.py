@@ -46,12 +46,12 @@ class MLPLanguageModel(nn.Module):
 
         Returns:
             (logits, loss): logits (B, T, V); loss the mean cross-entropy, or None.
-            The logits at t depend only on idx[:, t - context + 1 .. t] (padding before 0).
+            The logits at t depend only on idx[:, t - context + 1 .. t] (padding before 0):
+            lm_head(tanh(hidden(the window's wte rows concatenated, oldest first))).
 
         Example: context=3, idx=[[a, b]] -> windows [[PAD, PAD, a], [PAD, a, b]].
         """
-        # TODO(w03.mlp_lm): left-pad idx with context - 1 copies of the pad id V, unfold windows of `context`,
-        # embed and flatten to (B, T, context * C), tanh(hidden), lm_head; loss as in week 02.
+        # TODO(w03.mlp_lm): return each position's logits from its window, and the loss on targets
         raise NotImplementedError(
             "w03.mlp_lm: write MLPLanguageModel.forward in exercises/week03_embeddings/mlp_lm.py"
         )

@@ -23,10 +23,10 @@ def sinusoidal_positions(T: int, C: int, base: float = 10000.0) -> torch.Tensor:
     Raises:
         ValueError: C is odd.
 
-    Example: row 0 is [0, 1, 0, 1, ...]; PE[1, 0] = sin(1), PE[1, 1] = cos(1).
+    Example: row 0 is [0, 1, 0, 1, ...]; PE[1, 0] = sin(1), PE[1, 1] = cos(1). With C=4 and
+    base 10000, row 1 is [sin 1, cos 1, sin 0.01, cos 0.01].
     """
-    # TODO(w03.sinusoidal): reject odd C; angle[t, i] = t * base ** (-2i / C) for i < C / 2; even channels sin(angle),
-    # odd channels cos(angle); compute in float64, return float32.
+    # TODO(w03.sinusoidal): return the sin/cos encodings of positions 0..T-1
     raise NotImplementedError(
         "w03.sinusoidal: write sinusoidal_positions in exercises/week03_embeddings/positional.py"
     )

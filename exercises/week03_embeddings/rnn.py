@@ -33,8 +33,14 @@ class RNNCell(nn.Module):
         self.bias_hh = nn.Parameter(torch.empty(hidden_size).uniform_(-bound, bound))
 
     def forward(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        """One step: x (B, I), h (B, H) -> h' (B, H)."""
-        # TODO(w03.recurrent_cells): tanh of x @ weight_ih.T + bias_ih + h @ weight_hh.T + bias_hh.
+        """One step: x (B, I), h (B, H) -> h' (B, H), by the formula of the class docstring.
+
+        Example: with every weight and bias 0, h' = tanh(0) = 0 whatever x and h.
+
+        Built from scratch: the check switches off torch.nn.RNNCell, torch.nn.GRUCell and torch's
+        fused cells (torch.rnn_tanh_cell, torch.gru_cell) while it runs.
+        """
+        # TODO(w03.recurrent_cells): return the vanilla RNN's next hidden state
         raise NotImplementedError(
             "w03.recurrent_cells: write RNNCell.forward in exercises/week03_embeddings/rnn.py"
         )
@@ -66,8 +72,13 @@ class GRUCell(nn.Module):
         self.bias_hh = nn.Parameter(torch.empty(3 * H).uniform_(-bound, bound))
 
     def forward(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        """One step: x (B, I), h (B, H) -> h' (B, H)."""
-        # TODO(w03.recurrent_cells): project x and h, chunk both into r, z, n parts, then the four equations of the class docstring.
+        """One step: x (B, I), h (B, H) -> h' (B, H), by the equations of the class docstring.
+
+        Example: with every weight and bias 0, r = z = 1/2 and n = 0, so h' = h / 2.
+
+        Built from scratch, as RNNCell is (torch's RNN and GRU cells are switched off).
+        """
+        # TODO(w03.recurrent_cells): return the next hidden state by the class docstring's equations
         raise NotImplementedError(
             "w03.recurrent_cells: write GRUCell.forward in exercises/week03_embeddings/rnn.py"
         )
@@ -100,10 +111,14 @@ class RecurrentLM(nn.Module):
             targets: (B, T) int64 next-token ids, or None.
 
         Returns:
-            (logits, loss): logits (B, T, V); loss the mean cross-entropy, or None.
+            (logits, loss): logits (B, T, V); loss the mean cross-entropy, or None. The logits
+            at t are lm_head of the state after reading idx[:, t], so they depend on idx[:, :t + 1]
+            only.
+
+        Example: with an RNNCell whose weights and biases are all 0 every state is 0, so the
+        logits at every position equal lm_head.bias.
         """
-        # TODO(w03.recurrent_lm): embed idx, start from h = zeros(B, H), loop over t feeding x[:, t] and h to the cell,
-        # stack the states to (B, T, H), lm_head; loss as in week 02.
+        # TODO(w03.recurrent_lm): return next-token logits from every state, and the loss on targets
         raise NotImplementedError(
             "w03.recurrent_lm: write RecurrentLM.forward in exercises/week03_embeddings/rnn.py"
         )

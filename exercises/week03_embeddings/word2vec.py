@@ -26,7 +26,7 @@ def skipgram_pairs(ids: torch.Tensor, window: int) -> torch.Tensor:
 
     Example: ids [7, 8, 9], window 1 -> [[7, 8], [8, 7], [8, 9], [9, 8]].
     """
-    # TODO(w03.skipgram_data): for each position i and each j != i with |i - j| <= window inside the text, emit (ids[i], ids[j]).
+    # TODO(w03.skipgram_data): return every (center, context) pair within window, in that order
     raise NotImplementedError(
         "w03.skipgram_data: write skipgram_pairs in exercises/week03_embeddings/word2vec.py"
     )
@@ -46,7 +46,7 @@ def unigram_distribution(counts: torch.Tensor, power: float = 0.75) -> torch.Ten
 
     Example: counts [1, 16], power 0.75 -> [1, 8] / 9.
     """
-    # TODO(w03.skipgram_data): counts ** power, divided by its sum, as float32.
+    # TODO(w03.skipgram_data): return P(w) proportional to count(w) ** power, as float32
     raise NotImplementedError(
         "w03.skipgram_data: write unigram_distribution in exercises/week03_embeddings/word2vec.py"
     )
@@ -58,9 +58,12 @@ def sample_negatives(
     """Draw k negatives for each of `num` pairs, independently, with replacement, from `probs`.
 
     Returns:
-        (num, k) int64 ids.
+        (num, k) int64 ids; the same generator seed gives the same draws.
+
+    Example: probs [0., 1., 0.], num=2, k=3 -> [[1, 1, 1], [1, 1, 1]]; with probs [0.5, 0.5]
+    about half of many draws are 0.
     """
-    # TODO(w03.skipgram_data): torch.multinomial(probs, num * k, replacement=True, generator=generator), viewed as (num, k).
+    # TODO(w03.skipgram_data): return num x k independent draws from probs, reproducible by seed
     raise NotImplementedError(
         "w03.skipgram_data: write sample_negatives in exercises/week03_embeddings/word2vec.py"
     )
@@ -99,17 +102,25 @@ class SkipGram(nn.Module):
 
         Returns:
             A scalar: the loss averaged over the B pairs.
+
+        Example: with out_embed at zero (as built) every score is 0, so each pair costs
+        (1 + k) ln 2: 3 ln 2 = 2.0794 for k=2.
         """
-        # TODO(w03.skipgram_loss): v = in_embed(centers); score the context and the negatives with out_embed;
-        # return -(logsigmoid(pos) + logsigmoid(-neg).sum(-1)).mean().
+        # TODO(w03.skipgram_loss): return the batch's mean negative-sampling loss
         raise NotImplementedError(
             "w03.skipgram_loss: write SkipGram.loss in exercises/week03_embeddings/word2vec.py"
         )
 
 
 def most_similar(vectors: torch.Tensor, i: int, k: int = 1) -> list[int]:
-    """The k rows of `vectors` (V, C) with the highest cosine similarity to row i, best first, i excluded."""
-    # TODO(w03.skipgram_loss): normalise the rows, take dot products with row i, exclude i, return the top-k indices.
+    """The k rows of `vectors` (V, C) with the highest cosine similarity to row i, best first, i excluded.
+
+    Returns:
+        k row indices (Python ints).
+
+    Example: vectors [[1, 0], [0.9, 0.1], [0, 1], [-1, 0]], i=0, k=2 -> [1, 2].
+    """
+    # TODO(w03.skipgram_loss): return the k rows closest to row i in angle, best first
     raise NotImplementedError(
         "w03.skipgram_loss: write most_similar in exercises/week03_embeddings/word2vec.py"
     )

@@ -26,6 +26,9 @@ class Embedding(nn.Module):
         """Rows of the table for every id: (...) int64 -> (..., C).
 
         Example: weight [[0, 1], [2, 3], [4, 5]] and idx [[2, 0]] -> [[[4, 5], [0, 1]]].
+
+        Built from scratch: the check switches off F.embedding, torch.embedding and
+        nn.Embedding.forward while it runs.
         """
         # advanced indexing gathers rows; autograd scatters the gradient back to exactly those rows
         return self.weight[idx]
@@ -46,6 +49,9 @@ class LearnedPositionalEmbedding(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x + weight[:T] broadcast over the batch: (B, T, C) -> (B, T, C).
+
+        Example: block_size=4, weight [[0, 0], [1, 1], [2, 2], [3, 3]], x of zeros (2, 3, 2) ->
+        out[b] = [[0, 0], [1, 1], [2, 2]] for both b; x with T=5 raises.
 
         Raises:
             ValueError: T > block_size; the message says both numbers.

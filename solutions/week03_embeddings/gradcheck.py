@@ -24,6 +24,9 @@ def numerical_gradient(
         A tensor shaped like x: entry i is (f(x + eps e_i) - f(x - eps e_i)) / (2 eps).
 
     Example: f = lambda x: (x ** 2).sum(), x = [1., -2.] -> [2., -4.].
+
+    Built without autograd: the check switches off torch.autograd.grad, torch.autograd.backward
+    and Tensor.backward while it runs.
     """
     # nudge one entry at a time on a copy, so the caller's tensor is never modified
     x = x.detach().clone()
@@ -50,6 +53,9 @@ def check_gradients(
         max over entries of |a - n| / max(1, |a|, |n|), with a from autograd and n from
         numerical_gradient: a relative error for large gradients, an absolute one for small.
         Below 1e-6 in float64 means the backward pass is right.
+
+    Example: f = lambda x: (x ** 2).sum() at x = [1., -2.] (float64) -> below 1e-6 (both give
+    [2., -4.]); a layer whose backward returns twice the true gradient [2., -4.] scores 0.5.
     """
     # autograd on a fresh leaf, the same point for both estimates
     leaf = x.detach().clone().requires_grad_(True)

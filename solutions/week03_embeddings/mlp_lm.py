@@ -46,7 +46,8 @@ class MLPLanguageModel(nn.Module):
 
         Returns:
             (logits, loss): logits (B, T, V); loss the mean cross-entropy, or None.
-            The logits at t depend only on idx[:, t - context + 1 .. t] (padding before 0).
+            The logits at t depend only on idx[:, t - context + 1 .. t] (padding before 0):
+            lm_head(tanh(hidden(the window's wte rows concatenated, oldest first))).
 
         Example: context=3, idx=[[a, b]] -> windows [[PAD, PAD, a], [PAD, a, b]].
         """

@@ -23,7 +23,8 @@ def sinusoidal_positions(T: int, C: int, base: float = 10000.0) -> torch.Tensor:
     Raises:
         ValueError: C is odd.
 
-    Example: row 0 is [0, 1, 0, 1, ...]; PE[1, 0] = sin(1), PE[1, 1] = cos(1).
+    Example: row 0 is [0, 1, 0, 1, ...]; PE[1, 0] = sin(1), PE[1, 1] = cos(1). With C=4 and
+    base 10000, row 1 is [sin 1, cos 1, sin 0.01, cos 0.01].
     """
     # one frequency per channel pair; the outer product gives every (position, frequency) angle
     if C % 2:

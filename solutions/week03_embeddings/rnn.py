@@ -33,7 +33,13 @@ class RNNCell(nn.Module):
         self.bias_hh = nn.Parameter(torch.empty(hidden_size).uniform_(-bound, bound))
 
     def forward(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        """One step: x (B, I), h (B, H) -> h' (B, H)."""
+        """One step: x (B, I), h (B, H) -> h' (B, H), by the formula of the class docstring.
+
+        Example: with every weight and bias 0, h' = tanh(0) = 0 whatever x and h.
+
+        Built from scratch: the check switches off torch.nn.RNNCell, torch.nn.GRUCell and torch's
+        fused cells (torch.rnn_tanh_cell, torch.gru_cell) while it runs.
+        """
         # one affine map of the input plus one of the state, squashed into (-1, 1)
         return torch.tanh(x @ self.weight_ih.T + self.bias_ih + h @ self.weight_hh.T + self.bias_hh)
 
@@ -64,7 +70,12 @@ class GRUCell(nn.Module):
         self.bias_hh = nn.Parameter(torch.empty(3 * H).uniform_(-bound, bound))
 
     def forward(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        """One step: x (B, I), h (B, H) -> h' (B, H)."""
+        """One step: x (B, I), h (B, H) -> h' (B, H), by the equations of the class docstring.
+
+        Example: with every weight and bias 0, r = z = 1/2 and n = 0, so h' = h / 2.
+
+        Built from scratch, as RNNCell is (torch's RNN and GRU cells are switched off).
+        """
         # both projections at once, then split into the r, z, n parts
         gi = x @ self.weight_ih.T + self.bias_ih  # (B, 3H)
         gh = h @ self.weight_hh.T + self.bias_hh  # (B, 3H)
@@ -103,7 +114,12 @@ class RecurrentLM(nn.Module):
             targets: (B, T) int64 next-token ids, or None.
 
         Returns:
-            (logits, loss): logits (B, T, V); loss the mean cross-entropy, or None.
+            (logits, loss): logits (B, T, V); loss the mean cross-entropy, or None. The logits
+            at t are lm_head of the state after reading idx[:, t], so they depend on idx[:, :t + 1]
+            only.
+
+        Example: with an RNNCell whose weights and biases are all 0 every state is 0, so the
+        logits at every position equal lm_head.bias.
         """
         # the state after reading idx[:, t] is what predicts idx[:, t + 1]
         B, T = idx.shape

@@ -63,7 +63,10 @@ def sample_negatives(
     """Draw k negatives for each of `num` pairs, independently, with replacement, from `probs`.
 
     Returns:
-        (num, k) int64 ids.
+        (num, k) int64 ids; the same generator seed gives the same draws.
+
+    Example: probs [0., 1., 0.], num=2, k=3 -> [[1, 1, 1], [1, 1, 1]]; with probs [0.5, 0.5]
+    about half of many draws are 0.
     """
     # one multinomial call for all draws; replacement keeps them independent
     flat = torch.multinomial(probs, num * k, replacement=True, generator=generator)
@@ -103,6 +106,9 @@ class SkipGram(nn.Module):
 
         Returns:
             A scalar: the loss averaged over the B pairs.
+
+        Example: with out_embed at zero (as built) every score is 0, so each pair costs
+        (1 + k) ln 2: 3 ln 2 = 2.0794 for k=2.
         """
         # logsigmoid(s) = -log(1 + e^-s) stays finite for large |s|, unlike log(sigmoid(s))
         v = self.in_embed(centers)  # (B, C)
@@ -112,7 +118,13 @@ class SkipGram(nn.Module):
 
 
 def most_similar(vectors: torch.Tensor, i: int, k: int = 1) -> list[int]:
-    """The k rows of `vectors` (V, C) with the highest cosine similarity to row i, best first, i excluded."""
+    """The k rows of `vectors` (V, C) with the highest cosine similarity to row i, best first, i excluded.
+
+    Returns:
+        k row indices (Python ints).
+
+    Example: vectors [[1, 0], [0.9, 0.1], [0, 1], [-1, 0]], i=0, k=2 -> [1, 2].
+    """
     # normalise rows; the dot product of unit vectors is their cosine
     unit = vectors / vectors.norm(dim=1, keepdim=True).clamp_min(1e-12)
     sims = unit @ unit[i]
