@@ -65,6 +65,7 @@ class RunTokenizer:
             raise RunError("the tokenizer is not a byte-level BPE (GPT-2 family): not supported")
         self.hf = hf
         self.chat_template = chat_template
+        self.end_of_turn: str | None = None  # a special that ends an answer instead of the default
         table = _byte_table()
         self.vocab: dict[int, bytes] = {}
         for token, i in hf.get_vocab(with_added_tokens=False).items():
@@ -166,8 +167,9 @@ class RunTokenizer:
 
     @property
     def eos_token_id(self) -> int | None:
-        """<|im_end|> for a chat tokenizer (an answer ends there), else <|endoftext|>."""
-        for name in ("<|im_end|>", "<|endoftext|>"):
+        """end_of_turn's id when set; else <|im_end|> for a chat tokenizer (an answer ends there),
+        else <|endoftext|>."""
+        for name in (self.end_of_turn, "<|im_end|>", "<|endoftext|>"):
             if name in self.special_tokens:
                 return self.special_tokens[name]
         return None
