@@ -26,8 +26,10 @@ def single_head_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> 
 
     Example: q = [[1, 0]], k = [[1, 0], [0, 1]], v = [[1.], [3.]]: scores [1, 0] / sqrt(2),
         weights softmax([0.7071, 0]) = [0.6698, 0.3302], out = [[0.6698 + 3 * 0.3302]] = [[1.6605]].
+
+    Built from scratch: the check switches off F.scaled_dot_product_attention while it runs.
     """
-    # TODO(w04.single_head): scores = q @ k.T scaled by 1/sqrt(D); softmax over the keys (last dim); weighted sum of v.
+    # TODO(w04.single_head): return each query's average of the values, weighted by its key scores
     raise NotImplementedError(
         "w04.single_head: write single_head_attention in exercises/week04_attention/attention.py"
     )
@@ -47,8 +49,13 @@ def scaled_dot_product_attention(
 
     Returns:
         out (..., Tq, Dv) and weights (..., Tq, Tk): rows sum to 1, exactly 0 where masked.
+
+    Example: single_head_attention's q, k, v with mask [[True, False]] -> weights [[1, 0]],
+    out [[1.]]; with mask None, weights [[0.6698, 0.3302]] and out [[1.6605]] as there.
+
+    Built from scratch: the check switches off F.scaled_dot_product_attention while it runs.
     """
-    # TODO(w04.sdpa): as single_head_attention but over the last two dims; blocked scores -> -inf before the softmax; return (out, weights).
+    # TODO(w04.sdpa): return (out, weights) over the last two dims; a blocked key gets weight 0
     raise NotImplementedError(
         "w04.sdpa: write scaled_dot_product_attention in exercises/week04_attention/attention.py"
     )
@@ -84,9 +91,16 @@ class MultiHeadAttention(nn.Module):
             mask: bool, broadcastable to (B, H, Tq, Tk), True where allowed.
 
         Returns:
-            out (B, Tq, C) and the weights (B, H, Tq, Tk) of every head.
+            out (B, Tq, C) and the weights (B, H, Tq, Tk) of every head; out equals
+            nn.MultiheadAttention's with the same q/k/v/out projection weights.
+
+        Example: MultiHeadAttention(12, 3) on x (2, 5, 12) with a causal (5, 5) mask gives out
+        (2, 5, 12) and weights (2, 3, 5, 5) that are 0 above the diagonal; with context
+        (2, 7, 12) the weights are (2, 3, 5, 7).
+
+        The check switches off F.scaled_dot_product_attention: use your own.
         """
-        # TODO(w04.mha): project q from x and k, v from context (or x), split_heads, your sdpa, merge_heads, out_proj.
+        # TODO(w04.mha): return H heads' attention from x to context (or x), mixed by out_proj
         raise NotImplementedError(
             "w04.mha: write MultiHeadAttention.forward in exercises/week04_attention/attention.py"
         )
@@ -108,8 +122,11 @@ def cross_attention(
 
     Returns:
         out (B, Tq, C) and weights (B, H, Tq, Tk), zero on padded context positions.
+
+    Example: context_lengths [7, 3, 1] with Tk=7: row 1's weights are 0 on keys 3..6 and row 2
+    puts weight 1 on key 0, for every head and query; no key is blocked for being "later".
     """
-    # TODO(w04.cross): a (B, 1, 1, Tk) key mask from context_lengths (padding_mask), then mha(x, context=..., mask=...).
+    # TODO(w04.cross): attend from x to the real context positions of each row only
     raise NotImplementedError(
         "w04.cross: write cross_attention in exercises/week04_attention/attention.py"
     )

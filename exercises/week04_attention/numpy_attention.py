@@ -10,9 +10,10 @@ import numpy as np
 def softmax_np(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """Numerically stable softmax along `axis`; -inf entries get weight exactly 0.
 
-    Example: softmax_np(np.array([0.0, np.log(3.0)])) -> [0.25, 0.75].
+    Example: softmax_np(np.array([0.0, np.log(3.0)])) -> [0.25, 0.75];
+    softmax_np(np.array([1000.0, 1000.0, -np.inf])) -> [0.5, 0.5, 0.0].
     """
-    # TODO(w04.numpy): subtract the max along axis (keepdims), exponentiate, divide by the sum.
+    # TODO(w04.numpy): return a softmax along axis that stays finite for inputs of any size
     raise NotImplementedError(
         "w04.numpy: write softmax_np in exercises/week04_attention/numpy_attention.py"
     )
@@ -31,9 +32,13 @@ def attention_np(
         causal: position t attends to 0..t only.
 
     Returns:
-        out (B, T, C) and weights (B, H, T, T).
+        out (B, T, C) and weights (B, H, T, T), equal to torch's multi-head attention with the
+        same weights (q/k/v/out projections, D = C / H, scores scaled by 1/sqrt(D)).
+
+    Example: with every weight and bias 0, out is 0 and, with causal=True, weight row t is
+    uniform over keys 0..t: 1 / (t + 1) each.
     """
-    # TODO(w04.numpy): the torch forward pass with NumPy: project, reshape/transpose into heads, masked scaled scores, softmax_np, merge, out_proj.
+    # TODO(w04.numpy): return what the torch MultiHeadAttention gives, in NumPy alone
     raise NotImplementedError(
         "w04.numpy: write attention_np in exercises/week04_attention/numpy_attention.py"
     )

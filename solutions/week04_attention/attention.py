@@ -26,6 +26,8 @@ def single_head_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> 
 
     Example: q = [[1, 0]], k = [[1, 0], [0, 1]], v = [[1.], [3.]]: scores [1, 0] / sqrt(2),
         weights softmax([0.7071, 0]) = [0.6698, 0.3302], out = [[0.6698 + 3 * 0.3302]] = [[1.6605]].
+
+    Built from scratch: the check switches off F.scaled_dot_product_attention while it runs.
     """
     # scores (Tq, Tk): similarity of every query with every key, scaled so their variance is ~1
     scores = q @ k.T / math.sqrt(q.size(-1))
@@ -47,6 +49,11 @@ def scaled_dot_product_attention(
 
     Returns:
         out (..., Tq, Dv) and weights (..., Tq, Tk): rows sum to 1, exactly 0 where masked.
+
+    Example: single_head_attention's q, k, v with mask [[True, False]] -> weights [[1, 0]],
+    out [[1.]]; with mask None, weights [[0.6698, 0.3302]] and out [[1.6605]] as there.
+
+    Built from scratch: the check switches off F.scaled_dot_product_attention while it runs.
     """
     # blocked scores become -inf before the softmax, so their weight is exactly 0
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))  # (..., Tq, Tk)
@@ -86,7 +93,14 @@ class MultiHeadAttention(nn.Module):
             mask: bool, broadcastable to (B, H, Tq, Tk), True where allowed.
 
         Returns:
-            out (B, Tq, C) and the weights (B, H, Tq, Tk) of every head.
+            out (B, Tq, C) and the weights (B, H, Tq, Tk) of every head; out equals
+            nn.MultiheadAttention's with the same q/k/v/out projection weights.
+
+        Example: MultiHeadAttention(12, 3) on x (2, 5, 12) with a causal (5, 5) mask gives out
+        (2, 5, 12) and weights (2, 3, 5, 5) that are 0 above the diagonal; with context
+        (2, 7, 12) the weights are (2, 3, 5, 7).
+
+        The check switches off F.scaled_dot_product_attention: use your own.
         """
         # project, split C into H heads of D, attend per head, merge, then mix the heads
         kv = x if context is None else context
@@ -113,6 +127,9 @@ def cross_attention(
 
     Returns:
         out (B, Tq, C) and weights (B, H, Tq, Tk), zero on padded context positions.
+
+    Example: context_lengths [7, 3, 1] with Tk=7: row 1's weights are 0 on keys 3..6 and row 2
+    puts weight 1 on key 0, for every head and query; no key is blocked for being "later".
     """
     # only the keys are masked, and not causally: every query may read the whole real context
     keep = padding_mask(context_lengths, context.size(1))[:, None, None, :]  # (B, 1, 1, Tk)

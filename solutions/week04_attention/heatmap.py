@@ -21,6 +21,10 @@ def plot_attention(weights: torch.Tensor, tokens: list[str], path: str | Path) -
     Returns:
         The figure: fig.axes[h] shows head h with `imshow(weights[h])`, its x and y tick labels are
         the tokens and its title is "head h". Extra axes (a colorbar) may follow the H panels.
+
+    Example: weights of shape (2, 3, 3) and tokens ["a", "b", "c"] write a PNG at path and return
+    a figure whose axes[0] and axes[1] are titled "head 0" and "head 1", each with tick labels
+    a, b, c on both axes.
     """
     # one imshow per head on a shared 0..1 colour scale, so heads can be compared by eye
     H, T, _ = weights.shape
