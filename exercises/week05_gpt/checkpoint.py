@@ -26,8 +26,12 @@ def save_checkpoint(
         model: the GPT; its config is saved too, so load_checkpoint needs nothing else.
         optimizer: saved as its state dict when given (for resuming), else left out.
         step: the training step the checkpoint was taken at.
+
+    Example: save_checkpoint(p, gpt, step=100) -> torch.load(p, weights_only=True) reads
+    {"model": ..., "config": {"vocab_size": ..., ...}, "step": 100}; with an optimizer the dict
+    also holds "optimizer": optimizer.state_dict().
     """
-    # TODO(w05.checkpoint): torch.save a dict with the state dict, asdict(config), the step and, if given, the optimizer state.
+    # TODO(w05.checkpoint): write one file that holds all load_checkpoint needs, optimizer included
     raise NotImplementedError(
         "w05.checkpoint: write save_checkpoint in exercises/week05_gpt/checkpoint.py"
     )
@@ -43,8 +47,15 @@ def load_checkpoint(path: str | Path, map_location: str = "cpu") -> tuple[GPT, d
     Returns:
         (model, ckpt): the model in eval mode with the saved weights, and the whole checkpoint dict
         (ckpt["step"], ckpt.get("optimizer") for resuming).
+
+    Example: after save_checkpoint(p, gpt, opt, step=7), load_checkpoint(p) gives a model whose
+    logits equal gpt.eval()'s on any input, and ckpt["step"] == 7.
+
+    Raises:
+        pickle.UnpicklingError (from torch.load with weights_only=True): the file holds pickled
+            code rather than plain data; that code must never run.
     """
-    # TODO(w05.checkpoint): torch.load with weights_only=True, build GPT(GPTConfig(**config)), load_state_dict, eval mode.
+    # TODO(w05.checkpoint): rebuild the saved GPT without ever running code from the file
     raise NotImplementedError(
         "w05.checkpoint: write load_checkpoint in exercises/week05_gpt/checkpoint.py"
     )

@@ -57,8 +57,12 @@ class DecoderBlock(nn.Module):
         Returns:
             (B, T, C): x + self_attn(ln_1 x) [causal], then + cross_attn(ln_2 x, memory), then
             + mlp(ln_3 x).
+
+        Example: with memory_mask [[[[True, True, False]]]] (S=3), output position t depends on
+        x[:, :t + 1] and on memory[:, :2] only; it equals torch's nn.TransformerDecoderLayer
+        (norm_first=True) with the same weights.
         """
-        # TODO(w05.encdec): three pre-LN residuals: causal self-attention, cross-attention to memory with memory_mask, MLP.
+        # TODO(w05.encdec): return x after the three pre-LN sublayers of the Returns line
         raise NotImplementedError(
             "w05.encdec: write DecoderBlock.forward in exercises/week05_gpt/encdec.py"
         )
@@ -110,8 +114,11 @@ class EncoderDecoder(nn.Module):
 
         Returns:
             logits (B, T, V) and the mean cross-entropy (None without targets).
+
+        Example: src [[5, 6, 0, 0]] with src_lengths [2]: changing src[0, 2:] (padding) or
+        tgt[:, t + 1:] leaves logits[:, t] unchanged; targets of -100 add nothing to the loss.
         """
-        # TODO(w05.encdec): encode the source, build the (B, 1, 1, S) memory mask, run the decoder blocks on embed(tgt), ln_f, lm_head, loss.
+        # TODO(w05.encdec): return tgt's next-token logits given the real source, and the loss
         raise NotImplementedError(
             "w05.encdec: write EncoderDecoder.forward in exercises/week05_gpt/encdec.py"
         )

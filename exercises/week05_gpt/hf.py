@@ -20,8 +20,11 @@ def to_hf_state_dict(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Ten
 
     Same keys; the four Conv1D weights per block are transposed: c_attn.weight (3C, C) -> (C, 3C).
     Returns new tensors (contiguous), never views of the input.
+
+    Example: with C=64, "transformer.h.0.attn.c_attn.weight" (192, 64) -> (64, 192), and
+    "transformer.h.0.ln_1.weight" (64,) is copied as it is.
     """
-    # TODO(w05.hf): copy every tensor; transpose the four Conv1D weights (keys ending in TRANSPOSED).
+    # TODO(w05.hf): return a new state dict that GPT2LMHeadModel loads as it is
     raise NotImplementedError("w05.hf: write to_hf_state_dict in exercises/week05_gpt/hf.py")
 
 
@@ -30,8 +33,11 @@ def from_hf_state_dict(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.T
 
     Keys our GPT does not have (HF's non-persistent attention buffers in older versions,
     `.attn.bias`, `.attn.masked_bias`) are dropped.
+
+    Example: from_hf_state_dict(to_hf_state_dict(sd)) equals sd key for key, and an HF dict's
+    "transformer.h.0.attn.masked_bias" is not in the result.
     """
-    # TODO(w05.hf): the same rule backwards, dropping HF-only attention buffers.
+    # TODO(w05.hf): return a new state dict that our GPT loads, from a GPT2LMHeadModel's
     raise NotImplementedError("w05.hf: write from_hf_state_dict in exercises/week05_gpt/hf.py")
 
 

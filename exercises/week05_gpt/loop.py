@@ -46,8 +46,11 @@ def train_step(
 
     Returns:
         The batch loss as a Python float.
+
+    Example: with SGD(lr=0.1), grad_clip=1.0 and a gradient of global norm 5, every gradient is
+    scaled by 1/5 before the step; the model is in train mode afterwards.
     """
-    # TODO(w05.train): train mode, zero the grads, forward with targets, backward, clip if grad_clip > 0, optimizer step; return loss.item().
+    # TODO(w05.train): take one (optionally clipped) optimizer step on (x, y); return the loss
     raise NotImplementedError("w05.train: write train_step in exercises/week05_gpt/loop.py")
 
 
@@ -71,6 +74,9 @@ def estimate_loss(
 
     Returns:
         name -> mean loss. The model is back in train mode afterwards.
+
+    Example: an untrained GPT over V=65 gives about {"train": 4.17, "val": 4.17} (ln 65); the
+    same generator seed gives the same numbers.
     """
-    # TODO(w05.train): eval mode; for each split average the loss of eval_iters get_batch batches; back to train mode.
+    # TODO(w05.train): return each split's mean loss with dropout off, leaving train mode on
     raise NotImplementedError("w05.train: write estimate_loss in exercises/week05_gpt/loop.py")

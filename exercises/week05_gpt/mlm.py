@@ -34,8 +34,12 @@ def mask_tokens(
     Returns:
         inputs (B, T) int64, the corrupted ids, and labels (B, T) int64: the original id at
         selected positions, -100 (ignored by cross-entropy) everywhere else.
+
+    Example: ids [[2, 7, 8, 9, 3]], special_ids (2, 3), mask_prob=1.0: positions 1..3 are
+    selected (labels [[-100, 7, 8, 9, -100]]); inputs keep 2 and 3 and turn each of 7, 8, 9 into
+    mask_id (80% of the time), a random id (10%) or itself (10%).
     """
-    # TODO(w05.mlm): select non-special positions with prob mask_prob; labels -100 elsewhere; 80% -> mask_id, 10% -> random id, 10% unchanged.
+    # TODO(w05.mlm): return BERT's corrupted inputs and the labels of the selected positions
     raise NotImplementedError("w05.mlm: write mask_tokens in exercises/week05_gpt/mlm.py")
 
 

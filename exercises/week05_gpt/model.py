@@ -49,8 +49,14 @@ class LayerNorm(nn.Module):
         Returns:
             (..., C): (x - mean) / sqrt(var + eps) * weight + bias, with the biased variance
             (divide by C, not C - 1), as torch.nn.LayerNorm does.
+
+        Example: x = [[1., 2., 3.]], weight 1, bias 0, eps 1e-5: mean 2, var 2/3 ->
+        [[-1.2247, 0., 1.2247]].
+
+        Built from scratch: the check switches off F.layer_norm and torch.layer_norm while it
+        runs.
         """
-        # TODO(w05.layernorm): mean and biased variance over the last dim (keepdim), normalise with eps, then scale by weight and add bias if present.
+        # TODO(w05.layernorm): return each row normalised over its last dim, then scaled and shifted
         raise NotImplementedError(
             "w05.layernorm: write LayerNorm.forward in exercises/week05_gpt/model.py"
         )
@@ -59,9 +65,12 @@ class LayerNorm(nn.Module):
 def gelu(x: torch.Tensor) -> torch.Tensor:
     """GELU, tanh approximation (GPT-2's "gelu_new"): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
 
-    Example: gelu(0) = 0; gelu(x) -> x for large x; gelu(x) -> 0 for very negative x.
+    Example: gelu(0) = 0; gelu(1) = 0.8412; gelu(x) -> x for large x; gelu(x) -> 0 for very
+    negative x.
+
+    Built from scratch: the check switches off F.gelu while it runs.
     """
-    # TODO(w05.mlp): write the tanh approximation from the docstring with torch.tanh and plain arithmetic.
+    # TODO(w05.mlp): return the tanh approximation of GELU given in the docstring
     raise NotImplementedError("w05.mlp: write gelu in exercises/week05_gpt/model.py")
 
 
@@ -75,8 +84,12 @@ class MLP(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, T, C) -> (B, T, C), each position on its own: c_proj(gelu(c_fc(x))), then dropout."""
-        # TODO(w05.mlp): expand with c_fc, apply your gelu, project back with c_proj, then dropout.
+        """(B, T, C) -> (B, T, C), each position on its own: c_proj(gelu(c_fc(x))), then dropout.
+
+        Example: x (2, 9, 16) -> (2, 9, 16) through a (2, 9, 64) hidden layer; permuting the
+        positions of x permutes the output the same way. F.gelu is switched off in the check.
+        """
+        # TODO(w05.mlp): return the position-wise MLP of the docstring
         raise NotImplementedError("w05.mlp: write MLP.forward in exercises/week05_gpt/model.py")
 
 
@@ -119,8 +132,13 @@ class Block(nn.Module):
         self.mlp = MLP(config)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, T, C) -> (B, T, C): x = x + attn(ln_1(x)); x = x + mlp(ln_2(x))."""
-        # TODO(w05.block): pre-LN residuals: add attn(ln_1(x)) to x, then add mlp(ln_2(x)) to the result.
+        """(B, T, C) -> (B, T, C): x = x + attn(ln_1(x)); x = x + mlp(ln_2(x)).
+
+        Example: with attn and mlp's c_proj weights and biases at 0 both branches add 0, so the
+        block returns x unchanged; with weights it equals torch's nn.TransformerEncoderLayer
+        (norm_first=True, causal mask) with the same weights.
+        """
+        # TODO(w05.block): return x after the pre-LN attention and MLP residual branches
         raise NotImplementedError("w05.block: write Block.forward in exercises/week05_gpt/model.py")
 
 
@@ -151,7 +169,7 @@ class GPT(nn.Module):
         LayerNorm keeps weight 1 and bias 0 from its constructor. With n_layer=4 the c_proj std is
         0.02 / sqrt(8) = 0.00707.
         """
-        # TODO(w05.gpt): normal(0, 0.02) for Linear and Embedding weights, zero biases, then re-init every c_proj.weight with std 0.02 / sqrt(2 * n_layer).
+        # TODO(w05.gpt): initialise every weight as GPT-2 does, as the docstring gives
         raise NotImplementedError(
             "w05.gpt: write GPT._init_weights in exercises/week05_gpt/model.py"
         )
@@ -174,8 +192,14 @@ class GPT(nn.Module):
 
         Returns:
             logits (B, T, V) and the scalar loss (None without targets).
+
+        Example: a freshly initialised GPT with V=65 gives a loss near ln 65 = 4.17 on any
+        batch; T == block_size is accepted, T == block_size + 1 raises.
+
+        Raises:
+            AssertionError: T > block_size (there is no position embedding for it).
         """
-        # TODO(w05.gpt): embed tokens and positions, dropout, run the blocks, ln_f, lm_head; cross-entropy over all positions when targets are given.
+        # TODO(w05.gpt): return the next-token logits of every position, and the loss on targets
         raise NotImplementedError("w05.gpt: write GPT.forward in exercises/week05_gpt/model.py")
 
     @torch.no_grad()
@@ -199,8 +223,12 @@ class GPT(nn.Module):
 
         Returns:
             (B, T + max_new_tokens) int64: the prompt followed by the new tokens.
+
+        Example: a model whose logits always favour (last token + 1) % V, with temperature=0,
+        turns [[1, 2]] and max_new_tokens=3 into [[1, 2, 3, 4, 5]]; with top_k=1 any temperature
+        gives the same; the same generator seed gives the same samples.
         """
-        # TODO(w05.generate): loop: crop to block_size, take the last logits, greedy if temperature == 0 else scale, top-k, sample with generator; append.
+        # TODO(w05.generate): append max_new_tokens tokens, greedy or sampled as the arguments say
         raise NotImplementedError(
             "w05.generate: write GPT.generate in exercises/week05_gpt/model.py"
         )

@@ -26,6 +26,10 @@ def save_checkpoint(
         model: the GPT; its config is saved too, so load_checkpoint needs nothing else.
         optimizer: saved as its state dict when given (for resuming), else left out.
         step: the training step the checkpoint was taken at.
+
+    Example: save_checkpoint(p, gpt, step=100) -> torch.load(p, weights_only=True) reads
+    {"model": ..., "config": {"vocab_size": ..., ...}, "step": 100}; with an optimizer the dict
+    also holds "optimizer": optimizer.state_dict().
     """
     # everything needed to rebuild: the architecture (config) and the numbers (state dict)
     ckpt = {"model": model.state_dict(), "config": asdict(model.config), "step": step}
@@ -44,6 +48,13 @@ def load_checkpoint(path: str | Path, map_location: str = "cpu") -> tuple[GPT, d
     Returns:
         (model, ckpt): the model in eval mode with the saved weights, and the whole checkpoint dict
         (ckpt["step"], ckpt.get("optimizer") for resuming).
+
+    Example: after save_checkpoint(p, gpt, opt, step=7), load_checkpoint(p) gives a model whose
+    logits equal gpt.eval()'s on any input, and ckpt["step"] == 7.
+
+    Raises:
+        pickle.UnpicklingError (from torch.load with weights_only=True): the file holds pickled
+            code rather than plain data; that code must never run.
     """
     # weights_only: the file may only hold tensors and plain containers, never code
     ckpt = torch.load(path, map_location=map_location, weights_only=True)

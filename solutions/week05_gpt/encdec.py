@@ -57,6 +57,10 @@ class DecoderBlock(nn.Module):
         Returns:
             (B, T, C): x + self_attn(ln_1 x) [causal], then + cross_attn(ln_2 x, memory), then
             + mlp(ln_3 x).
+
+        Example: with memory_mask [[[[True, True, False]]]] (S=3), output position t depends on
+        x[:, :t + 1] and on memory[:, :2] only; it equals torch's nn.TransformerDecoderLayer
+        (norm_first=True) with the same weights.
         """
         # three residual sublayers; only the first is causal, the memory is seen whole
         T = x.size(1)
@@ -111,6 +115,9 @@ class EncoderDecoder(nn.Module):
 
         Returns:
             logits (B, T, V) and the mean cross-entropy (None without targets).
+
+        Example: src [[5, 6, 0, 0]] with src_lengths [2]: changing src[0, 2:] (padding) or
+        tgt[:, t + 1:] leaves logits[:, t] unchanged; targets of -100 add nothing to the loss.
         """
         # the decoder's cross-attention may only see real source positions
         memory = self.encode(src, src_lengths)  # (B, S, C)

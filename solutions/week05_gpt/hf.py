@@ -20,6 +20,9 @@ def to_hf_state_dict(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Ten
 
     Same keys; the four Conv1D weights per block are transposed: c_attn.weight (3C, C) -> (C, 3C).
     Returns new tensors (contiguous), never views of the input.
+
+    Example: with C=64, "transformer.h.0.attn.c_attn.weight" (192, 64) -> (64, 192), and
+    "transformer.h.0.ln_1.weight" (64,) is copied as it is.
     """
     # a key-by-key copy; only Conv1D weights change layout
     return {
@@ -33,6 +36,9 @@ def from_hf_state_dict(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.T
 
     Keys our GPT does not have (HF's non-persistent attention buffers in older versions,
     `.attn.bias`, `.attn.masked_bias`) are dropped.
+
+    Example: from_hf_state_dict(to_hf_state_dict(sd)) equals sd key for key, and an HF dict's
+    "transformer.h.0.attn.masked_bias" is not in the result.
     """
     # transposing twice is the identity, so the same rule runs backwards
     return {

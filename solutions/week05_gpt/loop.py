@@ -46,6 +46,9 @@ def train_step(
 
     Returns:
         The batch loss as a Python float.
+
+    Example: with SGD(lr=0.1), grad_clip=1.0 and a gradient of global norm 5, every gradient is
+    scaled by 1/5 before the step; the model is in train mode afterwards.
     """
     # forget the last step's gradients, backpropagate this batch, clip, update
     model.train()
@@ -78,6 +81,9 @@ def estimate_loss(
 
     Returns:
         name -> mean loss. The model is back in train mode afterwards.
+
+    Example: an untrained GPT over V=65 gives about {"train": 4.17, "val": 4.17} (ln 65); the
+    same generator seed gives the same numbers.
     """
     # a single batch is noisy: average several; dropout off while measuring, back on after
     model.eval()

@@ -34,6 +34,10 @@ def mask_tokens(
     Returns:
         inputs (B, T) int64, the corrupted ids, and labels (B, T) int64: the original id at
         selected positions, -100 (ignored by cross-entropy) everywhere else.
+
+    Example: ids [[2, 7, 8, 9, 3]], special_ids (2, 3), mask_prob=1.0: positions 1..3 are
+    selected (labels [[-100, 7, 8, 9, -100]]); inputs keep 2 and 3 and turn each of 7, 8, 9 into
+    mask_id (80% of the time), a random id (10%) or itself (10%).
     """
     # one draw selects, a second splits the selected into mask / random / keep
     special = torch.isin(ids, torch.tensor(special_ids, dtype=ids.dtype))
