@@ -30,7 +30,7 @@ def repeat_kv(x: torch.Tensor, n_rep: int) -> torch.Tensor:
 
     Example: KV heads [a, b], n_rep=2 -> [a, a, b, b] (not [a, b, a, b]).
     """
-    # TODO(w07.gqa): repeat each KV head n_rep times next to itself (expand a new axis after KV, then reshape).
+    # TODO(w07.gqa): return x with each KV head repeated n_rep times next to itself
     raise NotImplementedError(
         "w07.gqa: write repeat_kv in exercises/week07_architectures/attention.py"
     )
@@ -60,9 +60,15 @@ class Attention(nn.Module):
             mask: (T, T) bool, True where query i may attend to key j (causal or sliding window).
 
         Returns:
-            (B, T, C).
+            (B, T, C): wo of the merged heads of softmax(q k^T / sqrt(D)) v, blocked scores at
+            -inf, with q and k rotated by apply_rope (positions 0 .. T-1) and KV head g serving
+            query heads g * H/KV .. (g + 1) * H/KV - 1.
+
+        Example: Attention(32, n_head=4, n_kv_head=2) on x (2, 7, 32) with a causal mask gives
+        (2, 7, 32), and out[:, t] depends on x[:, :t + 1] only; with n_kv_head = n_head it is
+        ordinary multi-head attention with RoPE.
         """
-        # TODO(w07.gqa): split wqkv(x) into q, k, v heads; apply_rope to q and k; repeat_kv; masked softmax(q k^T / sqrt(D)) v; merge heads; wo.
+        # TODO(w07.gqa): return grouped-query attention of x with RoPE on q and k
         raise NotImplementedError(
             "w07.gqa: write Attention.forward in exercises/week07_architectures/attention.py"
         )

@@ -87,7 +87,7 @@ def count_parameters(cfg: ArchConfig) -> int:
         per layer 2*4 + 4*4 + 2*(4*2) + 4*4 + 3*4*8 = 8 + 16 + 16 + 16 + 96 = 152;
         total 10*4 + 152 + 4 + 10*4 = 236.
     """
-    # TODO(w07.family): sum per-layer norms, q/k/v/o (and qkv biases), SwiGLU; add embedding, final norm and untied head.
+    # TODO(w07.family): return the exact parameter count of cfg's model, tied weights once
     raise NotImplementedError(
         "w07.family: write count_parameters in exercises/week07_architectures/family.py"
     )
@@ -98,7 +98,7 @@ def kv_cache_bytes_per_token(cfg: ArchConfig, bytes_per_value: int = 2) -> int:
 
     Example: Llama-2-7B in bf16: 2 * 32 * 32 * 128 * 2 = 524288 bytes = 512 KiB per token.
     """
-    # TODO(w07.family): return 2 * n_layer * n_kv_head * head_dim * bytes_per_value.
+    # TODO(w07.family): return the bytes of K and V that one token adds over all layers
     raise NotImplementedError(
         "w07.family: write kv_cache_bytes_per_token in exercises/week07_architectures/family.py"
     )
@@ -110,7 +110,7 @@ def kv_cache_bytes(cfg: ArchConfig, context: int, bytes_per_value: int = 2) -> i
     Example: Mistral-7B (window 4096, 128 KiB/token in bf16) at 32768 tokens keeps only 4096
     tokens: 4096 * 131072 bytes = 512 MiB, not 4 GiB.
     """
-    # TODO(w07.family): multiply the per-token bytes by the tokens kept: min(context, sliding_window) when there is a window.
+    # TODO(w07.family): return the cache bytes that one sequence of context tokens needs
     raise NotImplementedError(
         "w07.family: write kv_cache_bytes in exercises/week07_architectures/family.py"
     )
@@ -122,7 +122,7 @@ def attention_kind(cfg: ArchConfig) -> str:
     Examples: H=32, KV=32 -> "MHA"; H=32, KV=8 -> "GQA (4 q/kv)"; H=8, KV=1 -> "MQA";
     Mistral-7B -> "GQA (4 q/kv), sliding window 4096".
     """
-    # TODO(w07.family): compare n_kv_head with n_head and 1; append the sliding window if there is one.
+    # TODO(w07.family): name cfg's attention as the examples do
     raise NotImplementedError(
         "w07.family: write attention_kind in exercises/week07_architectures/family.py"
     )

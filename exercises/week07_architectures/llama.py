@@ -51,8 +51,13 @@ class Block(nn.Module):
     def forward(
         self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: torch.Tensor
     ) -> torch.Tensor:
-        """x (B, T, C) -> (B, T, C); cos/sin (max_len, D/2) rope tables; mask (T, T) bool."""
-        # TODO(w07.llama): pre-norm residuals: x + attention(attention_norm(x), ...), then x + feed_forward(ffn_norm(x)).
+        """x (B, T, C) -> (B, T, C); cos/sin (max_len, D/2) rope tables; mask (T, T) bool.
+
+        x + attention(attention_norm(x), cos, sin, mask), then + feed_forward(ffn_norm(.)).
+        Example: with attention.wo and feed_forward.w2 at zero both branches add 0, so the block
+        returns x unchanged.
+        """
+        # TODO(w07.llama): return x after the pre-norm attention and SwiGLU residual branches
         raise NotImplementedError(
             "w07.llama: write Block.forward in exercises/week07_architectures/llama.py"
         )
@@ -92,8 +97,15 @@ class Llama(nn.Module):
 
         Returns:
             logits (B, T, V) and loss (a scalar) or None.
+
+        Example: Llama(LlamaConfig()) on idx (2, 9) gives logits (2, 9, 256), the logits at t
+        never depend on idx[:, t + 1:], and the loss at init is near ln 256 = 5.55. Every layer
+        uses sliding_window_mask(T, config.sliding_window) and the model's rope tables.
+
+        Raises:
+            AssertionError: T > max_seq_len (the rope tables end there).
         """
-        # TODO(w07.llama): build the sliding-window mask, embed, run the blocks with the rope tables, norm, output head, loss if targets.
+        # TODO(w07.llama): return every position's next-token logits, and the loss on targets
         raise NotImplementedError(
             "w07.llama: write Llama.forward in exercises/week07_architectures/llama.py"
         )

@@ -31,7 +31,7 @@ def gpt_config_from_hf(hf_config) -> GPTConfig:
     Example: GPT2Config(n_positions=64, n_embd=48, n_layer=2, n_head=4, vocab_size=101) ->
         GPTConfig(block_size=64, vocab_size=101, n_layer=2, n_head=4, n_embd=48, dropout=0.0, bias=True).
     """
-    # TODO(w07.load_gpt2): raise ValueError for what GPT cannot express, then map n_positions/vocab_size/n_layer/n_head/n_embd.
+    # TODO(w07.load_gpt2): return the matching GPTConfig, refusing what our GPT cannot express
     raise NotImplementedError(
         "w07.load_gpt2: write gpt_config_from_hf in exercises/week07_architectures/load_gpt2.py"
     )
@@ -43,8 +43,12 @@ def convert_gpt2_state_dict(hf_state_dict: dict[str, torch.Tensor]) -> dict[str,
     Same keys; every key ending in one of CONV1D_WEIGHTS is transposed ((C, 3C) -> (3C, C) for
     c_attn); attention buffers (keys ending in ".attn.bias" or ".attn.masked_bias") are dropped.
     Returns new contiguous tensors: the HF model's tensors are never modified or shared.
+
+    Example: with n_embd=48, "transformer.h.0.attn.c_attn.weight" (48, 144) -> (144, 48),
+    "transformer.h.0.ln_1.weight" (48,) is copied as it is, and an older transformers'
+    "transformer.h.0.attn.bias" buffer is dropped.
     """
-    # TODO(w07.load_gpt2): copy every key except attention buffers; transpose the Conv1D weights in CONV1D_WEIGHTS.
+    # TODO(w07.load_gpt2): return a new state dict that our GPT loads, from the HF one
     raise NotImplementedError(
         "w07.load_gpt2: write convert_gpt2_state_dict in exercises/week07_architectures/load_gpt2.py"
     )

@@ -41,7 +41,7 @@ def half_to_interleaved(w: torch.Tensor, n_head: int) -> torch.Tensor:
 
     Example: one head, D=4, rows [r0, r1, r2, r3] -> [r0, r2, r1, r3].
     """
-    # TODO(w07.load_llama): view the rows as (n_head, 2, D/2, ...), swap dims 1 and 2, reshape back.
+    # TODO(w07.load_llama): return w with each head's rows in interleaved pair order
     raise NotImplementedError(
         "w07.load_llama: write half_to_interleaved in exercises/week07_architectures/load_llama.py"
     )
@@ -58,7 +58,7 @@ def config_from_hf(hf_config) -> LlamaConfig:
     Example: LlamaConfig(hidden_size=64, num_attention_heads=4, num_key_value_heads=2, ...) ->
         LlamaConfig(dim=64, n_head=4, n_kv_head=2, ..., sliding_window=None).
     """
-    # TODO(w07.load_llama): raise ValueError for biases / odd head_dim / non-default RoPE / non-silu, then map the fields.
+    # TODO(w07.load_llama): return the matching LlamaConfig, refusing what our Llama lacks
     raise NotImplementedError(
         "w07.load_llama: write config_from_hf in exercises/week07_architectures/load_llama.py"
     )
@@ -72,8 +72,12 @@ def convert_llama_state_dict(
     Renames per the table above, fuses q/k/v into wqkv = cat([q, k, v], dim=0) after reordering
     the q and k rows with half_to_interleaved, and takes output.weight from lm_head.weight (or from
     the embedding when the model ties them and lm_head.weight is absent). Returns new tensors.
+
+    Example: dim=64, H=4, KV=2 (D=16): q_proj (64, 64), k_proj (32, 64) and v_proj (32, 64) of
+    layer 0 become layers.0.attention.wqkv.weight (128, 64), rows [q; k; v]; model.norm.weight
+    becomes norm.weight.
     """
-    # TODO(w07.load_llama): rename per the table; wqkv = cat([q, k, v]) with q and k reordered by half_to_interleaved.
+    # TODO(w07.load_llama): return a new state dict that our Llama loads, from the HF one
     raise NotImplementedError(
         "w07.load_llama: write convert_llama_state_dict in exercises/week07_architectures/load_llama.py"
     )

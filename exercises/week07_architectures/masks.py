@@ -24,7 +24,7 @@ def sliding_window_mask(T: int, window: int | None) -> torch.Tensor:
          [False, True,  True,  False],
          [False, False, True,  True ]]
     """
-    # TODO(w07.sliding_window): compare row and column indices: allow 0 <= i - j, and i - j < window when window is not None.
+    # TODO(w07.sliding_window): let each query see itself and the window - 1 keys before it
     raise NotImplementedError(
         "w07.sliding_window: write sliding_window_mask in exercises/week07_architectures/masks.py"
     )

@@ -42,7 +42,7 @@ def load_balancing_loss(probs: torch.Tensor, experts: torch.Tensor, n_experts: i
 
     Example: N=2, E=2, k=1, probs=[[1, 0], [1, 0]], experts=[[0], [0]] -> f=[1, 0], P=[1, 0], loss=2.
     """
-    # TODO(w07.moe): count slots per expert (f = counts / (N*k)), average probs per expert (P), return E * sum(f * P).
+    # TODO(w07.moe): return the Switch Transformer auxiliary loss defined above
     raise NotImplementedError(
         "w07.moe: write load_balancing_loss in exercises/week07_architectures/moe.py"
     )
@@ -80,7 +80,7 @@ class MoE(nn.Module):
 
         Example: probs of one token [0.5, 0.3, 0.2], k=2 -> experts [0, 1], gates [0.625, 0.375].
         """
-        # TODO(w07.moe): softmax the router logits over all experts, take topk(k), renormalise the chosen probabilities to sum to 1.
+        # TODO(w07.moe): return the probabilities, each token's top-k experts and their gates
         raise NotImplementedError(
             "w07.moe: write MoE.route in exercises/week07_architectures/moe.py"
         )
@@ -94,8 +94,13 @@ class MoE(nn.Module):
         Returns:
             y: (B, T, C), sum over the token's kept experts of gate * expert(token).
             aux_loss: scalar load-balancing loss of this call (add it, scaled by ~0.01, to the LM loss).
+
+        Example: k=2, capacity=None: a token routed to experts [3, 1] with gates [0.6, 0.4] gets
+        0.6 * expert_3(token) + 0.4 * expert_1(token). With capacity=1 and tokens 0, 1, 2 all
+        routed to expert 3, only token 0 gets expert 3's term; tokens 1 and 2 keep their other
+        expert's term, its gate unchanged.
         """
-        # TODO(w07.moe): flatten to (N, C), route, run each expert on its tokens (first `capacity` slots only if set), add gate * output back.
+        # TODO(w07.moe): return the gated mix of each token's kept experts, and the aux loss
         raise NotImplementedError(
             "w07.moe: write MoE.forward in exercises/week07_architectures/moe.py"
         )

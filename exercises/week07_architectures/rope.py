@@ -27,7 +27,7 @@ def rope_cache(
 
     Example: head_dim=2 -> one pair with frequency 1, so cos[t, 0] = cos(t), sin[t, 0] = sin(t).
     """
-    # TODO(w07.rope): build inv_freq = base^(-arange(0, D, 2)/D), take the outer product with positions, return its cos and sin.
+    # TODO(w07.rope): return the cos and sin of every (position, pair) angle
     raise NotImplementedError(
         "w07.rope: write rope_cache in exercises/week07_architectures/rope.py"
     )
@@ -49,7 +49,7 @@ def apply_rope(
 
     Example: D=2, start_pos=1, x=[1, 0] -> [cos 1, sin 1] (turned by one radian).
     """
-    # TODO(w07.rope): slice cos/sin at start_pos, split x into neighbour pairs (a, b), return (a cos - b sin, a sin + b cos) re-interleaved.
+    # TODO(w07.rope): return x with every pair turned by its position's angle
     raise NotImplementedError(
         "w07.rope: write apply_rope in exercises/week07_architectures/rope.py"
     )

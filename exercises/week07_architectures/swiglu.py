@@ -27,7 +27,7 @@ class SwiGLU(nn.Module):
 
         Example: C=1, hidden=1, all weights 1, x=2 -> silu(2) * 2 = 2 * sigmoid(2) * 2 = 3.5232.
         """
-        # TODO(w07.swiglu): return w2(silu(w1(x)) * w3(x)).
+        # TODO(w07.swiglu): return the gated feed-forward of the module docstring
         raise NotImplementedError(
             "w07.swiglu: write SwiGLU.forward in exercises/week07_architectures/swiglu.py"
         )

@@ -59,7 +59,13 @@ class Attention(nn.Module):
             mask: (T, T) bool, True where query i may attend to key j (causal or sliding window).
 
         Returns:
-            (B, T, C).
+            (B, T, C): wo of the merged heads of softmax(q k^T / sqrt(D)) v, blocked scores at
+            -inf, with q and k rotated by apply_rope (positions 0 .. T-1) and KV head g serving
+            query heads g * H/KV .. (g + 1) * H/KV - 1.
+
+        Example: Attention(32, n_head=4, n_kv_head=2) on x (2, 7, 32) with a causal mask gives
+        (2, 7, 32), and out[:, t] depends on x[:, :t + 1] only; with n_kv_head = n_head it is
+        ordinary multi-head attention with RoPE.
         """
         # project once, split heads, rotate q and k, share each KV head across its query group
         B, T, _ = x.shape

@@ -51,7 +51,12 @@ class Block(nn.Module):
     def forward(
         self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: torch.Tensor
     ) -> torch.Tensor:
-        """x (B, T, C) -> (B, T, C); cos/sin (max_len, D/2) rope tables; mask (T, T) bool."""
+        """x (B, T, C) -> (B, T, C); cos/sin (max_len, D/2) rope tables; mask (T, T) bool.
+
+        x + attention(attention_norm(x), cos, sin, mask), then + feed_forward(ffn_norm(.)).
+        Example: with attention.wo and feed_forward.w2 at zero both branches add 0, so the block
+        returns x unchanged.
+        """
         # normalise the branch input only: the residual stream itself is never normalised
         x = x + self.attention(self.attention_norm(x), cos, sin, mask)
         return x + self.feed_forward(self.ffn_norm(x))
@@ -91,6 +96,13 @@ class Llama(nn.Module):
 
         Returns:
             logits (B, T, V) and loss (a scalar) or None.
+
+        Example: Llama(LlamaConfig()) on idx (2, 9) gives logits (2, 9, 256), the logits at t
+        never depend on idx[:, t + 1:], and the loss at init is near ln 256 = 5.55. Every layer
+        uses sliding_window_mask(T, config.sliding_window) and the model's rope tables.
+
+        Raises:
+            AssertionError: T > max_seq_len (the rope tables end there).
         """
         # embeddings, then every block with the same rope tables and mask, then norm and head
         T = idx.shape[1]

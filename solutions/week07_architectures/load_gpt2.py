@@ -55,6 +55,10 @@ def convert_gpt2_state_dict(hf_state_dict: dict[str, torch.Tensor]) -> dict[str,
     Same keys; every key ending in one of CONV1D_WEIGHTS is transposed ((C, 3C) -> (3C, C) for
     c_attn); attention buffers (keys ending in ".attn.bias" or ".attn.masked_bias") are dropped.
     Returns new contiguous tensors: the HF model's tensors are never modified or shared.
+
+    Example: with n_embd=48, "transformer.h.0.attn.c_attn.weight" (48, 144) -> (144, 48),
+    "transformer.h.0.ln_1.weight" (48,) is copied as it is, and an older transformers'
+    "transformer.h.0.attn.bias" buffer is dropped.
     """
     # a key-by-key copy; only the Conv1D weights change layout
     converted = {}

@@ -91,6 +91,10 @@ def convert_llama_state_dict(
     Renames per the table above, fuses q/k/v into wqkv = cat([q, k, v], dim=0) after reordering
     the q and k rows with half_to_interleaved, and takes output.weight from lm_head.weight (or from
     the embedding when the model ties them and lm_head.weight is absent). Returns new tensors.
+
+    Example: dim=64, H=4, KV=2 (D=16): q_proj (64, 64), k_proj (32, 64) and v_proj (32, 64) of
+    layer 0 become layers.0.attention.wqkv.weight (128, 64), rows [q; k; v]; model.norm.weight
+    becomes norm.weight.
     """
     # build every target key explicitly, so a missing source key fails loudly with its name
     sd = hf_state_dict

@@ -99,6 +99,11 @@ class MoE(nn.Module):
         Returns:
             y: (B, T, C), sum over the token's kept experts of gate * expert(token).
             aux_loss: scalar load-balancing loss of this call (add it, scaled by ~0.01, to the LM loss).
+
+        Example: k=2, capacity=None: a token routed to experts [3, 1] with gates [0.6, 0.4] gets
+        0.6 * expert_3(token) + 0.4 * expert_1(token). With capacity=1 and tokens 0, 1, 2 all
+        routed to expert 3, only token 0 gets expert 3's term; tokens 1 and 2 keep their other
+        expert's term, its gate unchanged.
         """
         # loop over experts, not tokens: each expert runs once on the batch of tokens routed to it
         B, T, C = x.shape

@@ -23,6 +23,9 @@ class RMSNorm(nn.Module):
 
         Example: x=[3, 4], weight=[1, 1], eps=0 -> rms = sqrt((9 + 16) / 2) = 3.5355,
         y = [0.8485, 1.1314].
+
+        Built from scratch: the check switches off F.rms_norm, torch.rms_norm and nn.RMSNorm
+        while it runs.
         """
         # subtle: no mean subtraction: a constant vector [c, c, c] normalises to [1, 1, 1], not 0
         x32 = x.float()
