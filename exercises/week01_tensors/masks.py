@@ -53,7 +53,7 @@ def attention_bias(
 
     Example: lengths=[2], T=3, causal=True -> [[[[0, -inf, -inf],
                                                   [0,    0, -inf],
-                                                  [0,    0, -inf]]]] (padded query 2 sees keys 0, 1).
+                                                  [0,    0, -inf]]]] (padded query 2 sees 0, 1).
     """
     # TODO(w01.masks): return a bias that blocks padded keys and, when causal, future keys
     raise NotImplementedError(

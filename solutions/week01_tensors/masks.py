@@ -53,7 +53,7 @@ def attention_bias(
 
     Example: lengths=[2], T=3, causal=True -> [[[[0, -inf, -inf],
                                                   [0,    0, -inf],
-                                                  [0,    0, -inf]]]] (padded query 2 sees keys 0, 1).
+                                                  [0,    0, -inf]]]] (padded query 2 sees 0, 1).
     """
     allowed = padding_mask(lengths, T)[:, None, None, :]  # (B, 1, 1, T): keys that are real
     if causal:
