@@ -32,7 +32,8 @@ def beam_search(
     early_stopping=True). After `max_new_tokens` steps the alive beams are finished too. Score = sum of the generated tokens'
     log-probs (EOS included) / len(new tokens) ** length_penalty.
 
-    Example: num_beams=1 is greedy decoding.
+    Example: num_beams=1 is greedy decoding. With length_penalty=1, a finished hypothesis
+    [5, EOS] whose tokens had log-probs -0.5 and -0.3 scores (-0.5 - 0.3) / 2 = -0.4.
 
     Args:
         logits_fn: (N, T) int64 sequences -> (N, V) logits of the next token of each.
@@ -45,8 +46,7 @@ def beam_search(
     Returns:
         at most `num_beams` pairs (new token ids, normalised score), sorted by score, best first.
     """
-    # TODO(w08.beam_search): keep num_beams beams; each step rank all beam x token candidates,
-    #   finish EOS ones, normalise scores by length.
+    # TODO(w08.beam_search): return the num_beams best length-normalised hypotheses described above
     raise NotImplementedError(
         "w08.beam_search: write beam_search in exercises/week08_inference/beam_search.py"
     )

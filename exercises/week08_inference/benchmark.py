@@ -1,8 +1,8 @@
 """Measuring generation speed in tokens per second, the way a benchmark should: warm up, repeat,
 report the median.
 
-Check: `python tracker.py check w08.benchmark`
 Full benchmark: `python benchmarks/week08_inference.py`
+Check: `python tracker.py check w08.benchmark`
 """
 
 import statistics
@@ -32,8 +32,7 @@ def tokens_per_second(
     Returns:
         the median over the timed calls of tokens / seconds.
     """
-    # TODO(w08.benchmark): call generate `warmup` times untimed, then time `repeats` calls with
-    #   clock(); return the median tokens/s.
+    # TODO(w08.benchmark): return the median tokens/s of the timed calls after the warmup
     raise NotImplementedError(
         "w08.benchmark: write tokens_per_second in exercises/week08_inference/benchmark.py"
     )

@@ -74,9 +74,12 @@ def iter_tokens_cached(
 
     Yields:
         (B,) int64: the next token of each row.
+
+    Example: block_size=8, a 3-token prompt, greedy: the first 6 tokens equal the uncached
+    loop's (prompt + new tokens fit in block_size + 1 = 9); taking 6 tokens costs one prefill of
+    3 positions and 5 one-position decode steps.
     """
-    # TODO(w08.generate): prefill once, then yield a sampled token and decode it with
-    #   forward_cached; slide when the cache is full.
+    # TODO(w08.generate): yield each new token, feeding the model each token once, sliding when full
     raise NotImplementedError(
         "w08.generate: write iter_tokens_cached in exercises/week08_inference/generate.py"
     )

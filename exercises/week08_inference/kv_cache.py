@@ -68,9 +68,11 @@ class KVCache:
 
         Raises:
             ValueError: if length + T > max_len (a cache filled exactly to max_len is fine).
+
+        Example: max_len=8, length=3, k and v of shape (1, 2, 2, 4) -> keys and values of shape
+        (1, 2, 5, 4) whose positions 3 and 4 are k and v; at length=7 the same call raises.
         """
-        # TODO(w08.kv_cache): write k, v at positions length .. length + T - 1 of this layer; return
-        #   the views up to there.
+        # TODO(w08.kv_cache): store this layer's new keys and values; return all stored so far
         raise NotImplementedError(
             "w08.kv_cache: write KVCache.update in exercises/week08_inference/kv_cache.py"
         )
@@ -92,9 +94,11 @@ def cached_attention(
 
     Returns:
         (B, T, C), as attn(x) would give for these positions given the whole sequence.
+
+    Example: on an empty cache it equals attn(x); with 5 cached positions and T=1 it equals
+    attn(the 6 positions' input)[:, 5:], and the layer's cache then holds positions 0..5.
     """
-    # TODO(w08.kv_cache): q, k, v from attn.c_attn; store k, v with cache.update; attend with a
-    #   causal mask shifted by cache.length; c_proj.
+    # TODO(w08.kv_cache): return attn's output for the new positions, earlier keys read from cache
     raise NotImplementedError(
         "w08.kv_cache: write cached_attention in exercises/week08_inference/kv_cache.py"
     )
@@ -114,9 +118,14 @@ def forward_cached(model: GPT, idx: torch.Tensor, cache: KVCache) -> torch.Tenso
 
     Returns:
         (B, T, V) logits, equal (up to float rounding) to model(full sequence)[0][:, -T:].
+
+    Example: a prefill of (2, 5) tokens, then a decode of (2, 1): the second call's logits equal
+    model(the 6 tokens)[0][:, -1:], and cache.length goes 0 -> 5 -> 6.
+
+    Raises:
+        ValueError (from KVCache.update): cache.length + T > the cache's max_len.
     """
-    # TODO(w08.kv_cache): embed tokens + positions cache.length .. cache.length + T - 1, run the
-    #   blocks with cached_attention, ln_f, lm_head; advance cache.length.
+    # TODO(w08.kv_cache): return the new tokens' logits as the full forward would, growing cache
     raise NotImplementedError(
         "w08.kv_cache: write forward_cached in exercises/week08_inference/kv_cache.py"
     )

@@ -22,9 +22,11 @@ def apply_repetition_penalty(
 
     Returns:
         (B, V) new logits; `logits` itself is not modified.
+
+    Built from scratch: the check switches off transformers' RepetitionPenaltyLogitsProcessor
+    while it runs.
     """
-    # TODO(w08.repetition_penalty): gather the seen logits, divide positive / multiply negative ones
-    #   by penalty, scatter back.
+    # TODO(w08.repetition_penalty): return logits in which every seen token is less likely
     raise NotImplementedError(
         "w08.repetition_penalty: write apply_repetition_penalty in exercises/week08_inference/penalty.py"
     )

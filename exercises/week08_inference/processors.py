@@ -4,6 +4,8 @@ Each takes next-token logits (B, V) and returns new logits (B, V); a filtered-ou
 so softmax gives it probability exactly 0 (the convention of transformers' logits warpers).
 Papers: top-k (Fan et al. 2018), top-p (Holtzman et al. 2019, "The Curious Case of Neural Text
 Degeneration"), min-p (Nguyen et al. 2024).
+Built from scratch: the checks switch off transformers' Temperature, TopK, TopP and MinP logits
+warpers while they run.
 Check: `python tracker.py check w08.processors`
 """
 
@@ -26,7 +28,7 @@ def apply_temperature(logits: torch.Tensor, temperature: float) -> torch.Tensor:
     Raises:
         ValueError: if temperature <= 0 (greedy is the sampler's job, not a division by 0).
     """
-    # TODO(w08.processors): refuse temperature <= 0 with ValueError, else divide the logits by it.
+    # TODO(w08.processors): return the logits scaled by temperature, refusing temperature <= 0
     raise NotImplementedError(
         "w08.processors: write apply_temperature in exercises/week08_inference/processors.py"
     )
@@ -45,8 +47,7 @@ def top_k_filter(logits: torch.Tensor, k: int) -> torch.Tensor:
     Returns:
         (B, V) filtered logits.
     """
-    # TODO(w08.processors): find the k-th largest logit of each row (clamp k to V) and set smaller
-    #   logits to -inf.
+    # TODO(w08.processors): return logits with all but each row's k largest (ties kept) at -inf
     raise NotImplementedError(
         "w08.processors: write top_k_filter in exercises/week08_inference/processors.py"
     )
@@ -67,8 +68,7 @@ def top_p_filter(logits: torch.Tensor, p: float) -> torch.Tensor:
     Returns:
         (B, V) filtered logits.
     """
-    # TODO(w08.processors): sort descending, softmax, drop tokens whose mass BEFORE them is >= p,
-    #   map back with scatter.
+    # TODO(w08.processors): return logits with every token outside the row's nucleus at -inf
     raise NotImplementedError(
         "w08.processors: write top_p_filter in exercises/week08_inference/processors.py"
     )
@@ -88,8 +88,7 @@ def min_p_filter(logits: torch.Tensor, min_p: float) -> torch.Tensor:
     Returns:
         (B, V) filtered logits.
     """
-    # TODO(w08.processors): softmax; drop tokens with probability < min_p * (the row's largest
-    #   probability).
+    # TODO(w08.processors): return logits with tokens below min_p x the top probability at -inf
     raise NotImplementedError(
         "w08.processors: write min_p_filter in exercises/week08_inference/processors.py"
     )

@@ -40,8 +40,11 @@ class SamplingParams:
 
 
 def greedy(logits: torch.Tensor) -> torch.Tensor:
-    """The most likely token of each row: (B, V) -> (B,) int64 (the first one on ties)."""
-    # TODO(w08.sampling): return the argmax over the vocabulary.
+    """The most likely token of each row: (B, V) -> (B,) int64 (the first one on ties).
+
+    Example: [[1., 3., 3.], [0., -1., -2.]] -> [1, 0].
+    """
+    # TODO(w08.sampling): return each row's most likely token
     raise NotImplementedError(
         "w08.sampling: write greedy in exercises/week08_inference/sampling.py"
     )
@@ -67,9 +70,11 @@ def sample_next(
 
     Returns:
         (B,) int64 sampled token ids.
+
+    Example: params None or SamplingParams() gives greedy(logits); SamplingParams(temperature=
+    1.0, top_k=1) gives the same tokens whatever the seed.
     """
-    # TODO(w08.sampling): params None -> SamplingParams(); temperature 0 -> greedy; else temperature,
-    #   top_k, top_p, min_p, softmax, torch.multinomial with generator.
+    # TODO(w08.sampling): return one token per row, greedy or sampled as params say
     raise NotImplementedError(
         "w08.sampling: write sample_next in exercises/week08_inference/sampling.py"
     )

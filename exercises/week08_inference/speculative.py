@@ -30,9 +30,12 @@ def accept_or_resample(
 
     Returns:
         (n_accepted, next_token): keep drafted[:n_accepted], then append next_token.
+
+    Example: p[:k] == q: every ratio is 1, so all k drafts are accepted and next_token is the
+    bonus draw from p[k] (n_accepted = k). If p[0, drafted[0]] = 0 the first draft is rejected:
+    n_accepted = 0 and next_token comes from max(0, p[0] - q[0]) renormalised.
     """
-    # TODO(w08.speculative): for each draft: accept with probability min(1, p/q); on rejection draw
-    #   from max(0, p - q); else a bonus from p[k].
+    # TODO(w08.speculative): return how many drafts to keep and a next token, so output ~ p
     raise NotImplementedError(
         "w08.speculative: write accept_or_resample in exercises/week08_inference/speculative.py"
     )
@@ -65,9 +68,11 @@ def speculative_generate(
 
     Returns:
         (ids (1, T + max_new_tokens) int64, accepted drafts, proposed drafts).
+
+    Example: with draft_fn = target_fn every draft is accepted, so each round adds k + 1 tokens
+    and accepted == proposed; the tokens are distributed as sampling from the target alone.
     """
-    # TODO(w08.speculative): per round: draft k tokens, one target pass over them,
-    #   accept_or_resample, append; cut to max_new_tokens.
+    # TODO(w08.speculative): sample max_new_tokens tokens from the target with draft proposals
     raise NotImplementedError(
         "w08.speculative: write speculative_generate in exercises/week08_inference/speculative.py"
     )

@@ -34,8 +34,7 @@ def complete_prefix_length(buffer: bytes) -> int:
     byte and check whether its character is complete.
     Example: b"a\\xc3" -> 1 (the \\xc3 waits for its second byte); b"a\\xc3\\xa9" -> 3.
     """
-    # TODO(w08.streaming): walk back to the last lead byte; cut before its character if it has fewer
-    #   bytes than it needs.
+    # TODO(w08.streaming): return how many leading bytes of buffer form whole characters
     raise NotImplementedError(
         "w08.streaming: write complete_prefix_length in exercises/week08_inference/streaming.py"
     )
@@ -55,9 +54,11 @@ def stream_text(tokens: Iterable[int], token_bytes: Callable[[int], bytes]) -> I
 
     Yields:
         non-empty str pieces, in order.
+
+    Example: tokens whose bytes are b"a", b"\\xc3", b"\\xa9b" yield "a", then nothing, then "éb";
+    a stream that ends on b"\\xc3" alone flushes the replacement character U+FFFD.
     """
-    # TODO(w08.streaming): append each token's bytes to a buffer, yield the decoded complete prefix,
-    #   keep the rest; flush at the end.
+    # TODO(w08.streaming): yield the tokens' text as soon as each character is complete
     raise NotImplementedError(
         "w08.streaming: write stream_text in exercises/week08_inference/streaming.py"
     )

@@ -1,8 +1,8 @@
 """Measuring generation speed in tokens per second, the way a benchmark should: warm up, repeat,
 report the median.
 
-Check: `python tracker.py check w08.benchmark`
 Full benchmark: `python benchmarks/week08_inference.py`
+Check: `python tracker.py check w08.benchmark`
 """
 
 import statistics

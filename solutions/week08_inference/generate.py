@@ -74,6 +74,10 @@ def iter_tokens_cached(
 
     Yields:
         (B,) int64: the next token of each row.
+
+    Example: block_size=8, a 3-token prompt, greedy: the first 6 tokens equal the uncached
+    loop's (prompt + new tokens fit in block_size + 1 = 9); taking 6 tokens costs one prefill of
+    3 positions and 5 one-position decode steps.
     """
     block_size = model.config.block_size
     seq = idx

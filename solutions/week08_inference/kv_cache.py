@@ -68,6 +68,9 @@ class KVCache:
 
         Raises:
             ValueError: if length + T > max_len (a cache filled exactly to max_len is fine).
+
+        Example: max_len=8, length=3, k and v of shape (1, 2, 2, 4) -> keys and values of shape
+        (1, 2, 5, 4) whose positions 3 and 4 are k and v; at length=7 the same call raises.
         """
         end = self.length + k.shape[2]
         if end > self.max_len:
@@ -94,6 +97,9 @@ def cached_attention(
 
     Returns:
         (B, T, C), as attn(x) would give for these positions given the whole sequence.
+
+    Example: on an empty cache it equals attn(x); with 5 cached positions and T=1 it equals
+    attn(the 6 positions' input)[:, 5:], and the layer's cache then holds positions 0..5.
     """
     B, T, C = x.shape
     H = attn.n_head
@@ -127,6 +133,12 @@ def forward_cached(model: GPT, idx: torch.Tensor, cache: KVCache) -> torch.Tenso
 
     Returns:
         (B, T, V) logits, equal (up to float rounding) to model(full sequence)[0][:, -T:].
+
+    Example: a prefill of (2, 5) tokens, then a decode of (2, 1): the second call's logits equal
+    model(the 6 tokens)[0][:, -1:], and cache.length goes 0 -> 5 -> 6.
+
+    Raises:
+        ValueError (from KVCache.update): cache.length + T > the cache's max_len.
     """
     B, T = idx.shape
     start = cache.length

@@ -22,6 +22,9 @@ def apply_repetition_penalty(
 
     Returns:
         (B, V) new logits; `logits` itself is not modified.
+
+    Built from scratch: the check switches off transformers' RepetitionPenaltyLogitsProcessor
+    while it runs.
     """
     seen = logits.gather(1, input_ids)  # (B, T): a repeated token gathers the same value twice
     # the sign decides: shrink a positive logit, push a negative one further down

@@ -4,6 +4,8 @@ Each takes next-token logits (B, V) and returns new logits (B, V); a filtered-ou
 so softmax gives it probability exactly 0 (the convention of transformers' logits warpers).
 Papers: top-k (Fan et al. 2018), top-p (Holtzman et al. 2019, "The Curious Case of Neural Text
 Degeneration"), min-p (Nguyen et al. 2024).
+Built from scratch: the checks switch off transformers' Temperature, TopK, TopP and MinP logits
+warpers while they run.
 Check: `python tracker.py check w08.processors`
 """
 

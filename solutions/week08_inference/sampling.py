@@ -40,7 +40,10 @@ class SamplingParams:
 
 
 def greedy(logits: torch.Tensor) -> torch.Tensor:
-    """The most likely token of each row: (B, V) -> (B,) int64 (the first one on ties)."""
+    """The most likely token of each row: (B, V) -> (B,) int64 (the first one on ties).
+
+    Example: [[1., 3., 3.], [0., -1., -2.]] -> [1, 0].
+    """
     return logits.argmax(dim=-1)
 
 
@@ -64,6 +67,9 @@ def sample_next(
 
     Returns:
         (B,) int64 sampled token ids.
+
+    Example: params None or SamplingParams() gives greedy(logits); SamplingParams(temperature=
+    1.0, top_k=1) gives the same tokens whatever the seed.
     """
     params = params or SamplingParams()
     if params.temperature == 0:

@@ -30,6 +30,10 @@ def accept_or_resample(
 
     Returns:
         (n_accepted, next_token): keep drafted[:n_accepted], then append next_token.
+
+    Example: p[:k] == q: every ratio is 1, so all k drafts are accepted and next_token is the
+    bonus draw from p[k] (n_accepted = k). If p[0, drafted[0]] = 0 the first draft is rejected:
+    n_accepted = 0 and next_token comes from max(0, p[0] - q[0]) renormalised.
     """
     k = drafted.shape[0]
     for i in range(k):
@@ -70,6 +74,9 @@ def speculative_generate(
 
     Returns:
         (ids (1, T + max_new_tokens) int64, accepted drafts, proposed drafts).
+
+    Example: with draft_fn = target_fn every draft is accepted, so each round adds k + 1 tokens
+    and accepted == proposed; the tokens are distributed as sampling from the target alone.
     """
     ids = prompt
     goal = prompt.shape[1] + max_new_tokens

@@ -57,6 +57,9 @@ def stream_text(tokens: Iterable[int], token_bytes: Callable[[int], bytes]) -> I
 
     Yields:
         non-empty str pieces, in order.
+
+    Example: tokens whose bytes are b"a", b"\\xc3", b"\\xa9b" yield "a", then nothing, then "éb";
+    a stream that ends on b"\\xc3" alone flushes the replacement character U+FFFD.
     """
     pending = b""
     for token in tokens:
