@@ -366,7 +366,9 @@ def _stubs(tree: ast.Module) -> list[tuple[str, ast.FunctionDef | ast.AsyncFunct
 
 
 def _check_line_problems(tree: ast.Module, rel: str, ids: Sequence[str]) -> list[str]:
-    """The module docstring's last line must be `Check: `python tracker.py check <id>``."""
+    """The module docstring's last line is: Check: `python tracker.py check <id>`, with <id> an
+    exercise of this file; a file of several exercises may name the others after it, in the form
+    ` (then w04.sdpa, w04.mha)`."""
     want = f"Check: `python tracker.py check {ids[0]}`"
     doc = ast.get_docstring(tree, clean=False)
     if doc is None:
