@@ -1,13 +1,19 @@
-"""Week 14 project: what quantisation costs and buys on your GPT: size, tokens/s and perplexity
-for fp32, int8 (ours and PyTorch's), 4-bit (ours and bitsandbytes NF4) and GGUF F32/Q8_0/Q4_0,
-plus a short distillation run.
+"""Week 14 project: what quantisation costs and buys on the course base model: size, tokens/s and
+perplexity for fp32, int8 (ours and PyTorch's), 4-bit (ours and bitsandbytes NF4) and GGUF
+F32/Q8_0/Q4_0, plus a short distillation run with the base as the teacher.
 
-Trains a small BPE GPT on WikiText-2 (valid split; `--text-file` for your own text) and measures
-perplexity on WikiText-2 test. Writes to the out folder (default reports/week14/):
-  quantization.md   one table: format, size, size vs fp32, tokens/s, perplexity, change vs fp32
+Starts from a base (`--base DIR|ID`, default the course base, built on first use by the tree of
+`--impl`; the tiny one with `--short`; a run directory or a GPT-2-family Hugging Face model works
+too) and quantises it as it is, with its own tokenizer and block size. Perplexity on WikiText-2 test
+(`--text-file` for your own text: students train on its first 90 %, perplexity on the rest).
+Writes to the out folder (default reports/week14/):
+  quantization.md   one table: format, size, size vs fp32, tokens/s, perplexity, change vs fp32;
+                    the base it came from
   size_vs_ppl.png   the size-vs-perplexity plot
-  distillation.md   a 1-layer student trained on hard labels vs distilled from the GPT
-  gguf/             the three GGUF files (llama.cpp can run them)
+  distillation.md   a 1-layer student trained on hard labels vs distilled from the base
+  int8/             the int8 model's state dict (model.int8.pt) with the base's tokenizer.json and
+                    a run.json card naming the base
+  gguf/             the three GGUF files (llama.cpp can run them) with a run.json card
   config.json       the resolved settings of the run
 The GGUF rows run in llama.cpp when llama-cpp-python is installed; otherwise the file is read back
 into our GPT (read_gguf) and the row says so.
@@ -29,26 +35,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from course.base import add_base_flag, resolve_base
+from course.runs import RunTokenizer, load_run, read_card
 from roadmap.impl import load
 from roadmap.project import parser, record, setup
 from solutions.week05_gpt.model import GPT, GPTConfig
 from solutions.week06_tokenizers.patterns import GPT2_SPLIT_PATTERN
-from solutions.week06_tokenizers.tokenizer import BPETokenizer
 
 LLAMA_INSTALL = 'CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install llama-cpp-python'
 
 
 @dataclass
 class ProjectConfig:
-    merges: int = 768  # BPE merges (vocab = 256 bytes + merges + 5 specials)
-    tok_chars: int = 300_000  # characters of the training text the BPE learns from
-    block_size: int = 128  # context of the GPT
-    n_layer: int = 4
-    n_head: int = 4
-    n_embd: int = 128  # a multiple of 32, so Q8_0/Q4_0 blocks fit every matrix
-    train_steps: int = 300  # AdamW steps of the GPT
-    batch_size: int = 16
-    lr: float = 3e-3
+    lr: float = 3e-3  # AdamW learning rate of the distillation students
+    batch_size: int = 16  # distillation batch
     eval_tokens: int = 16_384  # test tokens for perplexity (non-overlapping windows)
     gen_tokens: int = 64  # greedy tokens at batch 1 for tokens/s
     group_size: int = 32  # 4-bit group
@@ -56,19 +56,7 @@ class ProjectConfig:
     seed: int = 1337
 
 
-SHORT = ProjectConfig(
-    merges=40,
-    tok_chars=3_000,
-    block_size=32,
-    n_layer=2,
-    n_head=2,
-    n_embd=64,
-    train_steps=10,
-    batch_size=4,
-    eval_tokens=128,
-    gen_tokens=4,
-    student_steps=3,
-)
+SHORT = ProjectConfig(batch_size=4, eval_tokens=128, gen_tokens=4, student_steps=3)
 
 
 class Int4Linear(nn.Module):
@@ -152,29 +140,40 @@ def saved_bytes(model: nn.Module) -> int:
     return buffer.tell()
 
 
-def train_gpt(ids: torch.Tensor, config: GPTConfig, cfg: ProjectConfig) -> GPT:
-    torch.manual_seed(cfg.seed)
-    model = GPT(config)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.1)
-    g = torch.Generator().manual_seed(cfg.seed)
-    T = config.block_size
-    for step in range(cfg.train_steps):
-        lr = (
-            cfg.lr
-            * min(1.0, (step + 1) / 50)
-            * 0.5
-            * (1 + math.cos(math.pi * step / cfg.train_steps))
-        )
-        for group in opt.param_groups:
-            group["lr"] = lr
-        x, y = batch(ids, T, cfg.batch_size, g)
-        _, loss = model(x, y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if step % 100 == 0 or step == cfg.train_steps - 1:
-            print(f"step {step} | train {loss.item():.4f}")
-    return model.eval()
+class GGUFVocab:
+    """A run's byte-level BPE as write_gguf reads a week-06 BPETokenizer: vocab (id -> bytes),
+    special_tokens, merges ((left id, right id) in rank order), pattern (the split regex), len.
+
+    The course base's tokenizer.json splits with the week-06 pattern, then maps bytes; a GPT-2
+    tokenizer's ByteLevel pre-tokenizer splits with GPT-2's own pattern.
+    """
+
+    def __init__(self, tok: RunTokenizer):
+        spec = json.loads(tok.to_hf().to_str())
+        ids = spec["model"]["vocab"]  # byte-mapped token text -> id
+        pairs = [m.split(" ") if isinstance(m, str) else m for m in spec["model"]["merges"]]
+        self.merges = [(ids[left], ids[right]) for left, right in pairs]
+        self.vocab = tok.vocab
+        self.special_tokens = tok.special_tokens
+        self._len = len(tok)
+        pre = spec.get("pre_tokenizer") or {}
+        steps = pre.get("pretokenizers", [pre])
+        if steps[0].get("type") == "Split":
+            self.pattern = steps[0]["pattern"]["Regex"]
+        elif steps[0].get("type") == "ByteLevel" and steps[0].get("use_regex", True):
+            self.pattern = GPT2_SPLIT_PATTERN  # HF's ByteLevel regex is GPT-2's pattern
+        else:
+            raise ValueError(f"no split pattern in the tokenizer's pre-tokenizer: {pre}")
+
+    def __len__(self) -> int:
+        return self._len
+
+
+def write_card(folder: Path, base: str, what: str, metrics: dict) -> None:
+    """run.json beside quantised files: what they are and the base they came from (no
+    model.safetensors here, so load_run and find_runs do not take the folder for a run)."""
+    card = {"made_by": "week 14 project", "what": what, "base": base, "metrics": metrics}
+    (folder / "run.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
 
 
 def batch(ids: torch.Tensor, T: int, B: int, g: torch.Generator):
@@ -241,9 +240,10 @@ def llama_rows(paths: dict[str, Path], ids: torch.Tensor, T: int, n: int, thread
 
 
 def distillation(
-    teacher: GPT, train: torch.Tensor, test: torch.Tensor, config: GPTConfig, cfg: ProjectConfig
+    teacher: GPT, train: torch.Tensor, test: torch.Tensor, T: int, cfg: ProjectConfig
 ) -> list[str]:
-    """A 1-layer student trained on hard labels vs distilled (T = 2, alpha = 0.5), same steps."""
+    """A 1-layer student trained on hard labels vs distilled from the base (temperature 2, alpha
+    0.5), same batches; perplexity on `test` in windows of T."""
     distill = load("week14_quantization.distill")
 
     class Logits(nn.Module):
@@ -254,6 +254,7 @@ def distillation(
         def forward(self, x):
             return self.gpt(x)[0]
 
+    config = teacher.config
     small = GPTConfig(
         block_size=config.block_size, vocab_size=config.vocab_size, n_layer=1, n_head=2, n_embd=64
     )
@@ -268,15 +269,16 @@ def distillation(
             student, Logits(teacher), batches, opt, cfg.student_steps, temperature=2.0, alpha=alpha
         )
         student.eval()
-        results[label] = (losses[-1], perplexity(student, test, small.block_size))
+        results[label] = (losses[-1], perplexity(student, test, T))
     lines = [
         f"# Distillation: 1-layer, C=64 students ({cfg.student_steps} steps) from the "
-        f"{config.n_layer}-layer GPT",
+        f"{config.n_layer}-layer, C={config.n_embd} base",
         "",
         "| student | final training objective | test perplexity |",
         "|---|---:|---:|",
     ]
     lines += [f"| {k} | {loss:.3f} | {ppl:.2f} |" for k, (loss, ppl) in results.items()]
+    lines += ["", f"The base itself: test perplexity {perplexity(Logits(teacher), test, T):.2f}."]
     return lines
 
 
@@ -297,8 +299,8 @@ def plot(rows: list[dict], path: Path) -> None:
             textcoords="offset points",
         )
     ax.set_xlabel("size (MB)")
-    ax.set_ylabel("WikiText-2 test perplexity")
-    ax.set_title("Size vs perplexity, week-05 GPT")
+    ax.set_ylabel("test perplexity")
+    ax.set_title("Size vs perplexity of the base")
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -306,22 +308,23 @@ def plot(rows: list[dict], path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = parser(14, "Size, tokens/s and perplexity of your GPT in fp32, int8, 4-bit and GGUF.")
+    p = parser(14, "Size, tokens/s and perplexity of the base in fp32, int8, 4-bit and GGUF.")
+    add_base_flag(p)
     p.add_argument(
-        "--text-file", type=Path, default=None, help="train and test on this text (90/10)"
-    )
-    p.add_argument(
-        "--train-steps", type=int, default=None, help="override the GPT's training steps"
+        "--text-file", type=Path, default=None, help="students train on 90 %%, test on the rest"
     )
     p.add_argument("--threads", type=int, default=1, help="torch and llama.cpp threads")
     args = p.parse_args(argv)
     out = setup(14, args)
     torch.set_num_threads(args.threads)
     cfg = copy.deepcopy(SHORT if args.short else ProjectConfig())
-    if args.train_steps is not None:
-        cfg.train_steps = args.train_steps
-    (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n", encoding="utf-8")
+    base = resolve_base(args.base, args.short)
+    (out / "config.json").write_text(
+        json.dumps({**asdict(cfg), "base": base}, indent=2) + "\n", encoding="utf-8"
+    )
     start = time.perf_counter()
+    model, tok = load_run(base)
+    config = model.config
 
     if args.text_file is not None:
         text = args.text_file.read_text(encoding="utf-8")
@@ -332,19 +335,10 @@ def main(argv: list[str] | None = None) -> int:
 
         train_text = dataset_path("wikitext2-valid").read_text(encoding="utf-8")
         test_text = dataset_path("wikitext2-test").read_text(encoding="utf-8")
-        source = "WikiText-2 (train on valid, perplexity on test)"
-    tok = BPETokenizer.train(train_text[: cfg.tok_chars], 256 + cfg.merges, GPT2_SPLIT_PATTERN)
+        source = "WikiText-2 (students train on valid, perplexity on test)"
     train_ids = torch.tensor(tok.encode(train_text), dtype=torch.long)
     test_ids = torch.tensor(tok.encode(test_text)[: cfg.eval_tokens + 1], dtype=torch.long)
-    T = min(cfg.block_size, len(test_ids) - 1)
-    config = GPTConfig(
-        block_size=cfg.block_size,
-        vocab_size=len(tok),
-        n_layer=cfg.n_layer,
-        n_head=cfg.n_head,
-        n_embd=cfg.n_embd,
-    )
-    model = train_gpt(train_ids, config, cfg)
+    T = min(config.block_size, len(test_ids) - 1)
 
     def logits_of(m):
         return lambda x: m(x)[0]
@@ -384,11 +378,16 @@ def main(argv: list[str] | None = None) -> int:
             f"{name}: {rows[-1]['size'] / 1e6:.2f} MB | ppl {rows[-1]['ppl']:.2f} | {rows[-1]['tps']:.0f} tok/s"
         )
 
+    int8_dir = out / "int8"
+    int8_dir.mkdir(exist_ok=True)
+    torch.save(candidates[1][1].state_dict(), int8_dir / "model.int8.pt")
+    tok.to_hf().save(str(int8_dir / "tokenizer.json"))
     gguf = load("week14_quantization.gguf_export")
     folder = out / "gguf"
     folder.mkdir(exist_ok=True)
+    vocab = GGUFVocab(tok)
     paths = {
-        q: gguf.write_gguf(model, tok, folder / f"week14_{q}.gguf", q)
+        q: gguf.write_gguf(model, vocab, folder / f"week14_{q}.gguf", q)
         for q in ("F32", "Q8_0", "Q4_0")
     }
     have_llama = importlib.util.find_spec("llama_cpp") is not None
@@ -419,14 +418,17 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
 
-    base = rows[0]
+    fp32 = rows[0]
+    made_by = read_card(base).get("made_by", "a GPT-2-family Hugging Face model")
     lines = [
-        "# Quantisation of the week-05 GPT",
+        "# Quantisation of the base",
         "",
-        f"Model: {config.n_layer} layers, C={config.n_embd}, V={config.vocab_size} (BPE, GPT-2 split), "
-        f"block {config.block_size}, {cfg.train_steps} training steps; data: {source}; perplexity over "
-        f"{len(test_ids) - 1} test tokens in windows of {T}; tokens/s: greedy, batch 1, no KV cache, "
-        f"{args.threads} thread(s). Size: bytes of torch.save(state_dict) (GGUF: the file).",
+        f"Base: `{base}` ({made_by}): {config.n_layer} layers, C={config.n_embd}, "
+        f"V={config.vocab_size} (byte-level BPE), block {config.block_size}. Data: {source}; "
+        f"perplexity over {len(test_ids) - 1} test tokens in windows of {T}; tokens/s: greedy, "
+        f"batch 1, no KV cache, {args.threads} thread(s). Size: bytes of torch.save(state_dict) "
+        "(GGUF: the file). Files: int8/model.int8.pt, gguf/week14_*.gguf, each folder with a "
+        "run.json naming the base.",
         "",
         "| format | size (MB) | x fp32 | tokens/s | perplexity | vs fp32 | note |",
         "|---|---:|---:|---:|---:|---:|---|",
@@ -434,15 +436,15 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         tps = "—" if math.isnan(row["tps"]) else f"{row['tps']:.0f}"
         lines.append(
-            f"| {row['name']} | {row['size'] / 1e6:.3f} | {row['size'] / base['size']:.3f} | {tps} | "
-            f"{row['ppl']:.3f} | {100 * (row['ppl'] / base['ppl'] - 1):+.2f}% | {row['note']} |"
+            f"| {row['name']} | {row['size'] / 1e6:.3f} | {row['size'] / fp32['size']:.3f} | {tps} | "
+            f"{row['ppl']:.3f} | {100 * (row['ppl'] / fp32['ppl'] - 1):+.2f}% | {row['note']} |"
         )
     int8, int4 = rows[1], rows[3]
     goals = [
-        ("int8 (ours) size <= 0.27x fp32", int8["size"] / base["size"] <= 0.27),
-        ("int8 (ours) perplexity <= +1%", int8["ppl"] <= base["ppl"] * 1.01),
-        ("4-bit (ours) size <= 0.16x fp32", int4["size"] / base["size"] <= 0.16),
-        ("4-bit (ours) perplexity <= +5%", int4["ppl"] <= base["ppl"] * 1.05),
+        ("int8 (ours) size <= 0.27x fp32", int8["size"] / fp32["size"] <= 0.27),
+        ("int8 (ours) perplexity <= +1%", int8["ppl"] <= fp32["ppl"] * 1.01),
+        ("4-bit (ours) size <= 0.16x fp32", int4["size"] / fp32["size"] <= 0.16),
+        ("4-bit (ours) perplexity <= +5%", int4["ppl"] <= fp32["ppl"] * 1.05),
     ]
     lines += [
         "",
@@ -453,14 +455,26 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     (out / "quantization.md").write_text(table, encoding="utf-8")
     plot(rows, out / "size_vs_ppl.png")
-    distilled = distillation(model, train_ids, test_ids, config, cfg)
+    write_card(
+        int8_dir,
+        base,
+        "the base with every Linear in w14.int8_linear (per channel), positions in int8",
+        {"perplexity": int8["ppl"], "fp32_perplexity": fp32["ppl"], "bytes": int8["size"]},
+    )
+    write_card(
+        folder,
+        base,
+        "the base as GGUF F32 / Q8_0 / Q4_0 (w14.gguf), for llama.cpp",
+        {row["name"]: {"perplexity": row["ppl"], "bytes": row["size"]} for row in rows[5:]},
+    )
+    distilled = distillation(model, train_ids, test_ids, T, cfg)
     (out / "distillation.md").write_text("\n".join(distilled) + "\n", encoding="utf-8")
     print("\n".join(distilled))
     record(
         14,
-        f"int8 {int8['size'] / base['size']:.2f}x size {100 * (int8['ppl'] / base['ppl'] - 1):+.2f}% ppl | "
-        f"4-bit {int4['size'] / base['size']:.2f}x size {100 * (int4['ppl'] / base['ppl'] - 1):+.2f}% ppl | "
-        f"fp32 ppl {base['ppl']:.2f} | {time.perf_counter() - start:.0f} s",
+        f"int8 {int8['size'] / fp32['size']:.2f}x size {100 * (int8['ppl'] / fp32['ppl'] - 1):+.2f}% ppl | "
+        f"4-bit {int4['size'] / fp32['size']:.2f}x size {100 * (int4['ppl'] / fp32['ppl'] - 1):+.2f}% ppl | "
+        f"fp32 ppl {fp32['ppl']:.2f} | {time.perf_counter() - start:.0f} s",
         out,
     )
     return 0
