@@ -8,8 +8,11 @@ background thread, then:
                     driving the same loop through the API (a small model mostly fails: that is fine)
   ui.png            the Gradio UI in headless Chromium after one exchange (skipped without
                     /usr/bin/chromium, and in --short runs unless --screenshot)
-Run: `python tracker.py project 18` (or `--model DIR` for a week-05/09/11/13 run folder). `--short`
-starts, runs a few requests and a small load table, and stops.
+The model: `--model RUN` (a run directory or a GPT-2-family Hugging Face dir/id), else your newest
+run (as `llm-serve` picks it), else the course base (course/base.py, built on first use); `--short`
+serves the short course base unless --model is given.
+Run: `python tracker.py project 18`. `--short` starts, runs a few requests and a small load table,
+and stops.
 """
 
 import asyncio
@@ -22,12 +25,13 @@ from pathlib import Path
 import httpx
 import torch
 
+from course.base import resolve_base
 from roadmap.checking import free_port
 from roadmap.impl import load
 from roadmap.project import parser, record, setup
 
 from .runtime import CHROMIUM, launch_chromium
-from .serve import build, mount_ui
+from .serve import build, mount_ui, newest_model
 
 
 def percentile(xs, q):
@@ -167,7 +171,7 @@ def screenshot(port, out: Path, api_key: str | None = None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = parser(18, "Serve the model with API + UI; load table, agent transcript, UI screenshot.")
-    p.add_argument("--model", type=Path, default=None, help="a run folder with ckpt.pt")
+    p.add_argument("--model", default=None, help="a run directory (default: your newest run)")
     p.add_argument("--api-key", default=None, help="require this bearer key on /v1")
     p.add_argument("--screenshot", action="store_true", help="take the UI screenshot in --short")
     p.add_argument("--threads", type=int, default=1)
@@ -178,7 +182,16 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     start = time.perf_counter()
-    app, worker, name = build(args.model, api_key=args.api_key, max_queue=128)
+    model = args.model
+    if model is None and not args.short:
+        try:
+            model = newest_model()
+        except SystemExit:  # no run yet: the course base
+            model = None
+    if model is None:
+        model = resolve_base(None, args.short)
+    print(f"serving {model}")
+    app, worker, name = build(model, api_key=args.api_key, max_queue=128)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     shot = args.screenshot or not args.short
