@@ -54,6 +54,66 @@ def test_values_and_gradients_equal_the_plain_model():
         )
 
 
+def test_dropout_in_training_mode_equals_the_plain_model_under_the_same_seed():
+    """dropout=0.2, training mode: with the same seed, model(x, y) and forward_checkpointed(model,
+    x, y) draw the same masks in the same order (embedding dropout, then each block's), so logits,
+    loss and gradients agree; checkpoint restores the RNG state when it recomputes a block, so
+    backward sees the forward's masks again."""
+    model = tiny_gpt(seed=10, n_layer=2, dropout=0.2).train()
+    x, y = batch(10, B=2, T=8)
+    torch.manual_seed(123)
+    logits, loss = model(x, y)
+    loss.backward()
+    expected = grads(model)
+    model.zero_grad(set_to_none=True)
+    torch.manual_seed(123)
+    got_logits, got_loss = mod.forward_checkpointed(model, x, y)
+    assert_close(
+        got_logits,
+        logits.detach(),
+        what="forward_checkpointed(GPT(dropout=0.2) in train mode, x, y) vs model(x, y), same seed",
+        hint="the same pipeline as GPT.forward, dropout included: the embeddings go through "
+        "transformer.drop before the first block",
+        atol=1e-5,
+    )
+    got_loss.backward()
+    got = grads(model)
+    for name in expected:
+        assert_close(
+            got.get(name),
+            expected[name],
+            what=f"forward_checkpointed (dropout=0.2, train mode) then backward: grad of {name}",
+            hint="the recomputed block must draw the same dropout masks as the forward pass: "
+            "keep checkpoint's preserve_rng_state (the default)",
+            atol=1e-5,
+            rtol=1e-4,
+        )
+    assert model.training, "forward_checkpointed switched the model out of training mode"
+
+
+def test_eval_mode_and_no_targets():
+    """A model in eval mode (dropout=0.2 inactive) stays in eval mode and gives model(x)'s logits;
+    without targets the loss is None."""
+    model = tiny_gpt(seed=11, n_layer=2, dropout=0.2).eval()
+    x, _ = batch(11, B=2, T=5)
+    expected, _ = model(x)
+    got_logits, got_loss = mod.forward_checkpointed(model, x)
+    assert not model.training, (
+        "forward_checkpointed switched a model in eval mode to training mode\n  likely cause: "
+        "leave the model's train/eval mode as it was (no model.train() inside)"
+    )
+    assert got_loss is None, (
+        f"forward_checkpointed(model, x) without targets returned loss {got_loss!r}, expected None"
+    )
+    assert_close(
+        got_logits,
+        expected.detach(),
+        what="forward_checkpointed(model in eval mode, x) vs model(x)",
+        hint="eval mode: dropout off, the same values as model(x)",
+        atol=1e-5,
+    )
+
+
 def test_each_block_runs_twice_per_training_step():
     """Forward pre-hooks count calls: a checkpointed block runs in the forward pass and once more in
     backward (recomputation); without checkpointing it would run once. (Pre-hooks, because the

@@ -90,6 +90,11 @@ def test_param_groups_on_a_mixed_module():
         f"param_groups on Embedding+Linear+LayerNorm: decayed {sorted(decayed)}, expected "
         "['1.weight']\n  likely cause: embedding tables (2-D too) must not be decayed"
     )
+    assert groups[0]["weight_decay"] == 0.5 and groups[1]["weight_decay"] == 0.0, (
+        f"param_groups(model, 0.5): weight_decay of the groups are {groups[0]['weight_decay']}, "
+        f"{groups[1]['weight_decay']}; expected 0.5 then 0.0\n  likely cause: the decayed group "
+        "gets the weight_decay argument, whatever its value"
+    )
     assert others == {"0.weight", "1.bias", "2.weight", "2.bias"}, (
         f"param_groups: not-decayed group {sorted(others)}, expected 0.weight, 1.bias, 2.weight, "
         "2.bias\n  likely cause: frozen parameters (requires_grad=False) are left out"
@@ -113,6 +118,33 @@ def test_first_step_is_bias_corrected():
         "v averages g * g (then the first step moves every weight by lr, whatever g is)",
         atol=1e-7,
     )
+
+
+def test_state_holds_step_exp_avg_and_exp_avg_sq():
+    """After the first step with g = 0.5 (betas 0.9, 0.999): state[p] = {"step": 1, "exp_avg":
+    0.1 * 0.5 = 0.05, "exp_avg_sq": 0.001 * 0.25 = 0.00025} (what state_dict saves and a resumed
+    run loads)."""
+    p = nn.Parameter(torch.linspace(-1, 1, 7))
+    opt = adamw([p], lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
+    p.grad = torch.full_like(p, 0.5)
+    scratch_step(opt)
+    state = opt.state[p]
+    missing = {"step", "exp_avg", "exp_avg_sq"} - set(state)
+    assert not missing, (
+        f"AdamW: after one step self.state[p] has the keys {sorted(state)}, missing "
+        f"{sorted(missing)}\n  likely cause: keep m in state['exp_avg'], v in state['exp_avg_sq'] "
+        "and the update count in state['step'] (the names torch.optim.AdamW uses: state_dict "
+        "saves them and a checkpoint loads them)"
+    )
+    assert int(state["step"]) == 1, f"AdamW: state['step'] is {state['step']} after one update"
+    for key, value in (("exp_avg", 0.05), ("exp_avg_sq", 0.00025)):
+        assert_close(
+            state[key],
+            torch.full((7,), value),
+            what=f"AdamW state[{key!r}] after one step with g = 0.5",
+            hint="exp_avg is m (not bias-corrected), exp_avg_sq is v; both start at zeros",
+            atol=1e-9,
+        )
 
 
 def test_weight_decay_is_decoupled():
@@ -218,4 +250,100 @@ def test_parameters_without_grad_are_skipped():
     assert not (a.detach() == 1).all(), (
         "AdamW.step(): a parameter with a gradient did not move\n  likely cause: the update is "
         "not written into p (in place: p.sub_, p.mul_)"
+    )
+
+
+def test_each_group_uses_its_own_hyper_parameters():
+    """Two groups with lr, betas, eps and weight_decay all different from the constructor's
+    defaults, and group 0's lr changed between steps (as a scheduler does): 6 steps equal
+    torch.optim.AdamW given the same groups (float64)."""
+    g = torch.Generator().manual_seed(5)
+    start = [torch.randn(4, 3, generator=g, dtype=torch.float64) for _ in range(2)]
+    grads = [
+        [torch.randn(4, 3, generator=g, dtype=torch.float64) for _ in range(2)] for _ in range(6)
+    ]
+
+    def groups(ps):
+        return [
+            {"params": [ps[0]], "lr": 0.03, "betas": (0.5, 0.9), "eps": 1e-3, "weight_decay": 0.2},
+            {"params": [ps[1]], "lr": 0.07, "betas": (0.7, 0.95), "eps": 1e-6, "weight_decay": 0.0},
+        ]
+
+    ours = [nn.Parameter(s.clone()) for s in start]
+    ref = [nn.Parameter(s.clone()) for s in start]
+    defaults = dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)
+    opt = adamw(groups(ours), **defaults)
+    ref_opt = torch.optim.AdamW(groups(ref), **defaults)
+    for step, gs in enumerate(grads):
+        if step == 3:  # a scheduler writes the new lr into the group
+            opt.param_groups[0]["lr"] = ref_opt.param_groups[0]["lr"] = 0.011
+        for p, q, gr in zip(ours, ref, gs):
+            p.grad, q.grad = gr.clone(), gr.clone()
+        scratch_step(opt)
+        ref_opt.step()
+        for i, (p, q) in enumerate(zip(ours, ref)):
+            assert_close(
+                p.detach(),
+                q.detach(),
+                what=f"AdamW with two param groups (own lr, betas, eps, weight_decay), group {i} "
+                f"after step {step + 1}",
+                hint="read lr, betas, eps and weight_decay from each group at every step (a "
+                "scheduler changes group['lr']), not from self.defaults or the constructor's "
+                "arguments",
+                atol=1e-12,
+                rtol=1e-9,
+            )
+
+
+def test_each_parameter_has_its_own_step_count():
+    """a has a gradient at steps 1 and 2, b only at step 2. b's first update is its t = 1 update:
+    with g = 0.5 and wd = 0 it moves by exactly -lr (bias-corrected), as in the first-step
+    derivation; a t = 2 counter would move it by -0.744 lr."""
+    a, b = nn.Parameter(torch.zeros(3)), nn.Parameter(torch.zeros(4))
+    opt = adamw([a, b], lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
+    a.grad = torch.ones(3)
+    scratch_step(opt)
+    a.grad, b.grad = torch.ones(3), torch.full((4,), 0.5)
+    scratch_step(opt)
+    assert_close(
+        b.detach(),
+        torch.full((4,), -0.01),
+        what="AdamW: b's first update, at the optimizer's second step (b had no grad at step 1)",
+        hint="each parameter keeps its own step count (state['step']), which moves only when it "
+        "is updated: b's first update uses t = 1, whatever the optimizer's step number",
+        atol=1e-7,
+    )
+
+
+def test_step_calls_the_closure_and_returns_its_loss():
+    """step(closure): the closure runs first, with gradients enabled (step itself runs under
+    no_grad), computes loss = sum(p ** 2) and its gradient 2p; step returns that loss."""
+    p = nn.Parameter(torch.tensor([1.0, -2.0, 3.0]))
+    opt = adamw([p], lr=0.1, weight_decay=0.0)
+
+    def closure():
+        p.grad = None
+        loss = (p**2).sum()
+        loss.backward()
+        return loss
+
+    got = from_scratch(
+        opt.step,
+        closure,
+        forbid=FORBID,
+        exercise="w09.adamw",
+        instead="tensor arithmetic on exp_avg / exp_avg_sq",
+    )
+    value = got.detach() if isinstance(got, torch.Tensor) else got
+    assert value is not None and float(value) == 14.0, (
+        f"AdamW.step(closure) returned {got!r}, expected the closure's loss 14.0\n  likely cause: "
+        "call the closure first (under torch.enable_grad(): step runs under no_grad) and return "
+        "what it returned"
+    )
+    assert_close(
+        p.detach(),
+        torch.tensor([0.9, -1.9, 2.9]),
+        what="AdamW(lr=0.1).step(closure) with the closure's gradient 2p: first step",
+        hint="the closure computes the gradients that this step uses",
+        atol=1e-6,
     )

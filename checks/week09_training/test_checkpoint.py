@@ -112,5 +112,32 @@ def test_a_crash_mid_write_keeps_the_last_good_checkpoint(tmp_path, monkeypatch)
         "over the path"
     )
     fresh = tiny_gpt(seed=5)
-    step, _ = mod.load_checkpoint(path, fresh, torch.optim.AdamW(fresh.parameters()))
+    step, extra = mod.load_checkpoint(path, fresh, torch.optim.AdamW(fresh.parameters()))
     assert step == 10, f"the surviving checkpoint loads with step {step}, expected 10"
+    assert extra == {}, (
+        f"a checkpoint saved without extra loads with extra {extra!r}, expected {{}}\n  likely "
+        "cause: save `extra or {}` as 'extra'"
+    )
+
+
+def test_the_temporary_file_is_fsynced_before_the_replace(tmp_path, monkeypatch):
+    """The docstring's order: write the temporary file, flush and os.fsync it, then os.replace
+    (otherwise a power cut after the rename can leave a name pointing at unwritten bytes)."""
+    import os
+
+    model, opt = trained(3)
+    calls = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: (calls.append("fsync"), real_fsync(fd))[1])
+    monkeypatch.setattr(
+        os, "replace", lambda a, b: (calls.append("replace"), real_replace(a, b))[1]
+    )
+    mod.save_checkpoint(tmp_path / "ckpt.pt", model, opt, 5)
+    monkeypatch.undo()
+    assert (
+        "fsync" in calls and "replace" in calls and calls.index("fsync") < calls.index("replace")
+    ), (
+        f"save_checkpoint called {calls} (of os.fsync / os.replace); expected os.fsync on the "
+        "temporary file, then os.replace\n  likely cause: flush and os.fsync(f.fileno()) inside "
+        "the `with open(tmp, 'wb')` block, before the rename"
+    )

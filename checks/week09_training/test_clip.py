@@ -45,6 +45,10 @@ def test_hand_example():
     a, b = torch.nn.Parameter(torch.zeros(2)), torch.nn.Parameter(torch.zeros(1))
     a.grad, b.grad = torch.tensor([3.0, 0.0]), torch.tensor([4.0])
     total = clip([a, b], 1.0)
+    assert isinstance(total, torch.Tensor) and total.dim() == 0, (
+        f"clip_grad_norm returned {total!r}; expected a 0-dim float32 tensor (as "
+        "torch.nn.utils.clip_grad_norm_ returns), not a Python float or a list"
+    )
     assert_close(
         torch.as_tensor(total),
         torch.tensor(5.0),
@@ -122,3 +126,43 @@ def test_parameters_without_grad_are_skipped():
         what="clip_grad_norm([no grad, grad [0, 6, 8]], 5.0)",
         hint="scale by 5 / (10 + 1e-6)",
     )
+
+
+def test_the_1e6_matters_for_tiny_gradients():
+    """Grads [3e-6, 0] and [4e-6] (total 5e-6), max_norm 2e-6: the factor is 2e-6 / (5e-6 + 1e-6)
+    = 1/3, as torch.nn.utils.clip_grad_norm_ gives; without the 1e-6 it would be 0.4."""
+    a, b = torch.nn.Parameter(torch.zeros(2)), torch.nn.Parameter(torch.zeros(1))
+    a.grad, b.grad = torch.tensor([3e-6, 0.0]), torch.tensor([4e-6])
+    total = clip([a, b], 2e-6)
+    assert abs(float(total) - 5e-6) < 1e-11, (
+        f"clip_grad_norm returned {float(total)}, expected 5e-6"
+    )
+    assert_close(
+        torch.cat([a.grad, b.grad]),
+        torch.tensor([1e-6, 0.0, 4e-6 / 3]),
+        what="clip_grad_norm(grads [3e-6, 0] and [4e-6], max_norm=2e-6)",
+        hint="the factor is min(1, max_norm / (total + 1e-6)): keep the 1e-6, it decides the "
+        "result when the norm itself is tiny",
+        atol=1e-12,
+        rtol=1e-5,
+    )
+
+
+def test_no_gradient_at_all_returns_zero():
+    params = [torch.nn.Parameter(torch.ones(3)), torch.nn.Parameter(torch.ones(2))]
+    try:
+        total = clip(params, 1.0)
+    except NotImplementedError:
+        raise
+    except Exception as error:  # noqa: BLE001 - reported with its likely cause
+        raise AssertionError(
+            f"clip_grad_norm(parameters none of which has a grad, 1.0) raised {error!r}\n  likely "
+            "cause: when no parameter has a grad, return tensor(0.) (the sum over an empty list "
+            "is the int 0, and torch.sqrt(0) fails)"
+        ) from error
+    assert isinstance(total, torch.Tensor) and float(total) == 0.0, (
+        f"clip_grad_norm(parameters none of which has a grad) returned {total!r}, expected "
+        "tensor(0.)\n  likely cause: when no parameter has a grad, return a zero tensor (the sum "
+        "over an empty list is the int 0, and torch.sqrt(0) fails)"
+    )
+    assert all(p.grad is None for p in params), "clip_grad_norm gave a gradient to a parameter"

@@ -28,6 +28,23 @@ def test_write_tokens_bytes(tmp_path):
     )
 
 
+def test_the_uint16_range_edges_are_accepted(tmp_path):
+    """0 and 65535 are the smallest and largest ids that fit uint16: 00 00 ff ff."""
+    path = tmp_path / "edge.bin"
+    try:
+        mod.write_tokens([0, 65535], path)
+    except ValueError as error:
+        raise AssertionError(
+            f"write_tokens([0, 65535]) raised {error!r}\n  likely cause: 65535 is the largest id "
+            "that fits uint16 and must be accepted (refuse > 65535, not >= 65535)"
+        ) from error
+    got = path.read_bytes()
+    assert got == bytes([0, 0, 255, 255]), (
+        f"write_tokens([0, 65535]) wrote {got.hex(' ')}, expected 00 00 ff ff\n  likely cause: "
+        "65535 is the largest id that fits uint16 (accepted); 65536 is the smallest refused"
+    )
+
+
 @pytest.mark.parametrize("bad", [[5, 65536], [-1, 3]])
 def test_write_tokens_refuses_ids_that_do_not_fit(tmp_path, bad):
     with pytest.raises(ValueError):
@@ -42,6 +59,11 @@ def test_windows_are_slices_of_the_file(tmp_path):
     assert isinstance(ds.tokens, np.memmap), (
         f"TokenDataset.tokens is {type(ds.tokens).__name__}, expected np.memmap\n  likely cause: "
         "map the file with np.memmap(path, dtype=np.uint16, mode='r') instead of reading it"
+    )
+    assert ds.tokens.mode == "r", (
+        f"TokenDataset.tokens is a memmap opened in mode {ds.tokens.mode!r}, expected 'r' "
+        "(read-only)\n  likely cause: np.memmap's default mode is 'r+' (read-write): pass "
+        "mode='r' so a stray write can never change the token file"
     )
     x, y = ds.get_batch(5, torch.Generator().manual_seed(0))
     assert x.shape == (5, 7) and y.shape == (5, 7), (
@@ -76,6 +98,37 @@ def test_every_start_is_drawn_including_the_last(tmp_path):
         "likely cause: torch.randint(0, len(tokens) - T, ...): the high end is exclusive, so "
         "len(tokens) - T - 1 is the last start"
     )
+
+
+def test_shortest_file_is_one_window(tmp_path):
+    """block_size + 1 = 8 tokens: exactly one window (start 0) whose y ends at the last token;
+    7 tokens (= block_size) hold no window: ValueError."""
+    path = tmp_path / "ids.bin"
+    mod.write_tokens(list(range(8)), path)
+    try:
+        ds = mod.TokenDataset(path, 7)
+    except ValueError as error:
+        raise AssertionError(
+            f"TokenDataset(8 tokens, block_size=7) raised {error!r}\n  likely cause: a file of "
+            "block_size + 1 tokens holds exactly one window and must be accepted"
+        ) from error
+    x, y = ds.get_batch(3, torch.Generator().manual_seed(2))
+    assert x.tolist() == [list(range(7))] * 3 and y.tolist() == [list(range(1, 8))] * 3, (
+        f"TokenDataset(8 tokens, block_size 7).get_batch(3): x {x.tolist()}, y {y.tolist()}; "
+        "expected the only window, start 0, three times\n  likely cause: a file of block_size + 1 "
+        "tokens is accepted (one window)"
+    )
+    short = tmp_path / "short.bin"
+    mod.write_tokens(list(range(7)), short)
+    try:
+        mod.TokenDataset(short, 7)
+    except ValueError:
+        pass
+    else:
+        pytest.fail(
+            "TokenDataset(7 tokens, block_size=7) did not raise ValueError\n  likely cause: a "
+            "file needs at least block_size + 1 tokens (one x and its shifted y)"
+        )
 
 
 def test_same_generator_state_same_batch(tmp_path):

@@ -62,6 +62,10 @@ def test_bigram_mean_over_every_target(N, T, B):
         expected = F.cross_entropy(model.table[ids[:-1]], ids[1:]).item()
     model.eval()
     nll, ppl = mod.evaluate_perplexity(model, ids, block_size=T, batch_size=B)
+    assert not model.training, (
+        "evaluate_perplexity put a model that was in eval mode into training mode\n  likely "
+        "cause: restore the mode it had (model.train(was_training)), not model.train()"
+    )
     assert abs(nll - expected) < 1e-5, (
         f"evaluate_perplexity(bigram, N={N}, block_size={T}, batch_size={B}) mean NLL {nll:.6f}, "
         f"expected {expected:.6f} over all {N - 1} targets\n  likely cause: every target ids[1:] "

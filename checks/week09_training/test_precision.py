@@ -122,3 +122,45 @@ def test_fp16_with_grad_scaler_clips_the_true_gradients():
         "amp_train_step left gradients behind\n  likely cause: optimizer.zero_grad(set_to_none=True)"
         " at the end"
     )
+
+
+def test_clip_without_a_scaler():
+    """float32, no scaler, grad_clip=0.05 (the true norm is ~1): exactly a float32 step with
+    torch.nn.utils.clip_grad_norm_(..., 0.05)."""
+    model = tiny_gpt(seed=5)
+    ref = copy.deepcopy(model)
+    x, y = batch(5, B=3, T=7)
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    mod.amp_train_step(model, opt, x, y, dtype=torch.float32, grad_clip=0.05)
+    fp32_step(ref, x, y, 0.5, clip=0.05)
+    for (name, p), q in zip(model.named_parameters(), ref.parameters()):
+        assert_close(
+            p.detach(),
+            q.detach(),
+            what=f"amp_train_step(dtype=float32, no scaler, grad_clip=0.05) then {name}",
+            hint="grad_clip > 0 clips the gradients before the step with or without a scaler "
+            "(torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip))",
+            atol=1e-6,
+        )
+
+
+def test_an_overflow_skips_the_step_and_lowers_the_scale():
+    """GradScaler(init_scale=2**40): fp16 gradients overflow to inf. scaler.step skips the update
+    (the weights stay as they were) and scaler.update() halves the scale to 2**39; without
+    update() the scale would stay 2**40 and every later step would overflow too."""
+    model = tiny_gpt(seed=4)
+    before = [p.detach().clone() for p in model.parameters()]
+    x, y = batch(4, B=3, T=7)
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**40)
+    loss = mod.amp_train_step(model, opt, x, y, dtype=torch.float16, scaler=scaler)
+    assert scaler.get_scale() == 2.0**39, (
+        f"after an overflowing fp16 step the GradScaler's scale is {scaler.get_scale():.4g}, "
+        f"expected 2**39 = {2.0**39:.4g} (halved)\n  likely cause: call scaler.update() after "
+        "scaler.step(optimizer): it lowers the scale after inf/NaN gradients"
+    )
+    assert all(torch.equal(a, p) for a, p in zip(before, model.parameters())), (
+        "an fp16 step whose gradients overflowed changed the weights\n  likely cause: step "
+        "through scaler.step(optimizer), which skips the update on inf/NaN gradients"
+    )
+    assert 0 < loss < 10, f"amp_train_step returned {loss}: the unscaled loss is about ln 23 = 3.1"

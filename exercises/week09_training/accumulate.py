@@ -1,6 +1,6 @@
 """Gradient accumulation: the gradients of a big batch from several small forward/backward passes.
 
-Check: `pytest checks/week09_training/test_accumulate.py`
+Check: `python tracker.py check w09.accumulation`
 """
 
 import torch
@@ -17,13 +17,17 @@ def accumulate_gradients(
     `_, loss = model(xc, yc)` (a mean-reduced loss) and backward `loss / micro_batches`, so the
     accumulated gradient equals that of `model(x, y)` on the whole batch. Targets hold no -100.
 
+    Example: B = 6, micro_batches = 3: rows 0-1, 2-3 and 4-5 each backward loss_i / 3, so .grad
+    holds the gradient of (loss_0 + loss_1 + loss_2) / 3, the 6-row batch's mean loss, and that
+    mean is returned. micro_batches = 1 is one ordinary forward/backward.
+
     Raises:
         ValueError: if B is not divisible by micro_batches.
 
     Returns:
         the whole batch's mean loss: the mean of the chunks' losses, a float.
     """
-    # TODO(w09.accumulation): clear the grads, then forward/backward each chunk with its loss divided by micro_batches.
+    # TODO(w09.accumulation): leave the whole batch's gradient in .grad; return its mean loss
     raise NotImplementedError(
         "w09.accumulation: write accumulate_gradients in exercises/week09_training/accumulate.py"
     )

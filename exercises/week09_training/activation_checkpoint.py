@@ -3,7 +3,7 @@
 Training keeps every intermediate activation for the backward pass; memory grows with layers x
 batch x sequence. A checkpointed block keeps only its input and runs its forward pass a second time
 during backward (about 1/3 more compute) to get the activations back (Chen et al. 2016).
-Check: `pytest checks/week09_training/test_activation_checkpoint.py`
+Check: `python tracker.py check w09.activation_checkpointing`
 """
 
 import torch
@@ -22,6 +22,12 @@ def forward_checkpointed(
     blocks, ln_f, lm_head, mean cross-entropy ignoring -100), but each block runs as
     `torch.utils.checkpoint.checkpoint(block, x, use_reentrant=False)`: its activations are not
     stored, so during backward every block's forward runs once more (twice per training step).
+    This holds with dropout too, in training mode: under the same seed the logits, the loss and the
+    gradients equal the plain model's (checkpoint restores the RNG state before it recomputes a
+    block, so the recomputation draws the same dropout masks). The model's train/eval mode is left
+    as it was.
+    Example: a 2-layer GPT, forward then backward: 4 block calls (each block twice); the logits
+    equal model(idx)[0].
 
     Args:
         model: a week-05 GPT (its modules are used directly; model.forward is not called).
@@ -31,7 +37,7 @@ def forward_checkpointed(
     Returns:
         logits (B, T, V) and the scalar loss (None without targets).
     """
-    # TODO(w09.activation_checkpointing): GPT.forward with every block run through torch.utils.checkpoint.checkpoint.
+    # TODO(w09.activation_checkpointing): return model(idx, targets), storing no block's activations
     raise NotImplementedError(
         "w09.activation_checkpointing: write forward_checkpointed in exercises/week09_training/activation_checkpoint.py"
     )

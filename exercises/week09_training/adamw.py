@@ -4,7 +4,7 @@ Adam (Kingma & Ba 2015) keeps running averages of the gradient (m) and of its sq
 their bias towards zero in the first steps, and moves each parameter by lr * m_hat / (sqrt(v_hat) +
 eps). AdamW (Loshchilov & Hutter 2019) decays the weights directly, p <- p - lr * wd * p, instead of
 adding wd * p to the gradient (L2), where Adam's normalisation would weaken it.
-Check: `pytest checks/week09_training/test_adamw.py`
+Check: `python tracker.py check w09.adamw`
 """
 
 import torch
@@ -26,7 +26,7 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     Returns:
         [{"params": decayed, "weight_decay": weight_decay}, {"params": others, "weight_decay": 0.0}]
     """
-    # TODO(w09.adamw): put p.dim() >= 2 parameters that are not nn.Embedding weights in the decayed group, the rest in the other.
+    # TODO(w09.adamw): return the two groups of trainable parameters by the rule above
     raise NotImplementedError("w09.adamw: write param_groups in exercises/week09_training/adamw.py")
 
 
@@ -62,7 +62,15 @@ class AdamW(torch.optim.Optimizer):
             v <- beta2 * v + (1 - beta2) * g * g
             m_hat = m / (1 - beta1 ** t);  v_hat = v / (1 - beta2 ** t)    bias correction
             p <- p - lr * m_hat / (sqrt(v_hat) + eps)
-        Parameters whose .grad is None are skipped (their step count does not move).
+        Parameters whose .grad is None are skipped (their step count does not move): t is each
+        parameter's own count of updates, not the number of step() calls.
+        lr, betas, eps and weight_decay are read from each group at every step: a scheduler
+        writes a new group["lr"] between steps, and a group's own values override the
+        constructor's (which are only the defaults of groups that set none).
+
+        Args:
+            closure: optional; if given it is called first, with gradients enabled (step itself
+                runs under torch.no_grad), and usually recomputes the loss and its gradients.
 
         Example: first step, wd=0, g=0.5 everywhere: m_hat = 0.5, v_hat = 0.25, so every
         parameter moves by -lr * 0.5 / (0.5 + eps) ~= -lr, whatever the gradient's size.
@@ -70,7 +78,7 @@ class AdamW(torch.optim.Optimizer):
         Returns:
             the closure's loss if a closure was given, else None.
         """
-        # TODO(w09.adamw): for every parameter with a grad: decay, update m and v, bias-correct, move.
+        # TODO(w09.adamw): update each parameter that has a grad as above; return the closure's loss
         raise NotImplementedError(
             "w09.adamw: write AdamW.step in exercises/week09_training/adamw.py"
         )

@@ -1,6 +1,6 @@
 """Gradient clipping by the global norm: one scale factor for all gradients together.
 
-Check: `pytest checks/week09_training/test_clip.py`
+Check: `python tracker.py check w09.clip`
 """
 
 from collections.abc import Iterable
@@ -23,5 +23,5 @@ def clip_grad_norm(parameters: Iterable[torch.Tensor], max_norm: float) -> torch
     Returns:
         the total norm BEFORE clipping, a 0-dim float32 tensor (0.0 if no parameter has a grad).
     """
-    # TODO(w09.clip): global L2 norm over all grads, one scale factor min(1, max_norm / (total + 1e-6)), return the norm before clipping.
+    # TODO(w09.clip): cap the gradients' global norm at max_norm, in place; return the norm before
     raise NotImplementedError("w09.clip: write clip_grad_norm in exercises/week09_training/clip.py")

@@ -3,7 +3,7 @@
 Kaplan et al. 2020 (sec. 2.1) and the PaLM paper (Chowdhery et al. 2022, appendix B): training costs
 about 6 FLOPs per parameter per token (2 forward, 4 backward), plus the attention scores, which have
 no parameters: 6 * n_layer * T * C forward and backward for QK^T and as much for AV.
-Check: `pytest checks/week09_training/test_flops.py`
+Check: `python tracker.py check w09.flops`
 """
 
 from solutions.week05_gpt.model import GPTConfig
@@ -25,7 +25,7 @@ def count_params(config: GPTConfig) -> int:
 
     Example: gpt2_124m_config() -> 124,439,808 (= GPT2LMHeadModel(GPT2Config())'s count).
     """
-    # TODO(w09.flops): add up wte, wpe, the blocks' layers and ln_f from the config (the head is tied).
+    # TODO(w09.flops): return the model's parameter count from the config alone
     raise NotImplementedError("w09.flops: write count_params in exercises/week09_training/flops.py")
 
 
@@ -38,7 +38,7 @@ def flops_per_token(config: GPTConfig) -> float:
     backward. Worked out in the week's handout; for GPT-2 124M: 6 * 123,653,376 + 12 * 12 * 768 *
     1024 = 855,166,464, within 0.1% of the matmul-by-matmul count 854,438,400.
     """
-    # TODO(w09.flops): 6 * N (all but the position table) + 12 * n_layer * n_embd * block_size.
+    # TODO(w09.flops): return the training FLOPs per token of the estimate above
     raise NotImplementedError(
         "w09.flops: write flops_per_token in exercises/week09_training/flops.py"
     )
@@ -50,5 +50,5 @@ def mfu(flops_per_token: float, tokens_per_second: float, peak_flops: float) -> 
     Example: 855e6 FLOPs/token at 100,000 tokens/s on a 989e12 FLOP/s GPU (H100 bf16 dense) ->
     8.55e13 / 9.89e14 = 0.0865.
     """
-    # TODO(w09.flops): achieved FLOP/s over peak FLOP/s.
+    # TODO(w09.flops): return the fraction of the peak FLOP/s that this speed uses
     raise NotImplementedError("w09.flops: write mfu in exercises/week09_training/flops.py")

@@ -1,6 +1,6 @@
 """Perplexity over a whole split: every token predicted exactly once, token-weighted.
 
-Check: `pytest checks/week09_training/test_perplexity.py`
+Check: `python tracker.py check w09.perplexity`
 """
 
 import math
@@ -32,7 +32,7 @@ def evaluate_perplexity(
     Returns:
         (mean NLL, exp(mean NLL)) as floats.
     """
-    # TODO(w09.perplexity): non-overlapping windows over every target, summed token NLL / (N - 1), eval mode, exp.
+    # TODO(w09.perplexity): return the mean NLL per target token of ids, and its perplexity
     raise NotImplementedError(
         "w09.perplexity: write evaluate_perplexity in exercises/week09_training/perplexity.py"
     )

@@ -2,7 +2,7 @@
 
 `tensorboard --logdir runs/` shows the curves live; the PNG goes into reports. Reading the events
 back (tensorboard's EventAccumulator) is how the check sees what you logged.
-Check: `pytest checks/week09_training/test_tracking.py`
+Check: `python tracker.py check w09.tensorboard`
 """
 
 import math
@@ -33,7 +33,7 @@ class RunLogger:
 
         Example: log(100, "val", 2.0) -> scalars val/loss 2.0 and val/perplexity 7.389 at step 100.
         """
-        # TODO(w09.tensorboard): add_scalar loss, perplexity (and lr) at global_step=step, append to history, flush.
+        # TODO(w09.tensorboard): log this measurement to TensorBoard and history, readable at once
         raise NotImplementedError(
             "w09.tensorboard: write RunLogger.log in exercises/week09_training/tracking.py"
         )
@@ -48,8 +48,10 @@ def plot_curves(history: list[dict], path: str | Path) -> None:
     Use matplotlib's object API (matplotlib.figure.Figure, no pyplot: nothing global, no GUI):
     one Figure, two axes (fig.subplots(1, 2)), left "loss (nats/token)", right "perplexity"
     (log scale), x "step", a legend with the split names; fig.savefig(path).
+    Example: a history of train and val entries at steps 0, 50, 100 -> a PNG with two lines on
+    each panel, labelled "train" and "val" in the order they first appear.
     """
-    # TODO(w09.tensorboard): two panels (loss, perplexity) against step, one line per split, savefig.
+    # TODO(w09.tensorboard): save the two-panel figure described above to path
     raise NotImplementedError(
         "w09.tensorboard: write plot_curves in exercises/week09_training/tracking.py"
     )

@@ -4,7 +4,7 @@ Adam (Kingma & Ba 2015) keeps running averages of the gradient (m) and of its sq
 their bias towards zero in the first steps, and moves each parameter by lr * m_hat / (sqrt(v_hat) +
 eps). AdamW (Loshchilov & Hutter 2019) decays the weights directly, p <- p - lr * wd * p, instead of
 adding wd * p to the gradient (L2), where Adam's normalisation would weaken it.
-Check: `pytest checks/week09_training/test_adamw.py`
+Check: `python tracker.py check w09.adamw`
 """
 
 import torch
@@ -74,7 +74,15 @@ class AdamW(torch.optim.Optimizer):
             v <- beta2 * v + (1 - beta2) * g * g
             m_hat = m / (1 - beta1 ** t);  v_hat = v / (1 - beta2 ** t)    bias correction
             p <- p - lr * m_hat / (sqrt(v_hat) + eps)
-        Parameters whose .grad is None are skipped (their step count does not move).
+        Parameters whose .grad is None are skipped (their step count does not move): t is each
+        parameter's own count of updates, not the number of step() calls.
+        lr, betas, eps and weight_decay are read from each group at every step: a scheduler
+        writes a new group["lr"] between steps, and a group's own values override the
+        constructor's (which are only the defaults of groups that set none).
+
+        Args:
+            closure: optional; if given it is called first, with gradients enabled (step itself
+                runs under torch.no_grad), and usually recomputes the loss and its gradients.
 
         Example: first step, wd=0, g=0.5 everywhere: m_hat = 0.5, v_hat = 0.25, so every
         parameter moves by -lr * 0.5 / (0.5 + eps) ~= -lr, whatever the gradient's size.

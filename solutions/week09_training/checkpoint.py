@@ -5,7 +5,7 @@ step counts, the step number (the schedule is a function of it), the data positi
 generator's state) and every random number generator (dropout, sampling). A checkpoint written in
 place and cut off by a crash would destroy the last good one: write a temporary file in the same
 folder, flush it to disk, then os.replace it over the old one (atomic on POSIX).
-Check: `pytest checks/week09_training/test_checkpoint.py test_kill_resume.py`
+Check: `python tracker.py check w09.resume`
 """
 
 import os
@@ -22,6 +22,8 @@ def rng_state(generator: torch.Generator | None = None) -> dict:
     Keys: "torch" (torch.get_rng_state()), "numpy" (np.random.get_state()), "python"
     (random.getstate()), "cuda" (torch.cuda.get_rng_state_all(), only if CUDA is available) and
     "generator" (generator.get_state(), only if a generator is given).
+    Example: s = rng_state(g); a = torch.rand(3); set_rng_state(s, g); torch.rand(3) equals a
+    again, and so do the next draws of numpy, random and g.
     """
     state = {
         "torch": torch.get_rng_state(),
@@ -60,6 +62,8 @@ def save_checkpoint(
     {}. Atomic: torch.save into a temporary file in the same folder (e.g. path + ".tmp"), flush and
     os.fsync it, then os.replace it over `path`. If anything fails before the replace, the old file
     at `path` is untouched; after a successful save no temporary file is left.
+    Example: save_checkpoint(p, model, opt, 30, g) then load_checkpoint(p, model2, opt2, g2)
+    returns (30, {}), and model2, opt2, g2 and the global RNGs continue as the originals would.
     """
     path = Path(path)
     state = {

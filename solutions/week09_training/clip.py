@@ -1,6 +1,6 @@
 """Gradient clipping by the global norm: one scale factor for all gradients together.
 
-Check: `pytest checks/week09_training/test_clip.py`
+Check: `python tracker.py check w09.clip`
 """
 
 from collections.abc import Iterable

@@ -3,7 +3,7 @@
 A pre-training corpus is tokenized once into a flat file of ids (GPT-2's 50,257 ids fit uint16:
 2 bytes a token). `np.memmap` maps the file into the address space; only the pages a window touches
 are read, so a 10 GB file costs no 10 GB of memory (nanoGPT's train.bin).
-Check: `pytest checks/week09_training/test_dataset.py`
+Check: `python tracker.py check w09.memmap`
 """
 
 from pathlib import Path
@@ -18,7 +18,8 @@ def write_tokens(ids, path: str | Path) -> None:
     Raises:
         ValueError: if an id is < 0 or > 65535 (it would wrap around silently).
 
-    Example: write_tokens([1, 2, 258], p) writes the 6 bytes 01 00 02 00 02 01.
+    Example: write_tokens([1, 2, 258], p) writes the 6 bytes 01 00 02 00 02 01; write_tokens([0,
+    65535], p) writes 00 00 ff ff (65535 is the largest id accepted, 65536 the smallest refused).
     """
     arr = np.asarray(ids, dtype=np.int64)
     if arr.size and (arr.min() < 0 or arr.max() > np.iinfo(np.uint16).max):
@@ -36,7 +37,12 @@ class TokenDataset:
     """
 
     def __init__(self, path: str | Path, block_size: int):
-        """Map the file; ValueError if it has fewer than block_size + 1 tokens."""
+        """Map the file (np.memmap, mode "r": read-only, never read into memory).
+
+        Raises:
+            ValueError: if the file has fewer than block_size + 1 tokens (block_size + 1 tokens
+                hold exactly one window: x = tokens[0:T], y = tokens[1:T+1]).
+        """
         self.tokens = np.memmap(path, dtype=np.uint16, mode="r")
         self.block_size = block_size
         if len(self.tokens) < block_size + 1:
@@ -56,6 +62,8 @@ class TokenDataset:
         The starts are drawn as `torch.randint(0, len(self), (batch_size,), generator=generator)`:
         every start 0 .. len(tokens) - T - 1 equally likely (the last one, whose y ends at the last
         token, included). The generator is the data position: save its state to resume.
+        Example: a file of ids 0, 1, ..., 11 and T = 7: a start s gives x = [s, ..., s + 6] and
+        y = [s + 1, ..., s + 7], with s in 0..4.
 
         Returns:
             x, y: (batch_size, T) int64 tensors (copies of the windows, not views of the file).

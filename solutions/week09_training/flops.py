@@ -3,7 +3,7 @@
 Kaplan et al. 2020 (sec. 2.1) and the PaLM paper (Chowdhery et al. 2022, appendix B): training costs
 about 6 FLOPs per parameter per token (2 forward, 4 backward), plus the attention scores, which have
 no parameters: 6 * n_layer * T * C forward and backward for QK^T and as much for AV.
-Check: `pytest checks/week09_training/test_flops.py`
+Check: `python tracker.py check w09.flops`
 """
 
 from solutions.week05_gpt.model import GPTConfig

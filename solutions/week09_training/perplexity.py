@@ -1,6 +1,6 @@
 """Perplexity over a whole split: every token predicted exactly once, token-weighted.
 
-Check: `pytest checks/week09_training/test_perplexity.py`
+Check: `python tracker.py check w09.perplexity`
 """
 
 import math

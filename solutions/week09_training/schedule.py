@@ -1,6 +1,6 @@
 """The learning-rate schedule of GPT-2/3 style pre-training: linear warmup, cosine decay, a floor.
 
-Check: `pytest checks/week09_training/test_schedule.py`
+Check: `python tracker.py check w09.schedule`
 """
 
 import math
@@ -21,6 +21,9 @@ def lr_at(step: int, max_lr: float, min_lr: float, warmup_steps: int, max_steps:
         step 60 (p = 0.5) -> 3.3e-4, step 85 (p = 0.75) -> 6e-5 + 0.1464466 * 5.4e-4 = 1.390812e-4,
         step 110 -> 6e-5, step 1000 -> 6e-5.
     Requires warmup_steps < max_steps (warmup_steps may be 0: no warmup).
+    Convention: the warmup here is (step + 1) / warmup_steps (nanoGPT's); Stanford CS336's
+    reference uses step / warmup_steps, which gives lr = 0 at step 0 and reaches max_lr only at
+    step warmup_steps. The checks hold this file's convention.
     """
     # three pieces; each boundary step belongs to the piece that makes the curve continuous
     if step < warmup_steps:

@@ -2,7 +2,7 @@
 
 `tensorboard --logdir runs/` shows the curves live; the PNG goes into reports. Reading the events
 back (tensorboard's EventAccumulator) is how the check sees what you logged.
-Check: `pytest checks/week09_training/test_tracking.py`
+Check: `python tracker.py check w09.tensorboard`
 """
 
 import math
@@ -51,6 +51,8 @@ def plot_curves(history: list[dict], path: str | Path) -> None:
     Use matplotlib's object API (matplotlib.figure.Figure, no pyplot: nothing global, no GUI):
     one Figure, two axes (fig.subplots(1, 2)), left "loss (nats/token)", right "perplexity"
     (log scale), x "step", a legend with the split names; fig.savefig(path).
+    Example: a history of train and val entries at steps 0, 50, 100 -> a PNG with two lines on
+    each panel, labelled "train" and "val" in the order they first appear.
     """
     from matplotlib.figure import Figure
 
