@@ -3,7 +3,9 @@ the clipped surrogate, the clipped value loss, an entropy bonus, a per-token KL 
 reference, and the update loop (epochs of shuffled minibatches, early stop on approx-KL).
 
 Every tensor is per token, (B, T), with a 0/1 mask for the tokens that count (the response).
-Check: `pytest checks/week13_alignment/test_ppo.py`
+Every "masked mean" below is `masked_mean`'s: the mean over ALL the tokens of the batch whose
+mask is 1 (each token weighs the same, whatever its sequence's length), and 0 for an empty mask.
+Check: `python tracker.py check w13.ppo`
 """
 
 import math
@@ -13,10 +15,24 @@ from dataclasses import dataclass
 import torch
 
 
-def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean of x over the entries where mask is 1 (given)."""
+def masked_mean(x: torch.Tensor, mask: torch.Tensor, dim: int | None = None) -> torch.Tensor:
+    """Mean of x over the entries where mask is 1 (given).
+
+    An empty mask gives 0, never NaN: the sum (0) is divided by the count clamped to at least 1.
+    (Stanford CS336's masked_mean divides by the plain count and gives NaN there; trl clamps as
+    here.) Example: x [[1., 2., 3.], [4., 5., 6.]], mask [[1, 1, 0], [0, 0, 0]] -> 1.5; with
+    dim=-1 -> [1.5, 0.].
+
+    Args:
+        x: values, any shape.
+        mask: 0/1 of the same shape.
+        dim: None for one mean over every masked entry (a 0-dim tensor); an int for the mean along
+            that dim only (dim=-1 of (B, T) gives (B,) per-row means).
+    """
     mask = mask.to(x.dtype)
-    return (x * mask).sum() / mask.sum().clamp(min=1)
+    if dim is None:
+        return (x * mask).sum() / mask.sum().clamp(min=1)
+    return (x * mask).sum(dim) / mask.sum(dim).clamp(min=1)
 
 
 def whiten(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
@@ -37,9 +53,17 @@ def ppo_policy_loss(
 
     ratio = exp(logp - old_logp) (new policy over the policy that sampled the tokens);
     per token: max(-A * ratio, -A * clamp(ratio, 1 - clip_eps, 1 + clip_eps)) (the pessimistic
-    side of the two); the loss is its masked mean. The clip is active where the clamped term is
-    strictly larger than the unclamped one. Example: A = 1, ratio 1.5, eps 0.2 -> -1.2 (no credit
-    past 1 + eps); A = -1, ratio 1.5 -> 1.5 (a bad move is never clipped away).
+    side of the two); the loss is its masked mean. Example: A = 1, ratio 1.5, eps 0.2 -> -1.2 (no
+    credit past 1 + eps); A = -1, ratio 1.5 -> 1.5 (a bad move is never clipped away).
+
+    clip_fraction is the masked mean of "the clipped term is the one taken": -A * clamp(ratio) is
+    STRICTLY larger than -A * ratio (equivalently ratio * A > clamp(ratio) * A), so the token gets
+    no gradient; a tie (ratio inside the range, or A = 0) is not clipped (trl's GRPOTrainer logs
+    the same as clip_ratio/region_mean). It is not the common |ratio - 1| > eps (CleanRL, OpenAI
+    baselines), which also counts a token outside the range whose unclipped term is taken (A = 1
+    with ratio 0.5, A = -1 with ratio 1.5). Example, eps 0.2: (A, ratio) = (1, 1.5), (1, 0.5),
+    (-1, 1.1), (-1, 0.7) -> clipped on the first and the last: 0.5, where |ratio - 1| > eps gives
+    0.75.
 
     Args:
         logp: (B, T) log-probs of the sampled tokens under the policy being trained (with grad).
@@ -52,8 +76,7 @@ def ppo_policy_loss(
         (loss, clip_fraction): a 0-dim tensor with gradient through logp only, and a detached
         0-dim tensor.
     """
-    # TODO(w13.ppo): ratio = exp(logp - old_logp); masked mean of max(-A * ratio,
-    #   -A * clamp(ratio, 1 - eps, 1 + eps)); the clip fraction.
+    # TODO(w13.ppo): return the clipped surrogate loss and the clip fraction defined above.
     raise NotImplementedError("w13.ppo: write ppo_policy_loss in exercises/week13_alignment/ppo.py")
 
 
@@ -80,8 +103,7 @@ def ppo_value_loss(
     Returns:
         A scalar with gradient through values only.
     """
-    # TODO(w13.ppo): V_clip = old + clamp(V - old, -eps, eps); 0.5 * masked mean of the larger
-    #   squared error.
+    # TODO(w13.ppo): return the clipped value loss defined above.
     raise NotImplementedError("w13.ppo: write ppo_value_loss in exercises/week13_alignment/ppo.py")
 
 
@@ -98,7 +120,7 @@ def entropy(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     Returns:
         A scalar (differentiable).
     """
-    # TODO(w13.ppo): -sum p log p over the vocabulary from log_softmax, masked mean over tokens.
+    # TODO(w13.ppo): return the masked mean entropy, finite even for one-hot logits.
     raise NotImplementedError("w13.ppo: write entropy in exercises/week13_alignment/ppo.py")
 
 
@@ -109,7 +131,7 @@ def approx_kl(logp: torch.Tensor, old_logp: torch.Tensor, mask: torch.Tensor) ->
 
     Example: logp - old_logp = ln 2 on every token -> (2 - 1) - ln 2 = 0.3069.
     """
-    # TODO(w13.ppo): masked mean of (r - 1) - log r with log r = logp - old_logp, detached.
+    # TODO(w13.ppo): return the k3 estimate of the KL between the two policies, detached.
     raise NotImplementedError("w13.ppo: write approx_kl in exercises/week13_alignment/ppo.py")
 
 
@@ -124,9 +146,10 @@ def kl_penalty_rewards(
     sequence's score added on its LAST response token (the right-most 1 of its mask).
 
     Summed over a response this is score - kl_coef * log(pi / pi_ref)(response): the reward model's
-    opinion minus a sampled estimate of the KL to the reference. Masked-out tokens get 0.
+    opinion minus a sampled estimate of the KL to the reference. Masked-out tokens get 0; a mask
+    may start with 0s (left padding, a prompt): the score goes to its right-most 1 all the same.
     Example: score 1, logp - ref_logp = [0.5, -0.5, 0.1], mask [1, 1, 0], kl_coef 0.1
-    -> [-0.05, 0.05 + 1, 0].
+    -> [-0.05, 0.05 + 1, 0]; with mask [0, 1, 1] -> [0, 0.05, -0.01 + 1].
 
     Args:
         scores: (B,) sequence-level rewards (e.g. of a reward model or a program).
@@ -138,8 +161,7 @@ def kl_penalty_rewards(
     Returns:
         (B, T) rewards, no gradient.
     """
-    # TODO(w13.ppo): -kl_coef * (logp - ref_logp) on masked tokens, plus each score on its
-    #   row's last response token.
+    # TODO(w13.ppo): return the KL penalty on every response token, each score on its row's last.
     raise NotImplementedError(
         "w13.ppo: write kl_penalty_rewards in exercises/week13_alignment/ppo.py"
     )
@@ -153,7 +175,7 @@ class PPOConfig:
     ent_coef: float = 0.0  # weight of the entropy bonus (subtracted from the loss)
     epochs: int = 4  # passes over the rollout batch
     minibatch_size: int = 16  # rows per optimizer step
-    target_kl: float | None = 0.1  # early stop when a minibatch's approx-KL exceeds it; None: never
+    target_kl: float | None = 0.1  # stop when a minibatch's approx-KL is above it (>); None: never
     max_grad_norm: float = 1.0  # gradient clipping by global norm
 
 
@@ -177,6 +199,9 @@ def ppo_update(
       3. loss = ppo_policy_loss + vf_coef * ppo_value_loss - ent_coef * entropy;
       4. optimizer.zero_grad(); loss.backward(); clip the global grad norm of `params` to
          max_grad_norm; optimizer.step().
+    The stop is for kl strictly above target_kl: a minibatch whose kl equals it is stepped on.
+    `batch` is read, never modified. Example: N = 10, minibatch_size 4, epochs 3, target_kl None
+    -> minibatches of 4, 4 and 2 rows, 3 * 3 = 9 steps.
 
     Args:
         evaluate: rows (n,) int64 -> (logp (n, T), values (n, T), logits (n, T, V)) of the current
@@ -189,9 +214,10 @@ def ppo_update(
 
     Returns:
         {"steps": optimizer steps taken, "stopped_early": 1.0 or 0.0, "approx_kl": the last
-        measured kl, "policy_loss", "value_loss", "clip_fraction", "entropy": means over the steps
-        taken (nan if none)}.
+        measured kl (the one that stopped the update, if it stopped), "policy_loss", "value_loss",
+        "clip_fraction", "entropy": each the mean over the steps taken of that step's value
+        (ppo_value_loss without vf_coef, entropy without ent_coef; the minibatch that stopped the
+        update is not a step); nan for all four when no step was taken}.
     """
-    # TODO(w13.ppo): epochs of shuffled minibatches: evaluate, approx-KL early stop before the
-    #   step, the combined loss, zero_grad / backward / clip / step; return the statistics.
+    # TODO(w13.ppo): run the PPO epochs described above and return their statistics.
     raise NotImplementedError("w13.ppo: write ppo_update in exercises/week13_alignment/ppo.py")

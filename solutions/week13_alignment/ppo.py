@@ -3,7 +3,9 @@ the clipped surrogate, the clipped value loss, an entropy bonus, a per-token KL 
 reference, and the update loop (epochs of shuffled minibatches, early stop on approx-KL).
 
 Every tensor is per token, (B, T), with a 0/1 mask for the tokens that count (the response).
-Check: `pytest checks/week13_alignment/test_ppo.py`
+Every "masked mean" below is `masked_mean`'s: the mean over ALL the tokens of the batch whose
+mask is 1 (each token weighs the same, whatever its sequence's length), and 0 for an empty mask.
+Check: `python tracker.py check w13.ppo`
 """
 
 import math
@@ -13,10 +15,24 @@ from dataclasses import dataclass
 import torch
 
 
-def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean of x over the entries where mask is 1 (given)."""
+def masked_mean(x: torch.Tensor, mask: torch.Tensor, dim: int | None = None) -> torch.Tensor:
+    """Mean of x over the entries where mask is 1 (given).
+
+    An empty mask gives 0, never NaN: the sum (0) is divided by the count clamped to at least 1.
+    (Stanford CS336's masked_mean divides by the plain count and gives NaN there; trl clamps as
+    here.) Example: x [[1., 2., 3.], [4., 5., 6.]], mask [[1, 1, 0], [0, 0, 0]] -> 1.5; with
+    dim=-1 -> [1.5, 0.].
+
+    Args:
+        x: values, any shape.
+        mask: 0/1 of the same shape.
+        dim: None for one mean over every masked entry (a 0-dim tensor); an int for the mean along
+            that dim only (dim=-1 of (B, T) gives (B,) per-row means).
+    """
     mask = mask.to(x.dtype)
-    return (x * mask).sum() / mask.sum().clamp(min=1)
+    if dim is None:
+        return (x * mask).sum() / mask.sum().clamp(min=1)
+    return (x * mask).sum(dim) / mask.sum(dim).clamp(min=1)
 
 
 def whiten(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
@@ -37,9 +53,17 @@ def ppo_policy_loss(
 
     ratio = exp(logp - old_logp) (new policy over the policy that sampled the tokens);
     per token: max(-A * ratio, -A * clamp(ratio, 1 - clip_eps, 1 + clip_eps)) (the pessimistic
-    side of the two); the loss is its masked mean. The clip is active where the clamped term is
-    strictly larger than the unclamped one. Example: A = 1, ratio 1.5, eps 0.2 -> -1.2 (no credit
-    past 1 + eps); A = -1, ratio 1.5 -> 1.5 (a bad move is never clipped away).
+    side of the two); the loss is its masked mean. Example: A = 1, ratio 1.5, eps 0.2 -> -1.2 (no
+    credit past 1 + eps); A = -1, ratio 1.5 -> 1.5 (a bad move is never clipped away).
+
+    clip_fraction is the masked mean of "the clipped term is the one taken": -A * clamp(ratio) is
+    STRICTLY larger than -A * ratio (equivalently ratio * A > clamp(ratio) * A), so the token gets
+    no gradient; a tie (ratio inside the range, or A = 0) is not clipped (trl's GRPOTrainer logs
+    the same as clip_ratio/region_mean). It is not the common |ratio - 1| > eps (CleanRL, OpenAI
+    baselines), which also counts a token outside the range whose unclipped term is taken (A = 1
+    with ratio 0.5, A = -1 with ratio 1.5). Example, eps 0.2: (A, ratio) = (1, 1.5), (1, 0.5),
+    (-1, 1.1), (-1, 0.7) -> clipped on the first and the last: 0.5, where |ratio - 1| > eps gives
+    0.75.
 
     Args:
         logp: (B, T) log-probs of the sampled tokens under the policy being trained (with grad).
@@ -130,9 +154,10 @@ def kl_penalty_rewards(
     sequence's score added on its LAST response token (the right-most 1 of its mask).
 
     Summed over a response this is score - kl_coef * log(pi / pi_ref)(response): the reward model's
-    opinion minus a sampled estimate of the KL to the reference. Masked-out tokens get 0.
+    opinion minus a sampled estimate of the KL to the reference. Masked-out tokens get 0; a mask
+    may start with 0s (left padding, a prompt): the score goes to its right-most 1 all the same.
     Example: score 1, logp - ref_logp = [0.5, -0.5, 0.1], mask [1, 1, 0], kl_coef 0.1
-    -> [-0.05, 0.05 + 1, 0].
+    -> [-0.05, 0.05 + 1, 0]; with mask [0, 1, 1] -> [0, 0.05, -0.01 + 1].
 
     Args:
         scores: (B,) sequence-level rewards (e.g. of a reward model or a program).
@@ -160,7 +185,7 @@ class PPOConfig:
     ent_coef: float = 0.0  # weight of the entropy bonus (subtracted from the loss)
     epochs: int = 4  # passes over the rollout batch
     minibatch_size: int = 16  # rows per optimizer step
-    target_kl: float | None = 0.1  # early stop when a minibatch's approx-KL exceeds it; None: never
+    target_kl: float | None = 0.1  # stop when a minibatch's approx-KL is above it (>); None: never
     max_grad_norm: float = 1.0  # gradient clipping by global norm
 
 
@@ -184,6 +209,9 @@ def ppo_update(
       3. loss = ppo_policy_loss + vf_coef * ppo_value_loss - ent_coef * entropy;
       4. optimizer.zero_grad(); loss.backward(); clip the global grad norm of `params` to
          max_grad_norm; optimizer.step().
+    The stop is for kl strictly above target_kl: a minibatch whose kl equals it is stepped on.
+    `batch` is read, never modified. Example: N = 10, minibatch_size 4, epochs 3, target_kl None
+    -> minibatches of 4, 4 and 2 rows, 3 * 3 = 9 steps.
 
     Args:
         evaluate: rows (n,) int64 -> (logp (n, T), values (n, T), logits (n, T, V)) of the current
@@ -196,8 +224,10 @@ def ppo_update(
 
     Returns:
         {"steps": optimizer steps taken, "stopped_early": 1.0 or 0.0, "approx_kl": the last
-        measured kl, "policy_loss", "value_loss", "clip_fraction", "entropy": means over the steps
-        taken (nan if none)}.
+        measured kl (the one that stopped the update, if it stopped), "policy_loss", "value_loss",
+        "clip_fraction", "entropy": each the mean over the steps taken of that step's value
+        (ppo_value_loss without vf_coef, entropy without ent_coef; the minibatch that stopped the
+        update is not a step); nan for all four when no step was taken}.
     """
     n = batch["mask"].size(0)
     sums = {"policy_loss": 0.0, "value_loss": 0.0, "clip_fraction": 0.0, "entropy": 0.0}
