@@ -208,3 +208,23 @@ def test_dpo_step_starts_at_ln2_and_widens_the_margin():
     )
     for k, v in reference.state_dict().items():
         assert torch.equal(v, ref_state[k]), f"dpo_step changed the reference model ({k})"
+
+
+def test_dpo_step_keeps_the_batch_and_both_models_modes():
+    """Side effects: dpo_step reads the batch without changing it and leaves each model in the
+    train/eval mode it was given (checked in both modes)."""
+    for mode in (True, False):
+        policy = tiny_gpt(3).train(mode)
+        reference = copy.deepcopy(policy).train(mode)
+        batch = _batch(seed=6)
+        before = {k: v.clone() for k, v in batch.items()}
+        mod.dpo_step(policy, reference, batch, SGD(policy.parameters(), lr=0.05), beta=0.1)
+        for key, value in before.items():
+            assert torch.equal(batch[key], value), f"dpo_step modified batch[{key!r}]"
+        for name, model in (("policy", policy), ("reference", reference)):
+            wrong = [n or "(top)" for n, m in model.named_modules() if m.training != mode]
+            assert not wrong, (
+                f"after dpo_step the {name}, given in {'train' if mode else 'eval'} mode, has "
+                f"modules {wrong[:3]} in the other mode: leave each model's mode as you found it "
+                "(torch.no_grad already keeps the reference out of the graph)"
+            )

@@ -17,6 +17,21 @@ RESET = (
 )
 
 
+def test_the_inputs_are_not_modified():
+    g = generator(3)
+    r, v = torch.randn(6, 2, generator=g), torch.randn(6, 2, generator=g)
+    d, last = torch.rand(6, 2, generator=g) < 0.3, torch.randn(2, generator=g)
+    before = [t.clone() for t in (r, v, d, last)]
+    mod.gae(r, v, d, last, gamma=0.9, lam=0.8)
+    for name, old, new in zip(
+        ("rewards", "values", "dones", "last_value"), before, (r, v, d, last)
+    ):
+        assert torch.equal(old, new), (
+            f"gae modified its input {name} in place (a detached tensor shares its storage: "
+            "write into a new tensor)"
+        )
+
+
 def test_hand_table_with_a_terminal_in_the_middle():
     """rewards [1, 0, 2, 0, 1], values [.5, 1, 1.5, .5, 1], dones [0, 0, 1, 0, 0], last_value 2,
     gamma 0.9, lam 0.8 (gamma * lam = 0.72):
@@ -57,9 +72,9 @@ def test_lambda_zero_is_the_td_error():
     r, v = torch.randn(6, generator=g), torch.randn(6, generator=g)
     d = torch.tensor([0, 1, 0, 0, 1, 0])
     last = torch.tensor(0.7)
-    adv, _ = mod.gae(r, v, d, last, gamma=0.95, lam=0.0)
     nxt = torch.cat([v[1:], last[None]])
     expected = r + 0.95 * nxt * (1 - d.float()) - v
+    adv, _ = mod.gae(r, v, d, last, gamma=0.95, lam=0.0)
     assert_close(
         adv,
         expected,

@@ -127,3 +127,23 @@ def test_gradient_reaches_only_the_scoring_positions():
         f"sequence_logprobs with response tokens at 3 and 4: gradient reached logits positions "
         f"{nonzero}, expected [2, 3]\n  likely cause: {SHIFT}"
     )
+
+
+def test_a_row_without_response_tokens_gives_zero_both_ways():
+    """The edge of "divided by the number of scored tokens, at least 1": a row whose mask is all 0
+    scores 0 summed and 0 averaged (not NaN); the row beside it keeps its own value."""
+    g = generator(6)
+    logits = torch.randn(2, 5, 7, generator=g)
+    ids = torch.randint(0, 7, (2, 5), generator=g)
+    mask = torch.tensor([[0, 0, 0, 0, 0], [0, 0, 1, 1, 1]])
+    expected = logprob_oracle(logits, ids, mask)
+    for average, divisor in ((False, 1.0), (True, 3.0)):
+        got = mod.sequence_logprobs(logits, ids, mask, average=average)
+        assert_close(
+            got,
+            torch.stack([torch.tensor(0.0, dtype=torch.float64), expected[1] / divisor]),
+            what=f"sequence_logprobs(average={average}) with a row of no response tokens",
+            hint="a row without response tokens sums to 0; average divides by its count clamped "
+            "to at least 1 (0 / 0 would be NaN)",
+            atol=1e-5,
+        )

@@ -3,7 +3,7 @@ and one DPO training step on the week-05 GPT.
 
 DPO's implicit reward of a response is beta * log(pi / pi_ref)(response | prompt); the loss is the
 Bradley-Terry loss of those rewards, so no reward model and no sampling are needed.
-Check: `pytest checks/week13_alignment/test_dpo.py`
+Check: `python tracker.py check w13.dpo`
 """
 
 import torch
@@ -27,6 +27,8 @@ def dpo_loss(
     (label_smoothing = eps: the labels are assumed flipped with probability eps, "conservative DPO";
     eps = 0 is plain DPO). Stable for |beta * h| near 1000. When the policy equals the reference,
     h = 0 and the loss is ln 2 whatever beta and eps.
+    Example: policy - reference = +1.5 on chosen and -0.5 on rejected, beta 0.5 -> h = 2, loss
+    -log sigmoid(1) = 0.3133, chosen_rewards [0.75], rejected_rewards [-0.25].
 
     Args:
         policy_chosen_logps, policy_rejected_logps: (B,) log pi(response | prompt), summed over the
@@ -39,8 +41,7 @@ def dpo_loss(
         (loss, chosen_rewards, rejected_rewards): the scalar loss (gradient through the policy
         log-probs only) and the detached (B,) implicit rewards beta * (policy - ref) of each side.
     """
-    # TODO(w13.dpo): h = (pc - rc) - (pr - rr); -(1 - eps) logsigmoid(beta h) - eps logsigmoid(-beta h),
-    #   mean; rewards beta * (policy - ref), detached.
+    # TODO(w13.dpo): return the DPO loss and both implicit rewards, finite for any margin.
     raise NotImplementedError("w13.dpo: write dpo_loss in exercises/week13_alignment/dpo.py")
 
 
@@ -60,7 +61,7 @@ def ipo_loss(
     Returns:
         A scalar, gradient through the policy log-probs only.
     """
-    # TODO(w13.dpo): mean of (h - 1 / (2 beta))^2 with h as in dpo_loss.
+    # TODO(w13.dpo): return the IPO loss defined above.
     raise NotImplementedError("w13.dpo: write ipo_loss in exercises/week13_alignment/dpo.py")
 
 
@@ -75,7 +76,10 @@ def dpo_step(
 
     Log-probs with sequence_logprobs (summed) of the policy (with gradient) and of the reference
     (under torch.no_grad), chosen and rejected; dpo_loss; optimizer.zero_grad(); backward; step.
-    The models are week-05 GPTs: model(idx) -> (logits, None).
+    The models are week-05 GPTs: model(idx) -> (logits, None). The batch is not modified, the
+    reference's weights stay as they are, and both models keep their train/eval mode.
+    Example: at the first step, when the policy is a copy of the reference, "loss" is ln 2 =
+    0.6931, "margin" 0.0 and "accuracy" 0.0 (no pair is strictly above 0 yet).
 
     Args:
         policy: the model being trained.
@@ -89,6 +93,5 @@ def dpo_step(
         {"loss": the loss before the step, "margin": mean chosen_rewards - rejected_rewards,
         "accuracy": fraction of pairs with chosen_rewards > rejected_rewards}.
     """
-    # TODO(w13.dpo): summed sequence log-probs of policy (grad) and reference (no_grad) on both
-    #   sides, dpo_loss, zero_grad / backward / step; return loss, margin, accuracy.
+    # TODO(w13.dpo): take one DPO step on the batch and return its statistics.
     raise NotImplementedError("w13.dpo: write dpo_step in exercises/week13_alignment/dpo.py")

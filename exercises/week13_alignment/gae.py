@@ -2,7 +2,7 @@
 
 A_t = delta_t + gamma * lam * A_{t+1}, delta_t = r_t + gamma * V(s_{t+1}) - V(s_t); an episode
 that ends at step t neither bootstraps from the next value nor carries the next advantage back.
-Check: `pytest checks/week13_alignment/test_gae.py`
+Check: `python tracker.py check w13.gae`
 """
 
 import torch
@@ -36,8 +36,8 @@ def gae(
         lam: GAE lambda in [0, 1]; 0 gives the one-step TD error, 1 the Monte-Carlo return minus V.
 
     Returns:
-        (advantages, returns), both (T, ...) like rewards; no gradient flows into `values`.
+        (advantages, returns), both (T, ...) like rewards; no gradient flows into `values`, and
+        none of the inputs is modified.
     """
-    # TODO(w13.gae): walk t from T-1 down to 0: delta_t, then A_t = delta_t + gamma * lam *
-    #   nonterminal * A_{t+1}; an episode end stops both the bootstrap and the carry; returns = A + V.
+    # TODO(w13.gae): return the advantages and returns defined above, episode ends respected.
     raise NotImplementedError("w13.gae: write gae in exercises/week13_alignment/gae.py")

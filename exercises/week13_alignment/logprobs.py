@@ -3,7 +3,7 @@
 Every alignment loss (PPO, DPO, GRPO) compares log pi(response | prompt) between models: the sum
 over the response's tokens of log p(token | everything before it). The prompt's tokens are context,
 never scored.
-Check: `pytest checks/week13_alignment/test_logprobs.py`
+Check: `python tracker.py check w13.logprobs`
 """
 
 import torch
@@ -14,6 +14,8 @@ def token_logprobs(logits: torch.Tensor, input_ids: torch.Tensor) -> torch.Tenso
 
     Position t's logits predict token t + 1, so the result is one shorter than the sequence.
     Stable for large logits (log_softmax, not log(softmax)).
+    Example: logits zeros (1, 3, 4) (uniform over 4 tokens), any ids -> [[-ln 4, -ln 4]] =
+    [[-1.3863, -1.3863]].
 
     Args:
         logits: (B, T, V) the model's logits for input_ids.
@@ -22,7 +24,7 @@ def token_logprobs(logits: torch.Tensor, input_ids: torch.Tensor) -> torch.Tenso
     Returns:
         (B, T - 1) log-probabilities, each <= 0.
     """
-    # TODO(w13.logprobs): log_softmax of logits[:, :-1], gather the ids input_ids[:, 1:].
+    # TODO(w13.logprobs): return the log-prob given to each next token, finite for large logits.
     raise NotImplementedError(
         "w13.logprobs: write token_logprobs in exercises/week13_alignment/logprobs.py"
     )
@@ -38,7 +40,8 @@ def sequence_logprobs(
 
     A token counts when its own mask entry is 1: token t + 1 is scored by logits[:, t] iff
     response_mask[:, t + 1] == 1. Prompt and padding tokens (mask 0) are left out, whatever their
-    logits. With `average`, the sum is divided by the number of scored tokens of the row (at least 1).
+    logits. With `average`, the sum is divided by the number of scored tokens of the row, at least
+    1: a row without response tokens gives 0 both ways, never NaN.
     Example: input_ids [[p, p, r1, r2, pad]], mask [[0, 0, 1, 1, 0]] -> log p(r1 | p p) +
     log p(r2 | p p r1).
 
@@ -51,8 +54,7 @@ def sequence_logprobs(
     Returns:
         (B,) float log-probabilities.
     """
-    # TODO(w13.logprobs): token_logprobs, keep the tokens whose response_mask[:, 1:] is 1, sum per
-    #   row (or divide by the row's count of response tokens when average).
+    # TODO(w13.logprobs): return each row's log-prob of its response tokens alone.
     raise NotImplementedError(
         "w13.logprobs: write sequence_logprobs in exercises/week13_alignment/logprobs.py"
     )

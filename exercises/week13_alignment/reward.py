@@ -3,7 +3,7 @@ week-05 GPT (Ouyang et al. 2022, InstructGPT section 3.5; Bradley & Terry 1952).
 
 A reward model reads a whole prompt + response and returns one number; trained on pairs, it learns
 P(chosen preferred over rejected) = sigmoid(r_chosen - r_rejected).
-Check: `pytest checks/week13_alignment/test_reward.py`
+Check: `python tracker.py check w13.reward`
 """
 
 import torch
@@ -44,7 +44,7 @@ def bradley_terry_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor) -> torc
     Returns:
         A scalar tensor, differentiable in both inputs.
     """
-    # TODO(w13.reward): mean over pairs of -log sigmoid(r_chosen - r_rejected), stably (F.logsigmoid).
+    # TODO(w13.reward): return the mean pairwise loss, finite for any margin.
     raise NotImplementedError(
         "w13.reward: write bradley_terry_loss in exercises/week13_alignment/reward.py"
     )
@@ -61,7 +61,7 @@ def pairwise_accuracy(r_chosen: torch.Tensor, r_rejected: torch.Tensor) -> float
     Returns:
         A Python float in [0, 1].
     """
-    # TODO(w13.reward): the fraction of pairs with r_chosen strictly above r_rejected, as a float.
+    # TODO(w13.reward): return the share of pairs whose chosen reward is strictly higher.
     raise NotImplementedError(
         "w13.reward: write pairwise_accuracy in exercises/week13_alignment/reward.py"
     )
@@ -95,8 +95,7 @@ class RewardModel(nn.Module):
         Returns:
             (B,) rewards.
         """
-        # TODO(w13.reward): hidden states of the trunk, pick the last position whose mask is 1 in
-        #   each row, apply self.head, squeeze to (B,).
+        # TODO(w13.reward): return each row's reward, read where its last real token sits.
         raise NotImplementedError(
             "w13.reward: write RewardModel.forward in exercises/week13_alignment/reward.py"
         )

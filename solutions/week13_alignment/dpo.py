@@ -3,7 +3,7 @@ and one DPO training step on the week-05 GPT.
 
 DPO's implicit reward of a response is beta * log(pi / pi_ref)(response | prompt); the loss is the
 Bradley-Terry loss of those rewards, so no reward model and no sampling are needed.
-Check: `pytest checks/week13_alignment/test_dpo.py`
+Check: `python tracker.py check w13.dpo`
 """
 
 import torch
@@ -27,6 +27,8 @@ def dpo_loss(
     (label_smoothing = eps: the labels are assumed flipped with probability eps, "conservative DPO";
     eps = 0 is plain DPO). Stable for |beta * h| near 1000. When the policy equals the reference,
     h = 0 and the loss is ln 2 whatever beta and eps.
+    Example: policy - reference = +1.5 on chosen and -0.5 on rejected, beta 0.5 -> h = 2, loss
+    -log sigmoid(1) = 0.3133, chosen_rewards [0.75], rejected_rewards [-0.25].
 
     Args:
         policy_chosen_logps, policy_rejected_logps: (B,) log pi(response | prompt), summed over the
@@ -81,7 +83,10 @@ def dpo_step(
 
     Log-probs with sequence_logprobs (summed) of the policy (with gradient) and of the reference
     (under torch.no_grad), chosen and rejected; dpo_loss; optimizer.zero_grad(); backward; step.
-    The models are week-05 GPTs: model(idx) -> (logits, None).
+    The models are week-05 GPTs: model(idx) -> (logits, None). The batch is not modified, the
+    reference's weights stay as they are, and both models keep their train/eval mode.
+    Example: at the first step, when the policy is a copy of the reference, "loss" is ln 2 =
+    0.6931, "margin" 0.0 and "accuracy" 0.0 (no pair is strictly above 0 yet).
 
     Args:
         policy: the model being trained.

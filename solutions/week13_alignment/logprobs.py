@@ -3,7 +3,7 @@
 Every alignment loss (PPO, DPO, GRPO) compares log pi(response | prompt) between models: the sum
 over the response's tokens of log p(token | everything before it). The prompt's tokens are context,
 never scored.
-Check: `pytest checks/week13_alignment/test_logprobs.py`
+Check: `python tracker.py check w13.logprobs`
 """
 
 import torch
@@ -14,6 +14,8 @@ def token_logprobs(logits: torch.Tensor, input_ids: torch.Tensor) -> torch.Tenso
 
     Position t's logits predict token t + 1, so the result is one shorter than the sequence.
     Stable for large logits (log_softmax, not log(softmax)).
+    Example: logits zeros (1, 3, 4) (uniform over 4 tokens), any ids -> [[-ln 4, -ln 4]] =
+    [[-1.3863, -1.3863]].
 
     Args:
         logits: (B, T, V) the model's logits for input_ids.
@@ -37,7 +39,8 @@ def sequence_logprobs(
 
     A token counts when its own mask entry is 1: token t + 1 is scored by logits[:, t] iff
     response_mask[:, t + 1] == 1. Prompt and padding tokens (mask 0) are left out, whatever their
-    logits. With `average`, the sum is divided by the number of scored tokens of the row (at least 1).
+    logits. With `average`, the sum is divided by the number of scored tokens of the row, at least
+    1: a row without response tokens gives 0 both ways, never NaN.
     Example: input_ids [[p, p, r1, r2, pad]], mask [[0, 0, 1, 1, 0]] -> log p(r1 | p p) +
     log p(r2 | p p r1).
 

@@ -3,7 +3,7 @@ week-05 GPT (Ouyang et al. 2022, InstructGPT section 3.5; Bradley & Terry 1952).
 
 A reward model reads a whole prompt + response and returns one number; trained on pairs, it learns
 P(chosen preferred over rejected) = sigmoid(r_chosen - r_rejected).
-Check: `pytest checks/week13_alignment/test_reward.py`
+Check: `python tracker.py check w13.reward`
 """
 
 import torch

@@ -4,7 +4,7 @@ al. 2022; the recipe of trl's former PPOTrainer, written out).
 
 One update: sample responses (rollout), score them, turn scores and KL into per-token rewards, GAE,
 whiten the advantages, a few PPO epochs. Given: the actor-critic model, the reward, the outer loop.
-Check: `pytest checks/week13_alignment/test_toy_rlhf.py`
+Check: `python tracker.py check w13.rlhf`
 """
 
 import copy
@@ -78,7 +78,9 @@ def rollout(
     temperature 1 with `generator` -> append. Then one forward pass of the policy and one of the
     reference on the whole sequences give, for response token j (sequence position P + j), its
     log-prob from the logits at position P + j - 1 and the value V at position P + j - 1 (the state
-    just before the token was chosen).
+    just before the token was chosen). Both models keep the train/eval mode they came in.
+    Example: P = 3, n_new = 5 -> sequences (B, 8); response token 0 sits at position 3 and is
+    scored by the logits at position 2, with the value at position 2.
 
     Args:
         policy: the actor-critic being trained.
@@ -130,12 +132,20 @@ def rlhf_step(
     3. rewards = kl_penalty_rewards(scores, old_logp, ref_logp, mask, config.kl_coef);
     4. gae on the time-major (n_new, B) transposes, each response one episode (done at its last
        token, last_value 0), config.gamma and config.lam; advantages whitened (ppo.whiten);
-    5. ppo_update with evaluate(rows) = the policy's (logp, values, logits) of the response tokens
-       of those rows, sliced as in rollout, over policy.parameters(), config.ppo and generator.
+    5. ppo_update(evaluate, batch, list(policy.parameters()), optimizer, config.ppo, generator),
+       batch = {"old_logp", "old_values", "advantages", "returns", "mask"}, each (B, n_new), and
+       evaluate(rows) = one forward pass of the policy (with gradient) on sequences[rows] giving
+       logp (n, n_new), values (n, n_new) and logits (n, n_new, V) at the positions rollout
+       records: response token j's log-prob and logits from position P + j - 1, its value from
+       position P + j - 1. Before the first PPO step, evaluate's logp and values equal the
+       rollout's old_logp and old_values.
+    The models keep the train/eval mode they came in; the reference is never updated.
 
     Returns:
         {"reward": mean score, "kl": mean over responses of sum_j (old_logp - ref_logp) (the
-        sampled KL to the reference, in nats per response)} plus ppo_update's statistics.
+        sampled KL to the reference, in nats per response, not per token)} plus ppo_update's
+        statistics. Example: 2 responses of 4 tokens with old_logp - ref_logp 0.1 on every token
+        of the first and 0.3 on the second -> kl = (0.4 + 1.2) / 2 = 0.8.
     """
     r = rollout(policy, reference, prompts, config.n_new, generator)
     seq, mask = r["sequences"], r["mask"]

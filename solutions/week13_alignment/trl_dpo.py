@@ -1,8 +1,9 @@
 """DPO with trl: a DPOConfig that runs on a CPU and a DPOTrainer with an explicit reference model.
 
 trl's DPOTrainer computes the same loss as dpo.dpo_loss (loss_type "sigmoid") on the same summed
-response log-probs; test_trl.py compares the two on one batch.
-Check: `pytest checks/week13_alignment/test_trl.py` (needs the hf extra: transformers, trl)
+response log-probs; its check compares the two on one batch (it needs the hf extra:
+transformers, trl).
+Check: `python tracker.py check w13.trl`
 """
 
 from trl import DPOConfig, DPOTrainer
@@ -22,6 +23,7 @@ def cpu_dpo_config(
     bf16=False, fp16=False (trl defaults to bf16 and refuses without a GPU), report_to="none" (no
     tracker), save_strategy="no" (no checkpoints), logging_steps=1 (a loss per step in
     trainer.state.log_history) and loss_type="sigmoid" (plain DPO).
+    Example: cpu_dpo_config("out", beta=0.25).beta == 0.25, and its use_cpu is True.
     """
     return DPOConfig(
         output_dir=output_dir,
@@ -45,7 +47,7 @@ def make_dpo_trainer(model, ref_model, tokenizer, train_dataset, config: DPOConf
 
     `ref_model` is passed explicitly: without it trl reloads a reference from
     model.config._name_or_path, which fails for a model built in memory. `tokenizer` is the
-    processing_class.
+    processing_class. Example: make_dpo_trainer(model, ref, tok, data, config).ref_model is ref.
     """
     return DPOTrainer(
         model=model,
