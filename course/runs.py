@@ -139,7 +139,9 @@ class RunTokenizer:
         if specials != self._split_for:
             self._split_for = specials
             self._split = (
-                re.compile("(" + "|".join(re.escape(s) for s in specials) + ")") if specials else None
+                re.compile("(" + "|".join(re.escape(s) for s in specials) + ")")
+                if specials
+                else None
             )
         pieces = self._split.split(text) if self._split else [text]
         ids: list[int] = []
@@ -321,6 +323,32 @@ def _write(path: Path, data: bytes | str) -> None:
     os.replace(tmp, path)
 
 
+def write_tokenizer(folder: str | Path, tok, max_length: int | None = None) -> Path:
+    """tokenizer.json and tokenizer_config.json (eos, pad, the ChatML template when the chat
+    specials are there) of `tok` (a RunTokenizer or a week-06 BPETokenizer) in `folder`;
+    `RunTokenizer.from_file(folder / "tokenizer.json")` and AutoTokenizer read them back."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tok = as_run_tokenizer(tok)
+    _write(folder / "tokenizer.json", tok.to_hf().to_str(pretty=True))
+    template = tok.chat_template or default_chat_template(tok.special_tokens)
+    eos = "<|im_end|>" if tok.is_chat else "<|endoftext|>"
+    tok_config = {
+        "tokenizer_class": "PreTrainedTokenizerFast",
+        "clean_up_tokenization_spaces": False,
+    }
+    if max_length:
+        tok_config["model_max_length"] = max_length
+    if eos in tok.special_tokens:
+        tok_config["eos_token"] = eos
+    if "<PAD>" in tok.special_tokens:
+        tok_config["pad_token"] = "<PAD>"
+    if template:
+        tok_config["chat_template"] = template
+    _write(folder / "tokenizer_config.json", json.dumps(tok_config, indent=2) + "\n")
+    return folder / "tokenizer.json"
+
+
 def save_run(
     run_dir: str | Path,
     model: GPT,
@@ -348,21 +376,7 @@ def save_run(
     (run_dir / CARD).unlink(missing_ok=True)  # not a run until it is whole again
     _write(run_dir / "config.json", json.dumps(gpt2_config(model.config), indent=2) + "\n")
     _write(run_dir / WEIGHTS, save_safetensors(hf_weights(model), metadata={"format": "pt"}))
-    _write(run_dir / "tokenizer.json", tok.to_hf().to_str(pretty=True))
-    template = tok.chat_template or default_chat_template(tok.special_tokens)
-    eos = "<|im_end|>" if tok.is_chat else "<|endoftext|>"
-    tok_config = {
-        "tokenizer_class": "PreTrainedTokenizerFast",
-        "model_max_length": model.config.block_size,
-        "clean_up_tokenization_spaces": False,
-    }
-    if eos in tok.special_tokens:
-        tok_config["eos_token"] = eos
-    if "<PAD>" in tok.special_tokens:
-        tok_config["pad_token"] = "<PAD>"
-    if template:
-        tok_config["chat_template"] = template
-    _write(run_dir / "tokenizer_config.json", json.dumps(tok_config, indent=2) + "\n")
+    write_tokenizer(run_dir, tok, model.config.block_size)
     c = model.config
     info = {
         "format": FORMAT,

@@ -37,7 +37,7 @@ def run(tmp_path_factory):
     from course.capstone.summary import BEGIN
 
     tmp = tmp_path_factory.mktemp("capstone")
-    runs, summary = tmp / "runs", tmp / "SUMMARY.md"
+    runs, summary = tmp / "runs" / "capstone", tmp / "SUMMARY.md"  # as runs/capstone is
     summary.write_bytes(NOTES_BELOW.encode("utf-8"))  # notes but no markers yet
     argv = ["--short", "--impl", "solutions", "--out", str(runs), "--summary", str(summary)]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "LLM_IMPL": "solutions"}
@@ -95,15 +95,26 @@ def test_models_load_with_transformers_and_the_adapter_with_peft(run):
 
     runs = run["runs"]
     x = torch.arange(9).unsqueeze(0)
-    for folder in ("pretrain/hf", "sft/hf", "lora/merged", "dpo/hf"):
-        model = GPT2LMHeadModel.from_pretrained(runs / folder).eval()
-        tok = AutoTokenizer.from_pretrained(runs / folder)
+    from course.runs import load_run, read_card
+
+    bases = {"pretrain": None, "sft": "pretrain", "lora": "sft", "dpo": "lora"}
+    for stage, base in bases.items():
+        folder = runs / stage / "run"  # one run format: transformers reads it as it is
+        model = GPT2LMHeadModel.from_pretrained(folder).eval()
+        tok = AutoTokenizer.from_pretrained(folder)
         assert tok.eos_token == "<|im_end|>" and tok.chat_template, folder
-        assert model.config.vocab_size == len(tok), (folder, model.config.vocab_size, len(tok))
-        assert torch.isfinite(model(x).logits).all(), folder
-    base = GPT2LMHeadModel.from_pretrained(runs / "sft/hf")
+        assert model.config.vocab_size >= len(tok), (folder, model.config.vocab_size, len(tok))
+        ours, our_tok = load_run(folder)
+        with torch.no_grad():
+            diff = (model(x).logits - ours(x)[0]).abs().max().item()
+        assert diff < 1e-4, f"{stage}: transformers and load_run differ by {diff}"
+        text = "<|im_start|>user\nhot<|im_end|>\n"
+        assert tok(text, add_special_tokens=False)["input_ids"] == our_tok.encode(text), stage
+        card = read_card(folder)
+        assert card["base"] == (str(runs / base / "run") if base else None), (stage, card["base"])
+    base = GPT2LMHeadModel.from_pretrained(runs / "sft/run")
     adapted = PeftModel.from_pretrained(base, runs / "lora/adapter").eval()
-    merged = GPT2LMHeadModel.from_pretrained(runs / "lora/merged").eval()
+    merged = GPT2LMHeadModel.from_pretrained(runs / "lora/run").eval()
     with torch.no_grad():
         diff = (adapted(x).logits - merged(x).logits).abs().max().item()
     assert diff < 1e-4, (
@@ -159,9 +170,9 @@ def test_the_served_model_answers_the_openai_client(run):
     from fastapi.testclient import TestClient
     from openai import OpenAI
 
-    from course.capstone.stages import build_app
+    from course.week18_serving.serve import build
 
-    app, worker = build_app(run["runs"] / "serve" / "model")
+    app, worker, _ = build(run["runs"] / "dpo" / "run", model_name="capstone")
     try:
         with TestClient(app) as http:
             client = OpenAI(base_url="http://testserver/v1", api_key="none", http_client=http)
@@ -209,3 +220,69 @@ def test_a_changed_setting_reruns_its_stage_and_the_later_ones_only():
     assert stage_hashes(SHORT, "exercises")["tokenizer"] != before["tokenizer"], (
         "switching the tree must rerun the stages: they run other code"
     )
+
+
+def test_llm_serve_with_no_arguments_serves_the_capstones_final_model(run):
+    """`llm-serve` (no --model) finds runs/capstone/dpo/run, says so, and answers the client."""
+    from openai import OpenAI
+
+    from roadmap.checking import free_port
+
+    port = free_port()
+    env = {**os.environ, "LLM_RUNS_DIR": str(run["runs"].parent), "LLM_IMPL": "solutions"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "course.week18_serving.serve", "--no-ui", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        lines = [proc.stdout.readline() for _ in range(1)]
+        while not lines[-1].startswith("llm-serve: model") and lines[-1] and len(lines) < 50:
+            lines.append(proc.stdout.readline())
+        said = lines[-1]
+        assert "dpo/run" in said and "made by capstone dpo" in said, "".join(lines)
+        client = OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="none", max_retries=20)
+        reply = client.chat.completions.create(
+            model="dpo-run",
+            messages=[{"role": "user", "content": "hot"}],
+            max_tokens=4,
+            temperature=0.0,
+        )
+        assert 1 <= reply.usage.completion_tokens <= 4, reply.usage
+        (entry,) = client.models.list().data
+        assert entry.model_dump().get("source", "").endswith("dpo/run"), entry
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.mark.parametrize("form", ["int8", "gguf"])
+def test_llm_serve_int8_and_gguf_answer_the_openai_client(run, form):
+    """`llm-serve --int8` (week 14's Int8Linear) and `--gguf FILE` (llama.cpp) behind the same API."""
+    from fastapi.testclient import TestClient
+    from openai import OpenAI
+
+    from course.week18_serving.serve import build
+
+    if form == "gguf":
+        pytest.importorskip(
+            "llama_cpp",
+            reason='llama.cpp not installed: CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install '
+            "llama-cpp-python",
+        )
+        app, worker, name = build(gguf=run["runs"] / "quantize" / "model-Q8_0.gguf")
+    else:
+        app, worker, name = build(run["runs"] / "dpo" / "run", int8=True)
+    try:
+        with TestClient(app) as http:
+            client = OpenAI(base_url="http://testserver/v1", api_key="none", http_client=http)
+            (entry,) = client.models.list().data
+            assert entry.model_dump()["format"] == form, entry
+            reply = client.chat.completions.create(
+                model=name,
+                messages=[{"role": "user", "content": "hot"}],
+                max_tokens=4,
+                temperature=0.0,
+            )
+            assert 1 <= reply.usage.completion_tokens <= 4, reply.usage
+    finally:
+        worker.stop()

@@ -3,10 +3,11 @@
 One model goes through all of them: a week-06 BPE (with the chat specials from the start), a
 week-05 GPT pre-trained by the week-09 trainer, instruction-tuned by the week-11 loop, adapted with
 week-12 LoRA (saved as a peft adapter), aligned with week-13 DPO, quantised and exported to GGUF
-with week-14 code, evaluated with week-17 code, served with week 18 on week 15's engine; week 16
-indexes the instruction data for retrieval. Every model stage writes a transformers directory
-(`hf/`: GPT2LMHeadModel + a PreTrainedTokenizerFast with the ChatML template), the form the next
-stage reads back. The learner's code comes through the seam (`--impl`), as in the weekly projects.
+with week-14 code, evaluated with week-17 code, served by `llm-serve`'s own build (week 18 on week
+15's engine); week 16 indexes the instruction data for retrieval. Every model stage writes a run
+(`<stage>/run/`, course/runs.py: a GPT2LMHeadModel directory with the tokenizer, its ChatML
+template and a card naming the stage it started from) and the next stage reads it with load_run:
+one format from pre-training to serving. The learner's code comes through the seam (`--impl`).
 """
 
 import copy
@@ -14,7 +15,6 @@ import json
 import math
 import os
 import random
-import shutil
 import signal
 import socket
 import sys
@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from course.runs import RunTokenizer, load_run, save_run, write_tokenizer
 from roadmap import ROOT
 from roadmap.impl import load
 
@@ -70,27 +71,31 @@ def read_text(sources: list[str]) -> str:
     return "\n".join(source_path(s).read_text(encoding="utf-8") for s in sources)
 
 
-def load_tokenizer(ctx: Context):
-    """The stage-1 tokenizer, as your week-06 BPETokenizer."""
-    return load("week06_tokenizers.tokenizer").BPETokenizer.load(
-        ctx.dir("tokenizer") / "tokenizer.bpe"
+def tokenizer_file(ctx: Context) -> Path:
+    return ctx.dir("tokenizer") / "tokenizer.json"
+
+
+def load_tokenizer(ctx: Context) -> RunTokenizer:
+    """The stage-1 tokenizer (your week-06 BPE, written as tokenizer.json)."""
+    return RunTokenizer.from_file(tokenizer_file(ctx))
+
+
+def run_dir(ctx: Context, stage: str) -> Path:
+    """The run a model stage writes: <stage>/run."""
+    return ctx.dir(stage) / "run"
+
+
+def load_gpt(ctx: Context, stage: str):
+    """The week-05 GPT (eval mode) of a stage's run."""
+    return load_run(run_dir(ctx, stage))[0]
+
+
+def save_model(ctx: Context, stage: str, model, tok, base: str | None, metrics: dict) -> int:
+    """The stage's run (course/runs.py); returns the bytes of its weights."""
+    folder = save_run(
+        run_dir(ctx, stage), model, tok, made_by=f"capstone {stage}", base=base, metrics=metrics
     )
-
-
-def load_gpt(hf_dir: Path):
-    """A stage's transformers directory back into the week-05 GPT (eval mode)."""
-    from solutions.week05_gpt.hf import import_hf
-
-    return import_hf(hf_dir)
-
-
-def save_model(model, tok, hf_dir: Path) -> int:
-    """GPT2LMHeadModel weights + config and the chat tokenizer (your week-11 to_hf_tokenizer)."""
-    from solutions.week05_gpt.hf import export_hf
-
-    export_hf(model, hf_dir)
-    load("week11_sft.hf_sft").to_hf_tokenizer(tok).save_pretrained(hf_dir)
-    return dir_bytes(hf_dir, "*.safetensors")
+    return dir_bytes(folder, "*.safetensors")
 
 
 def dir_bytes(folder: Path, pattern: str = "*") -> int:
@@ -165,72 +170,31 @@ def tokenizer(ctx: Context) -> dict:
     start = time.perf_counter()
     tok = BPETokenizer.train(sample, p.vocab_size, special_tokens=SPECIALS)
     seconds = time.perf_counter() - start
-    tok.save(out / "tokenizer.bpe")
-    (out / "tokenizer.json").write_text(export.to_hf_json(tok), encoding="utf-8")
+    export.to_hf_json(tok)  # your week-06 export must work: the run format is HF's tokenizer.json
+    write_tokenizer(out, tok, p.block_size)
     held = text[-20_000:]
     bpt = len(held.encode("utf-8")) / max(1, len(tok.encode(held)))
     ctx.log(f"tokenizer: {len(tok)} tokens | {bpt:.2f} bytes/token | trained in {seconds:.1f} s")
-    return {"vocab": len(tok), "bytes_per_token": bpt, "size_bytes": dir_bytes(out, "tokenizer.*")}
+    return {"vocab": len(tok), "bytes_per_token": bpt, "size_bytes": dir_bytes(out, "tokenizer*")}
 
 
-# --- 2. pre-train (week 09; week 10 under torchrun when nproc > 1) ------------------------------
-def pretrain(ctx: Context) -> dict:
-    from solutions.week05_gpt.model import GPT, GPTConfig
-
-    p, out = ctx.preset, ctx.dir("pretrain")
-    tok = load_tokenizer(ctx)
-    dataset = load("week09_training.dataset")
-    text = read_text(p.pretrain_text)
-    cut = int(len(text) * (1 - p.val_fraction))
-    run = out / "run"
-    data = run / "data"
-    data.mkdir(parents=True, exist_ok=True)
-    train_ids, val_ids = tok.encode(text[:cut]), tok.encode(text[cut:])
-    dataset.write_tokens(train_ids, data / "train.bin")
-    dataset.write_tokens(val_ids, data / "val.bin")
-    config = GPTConfig(
-        block_size=p.block_size,
-        vocab_size=len(tok),
-        n_layer=p.n_layer,
-        n_head=p.n_head,
-        n_embd=p.n_embd,
-        bias=True,  # GPT2LMHeadModel has biases everywhere
-    )
-    if p.nproc > 1:
-        metrics = pretrain_ddp(ctx, tok, run)
-    else:
-        metrics = pretrain_single(ctx, tok, run)
-    model = GPT(config)
-    # our own checkpoint (it also holds numpy RNG state): not a file from elsewhere
-    path = run / ("ckpt.pt" if p.nproc == 1 else "model.pt")
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    model.load_state_dict(state["model"] if "model" in state else state)
-    model.eval()
-    size = save_model(model, tok, out / "hf")
-    val = torch.tensor(val_ids, dtype=torch.long)
-    if len(val) > p.block_size + 1:
-        metrics["val_ppl"] = perplexity(model, val, p.block_size)
-    metrics.update(size_bytes=size, parameters=model.get_num_params())
-    return metrics
-
-
-def pretrain_single(ctx: Context, tok, run: Path) -> dict:
-    """The week-09 trainer on our token files (its data stamp says they are already prepared)."""
+# --- 2. pre-train (week 09; week 10's DDP under torchrun when nproc > 1) -------------------------
+def pretrain_config(ctx: Context):
+    """The week-09 trainer's settings for this preset: stage 1's tokenizer, the run in pretrain/run."""
     from course.week09_training import train as w09
 
     p = ctx.preset
-    sources = [str(source_path(s)) for s in p.pretrain_text]
-    cfg = w09.TrainConfig(
-        train_files=sources,
+    return w09.TrainConfig(
+        train_files=[str(source_path(s)) for s in p.pretrain_text],
         val_files=[],
         val_fraction=p.val_fraction,
-        vocab_size=len(tok),
-        out_dir=str(run),
+        tokenizer=str(tokenizer_file(ctx)),
+        out_dir=str(run_dir(ctx, "pretrain")),
         block_size=p.block_size,
         n_layer=p.n_layer,
         n_head=p.n_head,
         n_embd=p.n_embd,
-        bias=True,
+        bias=True,  # GPT-2 has biases everywhere
         batch_size=p.batch_size,
         max_steps=p.pretrain_steps,
         learning_rate=p.pretrain_lr,
@@ -247,52 +211,54 @@ def pretrain_single(ctx: Context, tok, run: Path) -> dict:
         threads=p.threads,
         resume=ctx.resume,
         halt_after_step=max(1, p.pretrain_steps // 2) if ctx.halt_in == "pretrain" else 0,
+        parallel="ddp" if p.nproc > 1 else "none",
     )
-    key = {k: getattr(cfg, k) for k in ("train_files", "val_files", "val_fraction", "vocab_size")}
-    tok.save(run / "data" / "tokenizer.bpe")
-    (run / "data" / "data.json").write_text(json.dumps(key) + "\n")
-    final = w09.train(cfg)
-    return {
-        "steps": final["steps"],
-        "val_loss": final.get("val_loss"),
-        "tokens_per_s_train": final["tokens_per_s"],
-    }
 
 
-def pretrain_ddp(ctx: Context, tok, run: Path) -> dict:
-    """torchrun + week 10's DDP (your from-scratch DDP with --impl exercises)."""
+def pretrain(ctx: Context) -> dict:
+    """The week-09 trainer, through its public interface (`llm-train`'s TrainConfig): one process,
+    or `torchrun --nproc_per_node N` of the same trainer with --parallel ddp (your week-10 DDP)."""
     import subprocess
 
+    from course.week09_training import train as w09
+
     p = ctx.preset
-    manifest = {"shards": [{"file": "train.bin"}], "eot": tok.special_tokens["<|endoftext|>"]}
-    manifest["vocab_size"] = len(tok)
-    (run / "data" / "manifest.json").write_text(json.dumps(manifest))
-    cmd = [
-        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(p.nproc),
-        "-m", "course.week10_distributed.train", "--data", str(run / "data"),
-        "--parallel", "ddp", "--impl", ctx.tree, "--steps", str(p.pretrain_steps),
-        "--global-batch", str(p.batch_size * p.nproc), "--block-size", str(p.block_size),
-        "--n-layer", str(p.n_layer), "--n-head", str(p.n_head), "--n-embd", str(p.n_embd),
-        "--lr", str(p.pretrain_lr), "--seed", str(p.seed),
-        "--out", str(run / "ddp.json"), "--save", str(run / "model.pt"),
-    ]  # fmt: skip
-    ctx.log("pretrain: " + " ".join(cmd[2:]))
-    subprocess.run(cmd, check=True, cwd=ROOT)
-    result = json.loads((run / "ddp.json").read_text())
-    return {
-        "steps": result["steps"],
-        "train_loss": result["losses"][-1],
-        "tokens_per_s_train": result["tokens_per_s"],
-        "world": result["world"],
+    cfg = pretrain_config(ctx)
+    run = Path(cfg.out_dir)
+    if p.nproc > 1:
+        run.mkdir(parents=True, exist_ok=True)
+        config = ctx.dir("pretrain") / "llm-train.toml"
+        config.write_text(w09.to_toml(cfg), encoding="utf-8")
+        cmd = [
+            sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(p.nproc),
+            "-m", "course.week09_training.train", "--config", str(config), "--impl", ctx.tree,
+        ]  # fmt: skip
+        ctx.log("pretrain: " + " ".join(cmd[2:]))
+        subprocess.run(cmd, check=True, cwd=ROOT)
+        final = json.loads((run / "metrics.json").read_text())
+    else:
+        final = w09.train(cfg)
+    metrics = {
+        "steps": final["steps"],
+        "train_loss": final.get("train_loss"),
+        "val_loss": final.get("val_loss"),
+        "tokens_per_s_train": final["tokens_per_s"],
+        "world": final.get("world_size", 1),
+        "replicas_identical": final.get("replicas_identical"),
+        "size_bytes": dir_bytes(run, "*.safetensors"),
+        "parameters": final["parameters"],
     }
+    if final.get("val_loss") is not None:
+        metrics["val_ppl"] = math.exp(final["val_loss"])
+    return metrics
 
 
 # --- 3. SFT (week 11) ---------------------------------------------------------------------------
 def sft(ctx: Context) -> dict:
-    p, out = ctx.preset, ctx.dir("sft")
+    p = ctx.preset
     loop, special = load("week11_sft.loop"), load("week11_sft.special_tokens")
-    tok = load_tokenizer(ctx)
-    model = load_gpt(ctx.dir("pretrain") / "hf").to(p.device)
+    model, tok = load_run(run_dir(ctx, "pretrain"))
+    model.to(p.device)
     special.add_special_tokens(tok, model, ["<|im_start|>", "<|im_end|>"])  # already there: no-op
     train, val, test = instruction_splits(p)
     train_b, val_b = (
@@ -311,22 +277,22 @@ def sft(ctx: Context) -> dict:
     model.eval()
     ctx.maybe_halt("sft")
     test_loss = loop.evaluate(model, test_b)
-    size = save_model(model.cpu(), tok, out / "hf")
-    ctx.log(f"sft: test loss (answers) {base_loss:.4f} -> {test_loss:.4f}")
-    return {
+    metrics = {
         "steps": len(hist["train_loss"]),
         "test_loss_before": base_loss,
         "test_loss": test_loss,
-        "size_bytes": size,
     }
+    base = str(run_dir(ctx, "pretrain"))
+    metrics["size_bytes"] = save_model(ctx, "sft", model.cpu(), tok, base, dict(metrics))
+    ctx.log(f"sft: test loss (answers) {base_loss:.4f} -> {test_loss:.4f}")
+    return metrics
 
 
 # --- 4. LoRA / QLoRA (week 12) -----------------------------------------------------------------
 def lora(ctx: Context) -> dict:
     p, out = ctx.preset, ctx.dir("lora")
     loop, inject = load("week11_sft.loop"), load("week12_peft.inject")
-    tok = load_tokenizer(ctx)
-    model = load_gpt(ctx.dir("sft") / "hf")
+    model, tok = load_run(run_dir(ctx, "sft"))
     train, val, test = instruction_splits(p)
     train_b, val_b = (
         chat_batches(tok, train, p, p.sft_batch),
@@ -356,21 +322,22 @@ def lora(ctx: Context) -> dict:
     diff = save_peft_adapter(ctx, state, out / "adapter", model)
     ctx.maybe_halt("lora")
     # the merged model for the next stages: LoRA folded into the (full-precision) SFT weights
-    merged = load_gpt(ctx.dir("sft") / "hf")
+    merged = load_gpt(ctx, "sft")
     inject.inject_lora(merged, TARGETS, r=p.lora_r, alpha=p.lora_alpha)
     merged.load_state_dict(state, strict=False)
     inject.merge_and_unload(merged)
-    size = save_model(merged.eval(), tok, out / "merged")
     ctx.log(f"lora: {trainable:,} of {total:,} trainable | test loss {test_loss:.4f}")
-    return {
+    metrics = {
         "method": "qlora" if p.qlora else "lora",
         "trainable": trainable,
         "total": total,
         "test_loss": test_loss,
         "peft_max_abs_diff": diff,
         "size_bytes": dir_bytes(out / "adapter", "*.safetensors"),
-        "merged_bytes": size,
     }
+    base = str(run_dir(ctx, "sft"))
+    metrics["merged_bytes"] = save_model(ctx, "lora", merged.eval(), tok, base, dict(metrics))
+    return metrics
 
 
 def save_peft_adapter(ctx: Context, state: dict, folder: Path, ours) -> float:
@@ -381,7 +348,7 @@ def save_peft_adapter(ctx: Context, state: dict, folder: Path, ours) -> float:
     from transformers import GPT2LMHeadModel
 
     p = ctx.preset
-    hf = GPT2LMHeadModel.from_pretrained(ctx.dir("sft") / "hf")
+    hf = GPT2LMHeadModel.from_pretrained(run_dir(ctx, "sft"))  # a run is a transformers dir
     config = LoraConfig(
         r=p.lora_r,
         lora_alpha=p.lora_alpha,
@@ -443,9 +410,9 @@ def dpo(ctx: Context) -> dict:
 
     p, out = ctx.preset, ctx.dir("dpo")
     step_fn, logprobs = load("week13_alignment.dpo"), load("week13_alignment.logprobs")
-    tok = load_tokenizer(ctx)
-    policy = load_gpt(ctx.dir("lora") / "merged").to(p.device).train()
-    reference = load_gpt(ctx.dir("lora") / "merged").to(p.device).requires_grad_(False)
+    policy, tok = load_run(run_dir(ctx, "lora"))
+    policy.to(p.device).train()
+    reference = load_gpt(ctx, "lora").to(p.device).requires_grad_(False)
     train, _, test = instruction_splits(p)
     train_pairs, test_pairs = preference_pairs(train), preference_pairs(test)
     torch.manual_seed(p.seed)
@@ -464,18 +431,19 @@ def dpo(ctx: Context) -> dict:
     acc, margin = held_out_accuracy(
         policy, reference, dpo_batch(test_pairs, tok, p.block_size, p.device), logprobs
     )
-    size = save_model(policy.cpu(), tok, out / "hf")
     (out / "history.json").write_text(json.dumps(history, indent=1))
     ctx.log(
         f"dpo: loss {history[0]['loss']:.4f} -> {history[-1]['loss']:.4f} | held-out acc {acc:.2f}"
     )
-    return {
+    metrics = {
         "loss_first": history[0]["loss"],
         "loss_last": history[-1]["loss"],
         "held_out_accuracy": acc,
         "held_out_margin": margin,
-        "size_bytes": size,
     }
+    base = str(run_dir(ctx, "lora"))
+    metrics["size_bytes"] = save_model(ctx, "dpo", policy.cpu(), tok, base, dict(metrics))
+    return metrics
 
 
 # --- 6. quantize + GGUF (week 14) ---------------------------------------------------------------
@@ -488,7 +456,7 @@ def int8_model(model):
 
 def load_int8(ctx: Context):
     """The stage-6 int8 model: the DPO architecture, converted, then the saved int8 state."""
-    q = int8_model(load_gpt(ctx.dir("dpo") / "hf"))
+    q = int8_model(load_gpt(ctx, "dpo"))
     q.load_state_dict(torch.load(ctx.dir("quantize") / "int8.pt", map_location="cpu"))
     return q.eval()
 
@@ -500,8 +468,7 @@ def quantize(ctx: Context) -> dict:
 
     p, out = ctx.preset, ctx.dir("quantize")
     gguf = load("week14_quantization.gguf_export")
-    tok = load_tokenizer(ctx)
-    model = load_gpt(ctx.dir("dpo") / "hf")
+    model, tok = load_run(run_dir(ctx, "dpo"))
     ids = eval_ids(ctx, tok)
     q = int8_model(model)
     torch.save(q.state_dict(), out / "int8.pt")
@@ -544,10 +511,10 @@ def quantize(ctx: Context) -> dict:
 def stage_models(ctx: Context) -> list[tuple[str, object]]:
     """(row name, week-05 GPT or its int8 twin) for every stage that produced a model."""
     return [
-        ("pretrain", load_gpt(ctx.dir("pretrain") / "hf")),
-        ("sft", load_gpt(ctx.dir("sft") / "hf")),
-        ("lora", load_gpt(ctx.dir("lora") / "merged")),
-        ("dpo", load_gpt(ctx.dir("dpo") / "hf")),
+        ("pretrain", load_gpt(ctx, "pretrain")),
+        ("sft", load_gpt(ctx, "sft")),
+        ("lora", load_gpt(ctx, "lora")),
+        ("dpo", load_gpt(ctx, "dpo")),
         ("quantize", load_int8(ctx)),
     ]
 
@@ -675,21 +642,12 @@ def rag(ctx: Context) -> dict:
 
 
 # --- 9. serve (week 18 on week 15's engine) -----------------------------------------------------
-def build_app(model_dir: Path, name: str = "capstone"):
-    """(app, worker) serving `model_dir` (ckpt.pt + tokenizer.json); <|im_end|> ends an answer."""
-    from course.week18_serving.runtime import BPEAdapter
-    from solutions.week05_gpt.checkpoint import load_checkpoint
-    from solutions.week15_efficient_inference.engine import Engine
+def build_app(ctx: Context, name: str = "capstone"):
+    """(app, worker) serving the final run exactly as `llm-serve --model runs/capstone/dpo/run`
+    does (its build: your worker and app; an answer ends at the chat tokenizer's <|im_end|>)."""
+    from course.week18_serving.serve import build
 
-    worker_mod, app_mod = load("week18_serving.worker"), load("week18_serving.app")
-    model, _ = load_checkpoint(model_dir / "ckpt.pt")
-    tok = load("week06_tokenizers.tokenizer").BPETokenizer.load(model_dir / "tokenizer.json")
-    engine = Engine(model, num_blocks=256, block_size=16, max_running=8)
-    worker = worker_mod.EngineWorker(engine, max_queue=64, max_batch=8, timeout=60.0).start()
-    app = app_mod.create_app(
-        worker, BPEAdapter(tok, eos="<|im_end|>"), model_name=name,
-        block_size=model.config.block_size, api_key=None,
-    )  # fmt: skip
+    app, worker, _ = build(run_dir(ctx, "dpo"), max_batch=8, model_name=name)
     return app, worker
 
 
@@ -720,17 +678,11 @@ class Server:
 
 
 def serve(ctx: Context) -> dict:
-    """Write the servable model folder and check it with the official OpenAI client."""
+    """Serve the final run (dpo/run) and check it with the official OpenAI client."""
     from openai import OpenAI
 
-    from solutions.week05_gpt.checkpoint import save_checkpoint
-
     p, out = ctx.preset, ctx.dir("serve")
-    model_dir = out / "model"
-    model_dir.mkdir(parents=True, exist_ok=True)
-    save_checkpoint(model_dir / "ckpt.pt", load_gpt(ctx.dir("dpo") / "hf"))
-    shutil.copy(ctx.dir("tokenizer") / "tokenizer.bpe", model_dir / "tokenizer.json")
-    app, worker = build_app(model_dir)
+    app, worker = build_app(ctx)
     try:
         with Server(app) as base_url:
             client = OpenAI(base_url=base_url, api_key="none", max_retries=0)
@@ -766,7 +718,7 @@ def serve(ctx: Context) -> dict:
     return {
         "tokens_per_s": tokens / seconds if seconds else float("nan"),
         "reply": smoke["reply"],
-        "size_bytes": dir_bytes(model_dir),
+        "size_bytes": dir_bytes(run_dir(ctx, "dpo"), "*.safetensors"),
     }
 
 
@@ -776,7 +728,7 @@ def serve_forever(ctx: Context, port: int, ui: bool) -> int:
 
     from course.week18_serving.serve import mount_ui
 
-    app, worker = build_app(ctx.dir("serve") / "model")
+    app, worker = build_app(ctx)
     base = f"http://127.0.0.1:{port}"
     if ui:
         app = mount_ui(app, base + "/v1", "capstone", None)

@@ -8,7 +8,7 @@
     llm-serve --api-key secret --port 8000
 
 With no --model, llm-serve serves the learner's newest model: the capstone's final stage
-(runs/capstone/dpo/run) when it exists, else the newest run under runs/ (week 09's trainer, the
+(runs/capstone/dpo/run) when it exists, else the newest run under runs/ ($LLM_RUNS_DIR if set) (week 09's trainer, the
 course base, the weeks' projects each write one). A random model is served only with --random, and
 then /v1/models ("random_weights": true) and the UI say so plainly. An answer ends at the
 tokenizer's end of turn: <|im_end|> for a chat tokenizer, else <|endoftext|> (--eos TOKEN: another).
@@ -74,7 +74,7 @@ def newest_model(runs_root: Path | None = None) -> Path:
     Raises:
         SystemExit: no run at all (the message says how to make one, or to ask for --random).
     """
-    root = runs_root or ROOT / "runs"
+    root = runs_root or Path(os.environ.get("LLM_RUNS_DIR") or ROOT / "runs")
     final = root / "capstone" / "dpo" / "run"
     if is_run(final):
         return final
