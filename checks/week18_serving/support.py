@@ -1,4 +1,8 @@
-"""Shared helpers of week 18's checks (not a test): a tiny model, a worker, a fake worker."""
+"""Shared helpers of week 18's checks (not a test): a tiny model, a worker, a fake worker, a
+scripted token stream, a fake app state."""
+
+import asyncio
+from types import SimpleNamespace
 
 import torch
 
@@ -49,13 +53,11 @@ class FakeWorker:
     def __init__(self, tokens: list[int], finish: str | None = "length"):
         self.tokens, self.finish = tokens, finish
         self.calls = []
+        self.streams = []  # the TokenStream of each call
         self.closed = []
         self.full = False
-
-        class _S:
-            tokens = 0
-
-        self.stats = _S()
+        self.queued, self.active = 0, 0  # what queue_length() and running() report
+        self.stats = SimpleNamespace(tokens=0)
 
     def submit(self, prompt, params):
         wmod = load("week18_serving.worker")
@@ -71,17 +73,59 @@ class FakeWorker:
                 break
         if reason is not None:
             stream.finish(reason)
+        self.streams.append(stream)
         return stream
 
     def queue_length(self):
-        return 0
+        return self.queued
 
     def running(self):
-        return 0
+        return self.active
 
 
-def app_for(work, *, api_key=None, tok=None, block_size=BLOCK):
+def app_for(work, *, api_key=None, tok=None, block_size=BLOCK, model_name="tiny", model_info=None):
+    """Your create_app over `work` (a FakeWorker or an EngineWorker); loads app.py, so an untouched
+    protocol.py (imported there) is todo here."""
     mod = load("week18_serving.app")
     return mod.create_app(
-        work, tok or ByteTokenizer(), model_name="tiny", block_size=block_size, api_key=api_key
+        work,
+        tok or ByteTokenizer(),
+        model_name=model_name,
+        block_size=block_size,
+        api_key=api_key,
+        model_info=model_info,
     )
+
+
+def token_stream(tokens: list[int], finish: str | None = "length", stream_id: int = 0):
+    """(a worker TokenStream holding `tokens`, the list its close() appends its id to).
+
+    finish=None leaves it open after the tokens (a generation still running)."""
+    closed: list[int] = []
+    stream = load("week18_serving.worker").TokenStream(stream_id, closed.append)
+    for t in tokens:
+        stream.push(t)
+    if finish is not None:
+        stream.finish(finish)
+    return stream, closed
+
+
+def state(work=None, *, tok=None, model_name="tiny", block_size=BLOCK):
+    """A stand-in for app.state: worker, tokenizer, model_name, block_size, stats."""
+    stats = load("week18_serving.streaming").ServerStats()
+    return SimpleNamespace(
+        worker=work if work is not None else FakeWorker([]),
+        tokenizer=tok or ByteTokenizer(),
+        model_name=model_name,
+        block_size=block_size,
+        stats=stats,
+    )
+
+
+def collect(agen, timeout: float = 5.0) -> list:
+    """Every item of an async iterator, in a fresh event loop (TimeoutError past `timeout` s)."""
+
+    async def go():
+        return [x async for x in agen]
+
+    return asyncio.run(asyncio.wait_for(go(), timeout))

@@ -1,4 +1,4 @@
-"""An OpenAI-compatible HTTP server on the engine worker: completions, chat, SSE streaming, stats.
+"""An OpenAI-compatible HTTP server on the engine worker: the routes, the API key, /stats, request logs.
 
 Routes (the official `openai` client works against them):
     POST /v1/completions        {"model", "prompt", "max_tokens", "temperature", "top_p", "stop",
@@ -6,78 +6,33 @@ Routes (the official `openai` client works against them):
     POST /v1/chat/completions   the same with "messages" instead of "prompt"
     GET  /v1/models             the one served model
     GET  /health                {"status": "ok"}; never needs the API key
-    GET  /stats                 requests, tokens, queue length, running, latency percentiles
-Streaming replies are Server-Sent Events: one `data: {json}\\n\\n` event per piece of text, then
-`data: [DONE]\\n\\n`. Errors use OpenAI's shape {"error": {"message", "type", "param", "code"}}.
-Every response carries an `x-request-id` header, and every request is logged as one JSON line.
-Check: `pytest checks/week18_serving/test_app.py` (and test_openai_client.py, test_schema.py,
-test_load.py)
+    GET  /stats                 requests, errors, tokens, queue, latency percentiles
+The routes live on one module-level APIRouter and read what they need from `request.app.state`
+(set by create_app): worker, tokenizer, model_name, block_size, api_key, model_info, stats. The
+pieces they use are this week's other exercises: protocol.py (the request bodies), errors.py
+(OpenAI's error shape), generation.py (starting a generation), streaming.py (text pieces, JSON
+and SSE replies). Every response carries an `x-request-id` header, and every request is logged
+as one JSON line.
+Check: `python tracker.py check w18.api`
 """
 
 import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
-from typing import Annotated, Literal
 
-from annotated_types import Interval
-from fastapi import Depends, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StrictStr
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from solutions.week08_inference.streaming import complete_prefix_length
-from solutions.week15_efficient_inference.engine import SamplingParams
-
-from .chat import chat_prompt_ids
-from .stops import StopStream
-from .worker import EngineWorker, QueueFull
+from .errors import APIError, add_error_handlers
+from .generation import chat_prompt, start_generation
+from .protocol import request_models, stop_strings
+from .streaming import ServerStats, completion_body, completion_events, text_pieces
+from .worker import EngineWorker, TokenStream
 
 LOG = logging.getLogger("llm_serve")
-
-
-# --- given: the request models (strict types and bounds) --------------------------------------
-def _whole_float(value):
-    """JSON Schema's "integer" includes 1.0: accept a whole float as an int, nothing else."""
-    return int(value) if isinstance(value, float) and value.is_integer() else value
-
-
-JSONInt = Annotated[StrictInt, BeforeValidator(_whole_float)]  # no "5", no true, no 1.5
-
-
-class _Sampling(BaseModel):
-    model_config = ConfigDict(extra="forbid")  # an unknown field is a 400, as OpenAI answers
-
-    model: str = Field(strict=True, min_length=1)
-    max_tokens: JSONInt = Field(16, ge=1, le=4096)
-    temperature: float = Field(1.0, strict=True, ge=0.0, le=2.0)
-    top_p: float = Field(1.0, strict=True, gt=0.0, le=1.0)
-    stop: StrictStr | Annotated[list[StrictStr], Field(max_length=4)] | None = None
-    n: JSONInt = Field(1, ge=1, le=1)
-    stream: bool = Field(False, strict=True)
-    seed: Annotated[JSONInt, Interval(ge=0, le=2**63 - 1)] | None = None
-
-    def stop_list(self) -> list[str]:
-        if self.stop is None:
-            return []
-        return [self.stop] if isinstance(self.stop, str) else list(self.stop)
-
-
-class CompletionRequest(_Sampling):
-    prompt: str = Field(strict=True, min_length=1)
-
-
-class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    role: Literal["system", "user", "assistant", "tool"]
-    content: str = Field(strict=True)
-
-
-class ChatRequest(_Sampling):
-    messages: list[ChatMessage] = Field(strict=True, min_length=1)
+IM_END = "<|im_end|>"  # ChatML's end of a turn: a chat reply stops there
+CompletionRequest, ChatRequest = request_models()  # w18.protocol
 
 
 def _error_schema(description: str) -> dict:
@@ -107,42 +62,14 @@ RESPONSES = {  # given: what the generation routes may answer, for the OpenAPI s
 }
 
 
-class ServerStats:
-    """Given: counters and recent latencies for /stats."""
-
-    def __init__(self):
-        self.requests = 0
-        self.errors = 0
-        self.cancelled = 0  # streams whose client went away before the end
-        self.latencies: list[float] = []  # seconds, whole request, last 1000
-        self.ttfts: list[float] = []  # seconds to the first token, last 1000
-
-    def observe(self, latency: float, ttft: float | None) -> None:
-        self.latencies = (self.latencies + [latency])[-1000:]
-        if ttft is not None:
-            self.ttfts = (self.ttfts + [ttft])[-1000:]
-
-
-def error_body(message: str, type_: str, code: str | None = None, param: str | None = None):
-    """Given: OpenAI's error shape."""
-    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
-
-
-class APIError(Exception):
-    """Given: raise it in a route to answer `status` with OpenAI's error shape."""
-
-    def __init__(self, status: int, message: str, type_: str, code: str | None = None):
-        super().__init__(message)
-        self.status, self.message, self.type_, self.code = status, message, type_, code
-
-
 # --- the exercise -------------------------------------------------------------------------------
 def percentile(values: list[float], q: float) -> float | None:
-    """The q-th percentile (0 <= q <= 100) with linear interpolation between order statistics.
+    """The q-th percentile (0 <= q <= 100) of `values`, None for an empty list.
 
-    Sort the values; the percentile sits at position (n - 1) * q / 100; interpolate between the
-    two neighbours (numpy.percentile's default "linear" method). None for an empty list.
-    Example: percentile([1, 2, 3, 4], 50) == 2.5; percentile([5], 95) == 5.
+    numpy.percentile's default ("linear"): with the values sorted, the percentile sits at
+    position (n - 1) * q / 100, between the two order statistics around it, linearly.
+    Example: percentile([1, 2, 3, 4], 50) == 2.5; percentile([3, 1, 2], 100) == 3;
+    percentile([5], 95) == 5; percentile([], 50) is None.
     """
     if not values:
         return None
@@ -153,13 +80,141 @@ def percentile(values: list[float], q: float) -> float | None:
     return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
 
 
-def sse_event(data: dict | str) -> str:
-    """One Server-Sent Event: "data: " + JSON of `data` (or the string as it is) + "\\n\\n".
+def check_api_key(request: Request) -> None:
+    """The /v1 routes' dependency: with request.app.state.api_key set, require the key.
 
-    Example: sse_event({"a": 1}) == 'data: {"a": 1}\\n\\n'; sse_event("[DONE]") == "data: [DONE]\\n\\n".
+    Accepted: the header `Authorization: Bearer <api_key>` exactly. Nothing is required when
+    api_key is None. Being a dependency, it runs before the route, so a refused request queues
+    nothing.
+    Example: api_key "s3cret": "Bearer s3cret" passes; no header, "Bearer wrong" or "s3cret"
+    raise.
+
+    Raises:
+        APIError: 401, type "authentication_error", code "invalid_api_key", a message with the
+            words "API key".
     """
-    payload = data if isinstance(data, str) else json.dumps(data)
-    return f"data: {payload}\n\n"
+    key = request.app.state.api_key
+    if key is None:
+        return
+    if request.headers.get("authorization", "") != f"Bearer {key}":
+        raise APIError(401, "missing or invalid API key", "authentication_error", "invalid_api_key")
+
+
+async def log_requests(request: Request, call_next):
+    """HTTP middleware: give every request an id, echo it, and log the request as one JSON line.
+
+    The id is the request's `x-request-id` header if it has one, else a new uuid4 hex. The
+    response (whatever call_next(request) returns, errors included) gets the header
+    `x-request-id: <id>`; then one line is logged at level INFO on LOG (logger "llm_serve"): the
+    JSON of {"request_id", "method", "path" (the URL path, no query), "status" (the response's
+    status code), "ms" (milliseconds spent in call_next, a number)}.
+    Example: GET /health with x-request-id abc -> response header x-request-id: abc, log line
+    {"request_id": "abc", "method": "GET", "path": "/health", "status": 200, "ms": 0.41}.
+    """
+    rid = request.headers.get("x-request-id") or uuid.uuid4().hex
+    start = time.perf_counter()
+    response = await call_next(request)
+    response.headers["x-request-id"] = rid
+    ms = round((time.perf_counter() - start) * 1000, 2)
+    line = {
+        "request_id": rid,
+        "method": request.method,
+        "path": request.url.path,
+        "status": response.status_code,
+        "ms": ms,
+    }
+    LOG.info(json.dumps(line))
+    return response
+
+
+router = APIRouter()
+
+
+@router.get("/v1/models", responses={401: RESPONSES[401]}, dependencies=[Depends(check_api_key)])
+async def list_models(request: Request) -> dict:
+    """The served model, as OpenAI lists models.
+
+    {"object": "list", "data": [entry]} with entry = {"id": state.model_name, "object": "model",
+    "created": 0, "owned_by": "llm-roadmap"} plus every field of state.model_info (a dict, maybe
+    empty: what create_app's model_info said, e.g. {"random_weights": True} or {"format":
+    "int8"}); model_info cannot change the four fields above.
+    Example: model_name "tiny", model_info {"format": "int8", "id": "x"} -> data == [{"id":
+    "tiny", "object": "model", "created": 0, "owned_by": "llm-roadmap", "format": "int8"}].
+    """
+    state = request.app.state
+    entry = {
+        **state.model_info,
+        "id": state.model_name,
+        "object": "model",
+        "created": 0,
+        "owned_by": "llm-roadmap",
+    }
+    return {"object": "list", "data": [entry]}
+
+
+@router.get("/stats")
+async def get_stats(request: Request) -> dict:
+    """The server's counters; never needs the API key.
+
+    {"requests", "errors", "cancelled" (from state.stats), "tokens" (state.worker.stats.tokens),
+    "queue_length" (state.worker.queue_length()), "running" (state.worker.running()),
+    "latency_p50", "latency_p95" (percentile 50 and 95 of state.stats.latencies, seconds),
+    "ttft_p50", "ttft_p95" (of state.stats.ttfts, seconds)}; a percentile is None before any
+    request.
+    Example: a fresh server -> {"requests": 0, "errors": 0, "cancelled": 0, "tokens": 0,
+    "queue_length": 0, "running": 0, "latency_p50": None, ...}.
+    """
+    state = request.app.state
+    stats, worker = state.stats, state.worker
+    return {
+        "requests": stats.requests,
+        "errors": stats.errors,
+        "cancelled": stats.cancelled,
+        "tokens": worker.stats.tokens,
+        "queue_length": worker.queue_length(),
+        "running": worker.running(),
+        "latency_p50": percentile(stats.latencies, 50),
+        "latency_p95": percentile(stats.latencies, 95),
+        "ttft_p50": percentile(stats.ttfts, 50),
+        "ttft_p95": percentile(stats.ttfts, 95),
+    }
+
+
+# --- given: the generation routes, assembled from the other exercises ---------------------------
+@router.get("/health")
+async def health() -> dict:
+    return {"status": "ok"}
+
+
+async def reply(request: Request, req, stream: TokenStream, prompt_tokens: int, stops, chat: bool):
+    """The reply to a started generation: one JSON object, or Server-Sent Events."""
+    state = request.app.state
+    info: dict = {}
+    pieces = text_pieces(stream, state.tokenizer.token_bytes, stops, state.stats, info)
+    if req.stream:
+        events = completion_events(pieces, info, chat=chat, model_name=state.model_name)
+        return StreamingResponse(events, media_type="text/event-stream")
+    body = await completion_body(
+        pieces, info, chat=chat, model_name=state.model_name, prompt_tokens=prompt_tokens
+    )
+    return JSONResponse(body)
+
+
+@router.post("/v1/completions", responses=RESPONSES, dependencies=[Depends(check_api_key)])
+async def completions(req: CompletionRequest, request: Request):
+    prompt = request.app.state.tokenizer.encode(req.prompt)
+    stream = start_generation(request.app.state, req, prompt)
+    return await reply(request, req, stream, len(prompt), stop_strings(req.stop), chat=False)
+
+
+@router.post("/v1/chat/completions", responses=RESPONSES, dependencies=[Depends(check_api_key)])
+async def chat_completions(req: ChatRequest, request: Request):
+    state = request.app.state
+    messages = [m.model_dump() for m in req.messages]
+    prompt = chat_prompt(messages, state.tokenizer.encode, state.block_size, req.max_tokens)
+    stream = start_generation(state, req, prompt)
+    stops = stop_strings(req.stop) + [IM_END]
+    return await reply(request, req, stream, len(prompt), stops, chat=True)
 
 
 def create_app(
@@ -169,292 +224,21 @@ def create_app(
     model_name: str,
     block_size: int,
     api_key: str | None = None,
+    model_info: dict | None = None,
 ) -> FastAPI:
-    """The FastAPI app. `worker` is started by the caller (or a lifespan of the caller's own).
+    """Given: the FastAPI app serving `worker` (started by the caller) under `model_name`.
 
     `tokenizer` has encode(str) -> list[int], token_bytes(id) -> bytes and eos_token_id (int or
-    None). Rules (the checks test each):
-    - Validation errors (bad JSON, wrong types, out of bounds, unknown fields, a body that is not
-      UTF-8) answer 400 with type "invalid_request_error"; any HTTP error keeps its status in the
-      error shape.
-    - Every error message names what is wrong: a field's validation error names the field
-      ("max_tokens: ..."), a 404 names the requested model, len(prompt) + max_tokens >
-      block_size says "context", a 401 says "API key".
-    - A field's validation error: param is the field's path without "body" ("max_tokens",
-      "messages.0.name"). An unknown field (pydantic's "extra_forbidden": the request models
-      forbid extras) also has code "unknown_parameter"; other validation errors have code None.
-      Example: {"model": "tiny", "prompt": "Hi", "foo": 1} -> 400 {"error": {"message": "foo:
-      Extra inputs are not permitted", "type": "invalid_request_error", "param": "foo", "code":
-      "unknown_parameter"}}.
-    - A body that is not JSON (pydantic's "json_invalid": loc ("body", character offset), the
-      decoder's complaint in ctx["error"], the text in exc.body): the message is "request body
-      is not valid JSON: <complaint> at line L column C" (both counted from 1, as Python's json
-      module counts them), param None, code None. Example: '{"model": "tiny"\\n "x": 1}' ->
-      "request body is not valid JSON: Expecting ',' delimiter at line 2 column 2".
-    - When api_key is set, every /v1 route needs `Authorization: Bearer <api_key>`, else 401
-      (type "authentication_error") and nothing is queued. /health and /stats never need it.
-    - A model other than model_name: 404, code "model_not_found".
-    - Prompt: completions encode `prompt`; chat uses chat.chat_prompt_ids with max_tokens =
-      block_size - max_tokens (truncated chat memory). A prompt with len(prompt) + max_tokens >
-      block_size: 400, code "context_length_exceeded", nothing queued.
-    - SamplingParams(max_new_tokens=max_tokens, temperature, top_p (None when 1.0), eos_token_id
-      = tokenizer.eos_token_id, seed); a full queue: 429, type "rate_limit_error".
-    - Text: token bytes -> week 08's complete_prefix_length (UTF-8-safe) -> StopStream(stop, plus
-      "<|im_end|>" for chat). When the StopStream stops, close the token stream (the generation
-      stops). finish_reason: "stop" for eos or a stop string, "length" otherwise (length,
-      timeout).
-    - Non-streaming: {"id", "object": "text_completion" | "chat.completion", "created", "model",
-      "choices": [{"index": 0, "text": ... | "message": {"role": "assistant", "content": ...},
-      "finish_reason", "logprobs": None}], "usage": {"prompt_tokens", "completion_tokens",
-      "total_tokens"}}.
-    - Streaming (SSE): completions send {"object": "text_completion", "choices": [{"index": 0,
-      "text": piece, "finish_reason": None}]} per non-empty piece; chat sends
-      {"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"role":
-      "assistant"}}]} first, then {"delta": {"content": piece}}; both end with a chunk with the
-      finish_reason (and empty text / delta), then "data: [DONE]". A client that disconnects
-      closes its stream (its blocks are freed).
-    - /stats: {"requests", "errors", "cancelled", "tokens", "queue_length", "running",
-      "latency_p50", "latency_p95", "ttft_p50", "ttft_p95"}: requests = generation requests
-      accepted by the worker, errors = error responses sent (any 4xx/5xx from the handlers
-      above), cancelled = streams whose client disconnected before the end (a stop string, eos or
-      max_tokens is an end, not a cancellation; counted once the stream is closed), tokens /
-      queue_length / running from the worker, latencies in seconds (None before any request),
-      both counted from the stream's submit_time: latency to the stream's end, ttft to its
-      first_token_time.
-    - Middleware: the request id is the `x-request-id` header if given, else a new uuid4 hex;
-      it is echoed in the response's `x-request-id` header and logged, once per request, as one
-      JSON line at level INFO on logger "llm_serve": {"request_id", "method", "path", "status",
-      "ms"}.
+    None); `block_size` is the model's context window in tokens; with `api_key`, every /v1 route
+    needs `Authorization: Bearer <api_key>`; `model_info`'s fields are added to the model's
+    entry in GET /v1/models (e.g. {"random_weights": True, "description": "..."}).
     """
     app = FastAPI(title="llm-roadmap server", version="1.0")
-    stats = ServerStats()
-    app.state.stats, app.state.worker = stats, worker
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError):
-        stats.errors += 1
-        first = exc.errors()[0] if exc.errors() else {}
-        if first.get("type") == "json_invalid":  # its loc holds an offset, not a field
-            text, pos = exc.body or "", first["loc"][-1]
-            line, col = text.count("\n", 0, pos) + 1, pos - text.rfind("\n", 0, pos)
-            why = f"{first['ctx']['error']} at line {line} column {col}"
-            msg = f"request body is not valid JSON: {why}"
-            return JSONResponse(error_body(msg, "invalid_request_error"), status_code=400)
-        loc = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or None
-        msg = f"{loc}: {first.get('msg', 'invalid request')}" if loc else first.get("msg", "")
-        code = "unknown_parameter" if first.get("type") == "extra_forbidden" else None
-        return JSONResponse(error_body(msg, "invalid_request_error", code, loc), status_code=400)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException):
-        stats.errors += 1
-        return JSONResponse(
-            error_body(str(exc.detail), "invalid_request_error"),
-            status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),  # e.g. Allow on 405
-        )
-
-    @app.exception_handler(APIError)
-    async def _api(request: Request, exc: APIError):
-        stats.errors += 1
-        return JSONResponse(error_body(exc.message, exc.type_, exc.code), status_code=exc.status)
-
-    @app.middleware("http")
-    async def _log(request: Request, call_next):
-        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
-        start = time.perf_counter()
-        response = await call_next(request)
-        response.headers["x-request-id"] = rid
-        ms = round((time.perf_counter() - start) * 1000, 2)
-        LOG.info(
-            json.dumps(
-                {
-                    "request_id": rid,
-                    "method": request.method,
-                    "path": request.url.path,
-                    "status": response.status_code,
-                    "ms": ms,
-                }
-            )
-        )
-        return response
-
-    def check_key(request: Request) -> None:
-        if api_key is None:
-            return
-        if request.headers.get("authorization", "") != f"Bearer {api_key}":
-            raise APIError(
-                401, "missing or invalid API key", "authentication_error", "invalid_api_key"
-            )
-
-    def start(req: _Sampling, prompt: list[int]):
-        if req.model != model_name:
-            raise APIError(
-                404,
-                f"model {req.model!r} does not exist; try {model_name!r}",
-                "invalid_request_error",
-                "model_not_found",
-            )
-        if len(prompt) + req.max_tokens > block_size:
-            raise APIError(
-                400,
-                f"prompt ({len(prompt)} tokens) + max_tokens ({req.max_tokens}) exceeds the "
-                f"context window of {block_size} tokens",
-                "invalid_request_error",
-                "context_length_exceeded",
-            )
-        params = SamplingParams(
-            max_new_tokens=req.max_tokens,
-            temperature=req.temperature,
-            top_p=None if req.top_p >= 1.0 else req.top_p,
-            eos_token_id=tokenizer.eos_token_id,
-            seed=req.seed,
-        )
-        try:
-            stream = worker.submit(prompt, params)
-        except QueueFull as exc:
-            raise APIError(429, str(exc), "rate_limit_error", "queue_full") from None
-        stats.requests += 1
-        return stream
-
-    async def pieces(stream, stops: list[str], info: dict) -> AsyncIterator[str]:
-        """Text pieces of a stream, stop strings applied; fills info (finish_reason, tokens)."""
-        stopper = StopStream(stops)
-        pending = b""  # bytes of an unfinished UTF-8 character (week 08)
-        info["tokens"] = 0
-        ended = False  # reached the end (eos, length, a stop string) rather than abandoned
-        try:
-            async for token in stream:
-                info["tokens"] += 1
-                pending += tokenizer.token_bytes(token)
-                cut = complete_prefix_length(pending)
-                text, pending = pending[:cut].decode("utf-8", errors="replace"), pending[cut:]
-                out = stopper.feed(text) if text else ""
-                if out:
-                    yield out
-                if stopper.stopped:
-                    break
-            if not stopper.stopped:
-                out = stopper.feed(pending.decode("utf-8", errors="replace")) + stopper.flush()
-                if out:
-                    yield out
-            ended = True
-        finally:
-            stream.close()  # subtle: a client that went away lands here: stop its generation
-            if not ended:  # the client went away mid-stream
-                stats.cancelled += 1
-            reason = stream.finish_reason
-            info["finish_reason"] = "stop" if stopper.stopped or reason == "eos" else "length"
-            latency = time.perf_counter() - stream.submit_time
-            ttft = (
-                None
-                if stream.first_token_time is None
-                else stream.first_token_time - stream.submit_time
-            )
-            stats.observe(latency, ttft)
-
-    async def respond(req: _Sampling, prompt: list[int], stops: list[str], chat: bool):
-        stream = start(req, prompt)
-        cid = ("chatcmpl-" if chat else "cmpl-") + uuid.uuid4().hex
-        created = int(time.time())
-        obj = "chat.completion" if chat else "text_completion"
-        info: dict = {}
-        if not req.stream:
-            text = "".join([p async for p in pieces(stream, stops, info)])
-            choice = {"index": 0, "finish_reason": info["finish_reason"], "logprobs": None}
-            if chat:
-                choice["message"] = {"role": "assistant", "content": text}
-            else:
-                choice["text"] = text
-            return JSONResponse(
-                {
-                    "id": cid,
-                    "object": obj,
-                    "created": created,
-                    "model": model_name,
-                    "choices": [choice],
-                    "usage": {
-                        "prompt_tokens": len(prompt),
-                        "completion_tokens": info["tokens"],
-                        "total_tokens": len(prompt) + info["tokens"],
-                    },
-                }
-            )
-
-        def chunk(piece: str | None, finish: str | None, first: bool = False) -> str:
-            if chat:
-                delta = {"role": "assistant"} if first else ({"content": piece} if piece else {})
-                choice = {"index": 0, "delta": delta, "finish_reason": finish}
-                kind = "chat.completion.chunk"
-            else:
-                choice = {
-                    "index": 0,
-                    "text": piece or "",
-                    "finish_reason": finish,
-                    "logprobs": None,
-                }
-                kind = "text_completion"
-            return sse_event(
-                {
-                    "id": cid,
-                    "object": kind,
-                    "created": created,
-                    "model": model_name,
-                    "choices": [choice],
-                }
-            )
-
-        async def events():
-            if chat:
-                yield chunk(None, None, first=True)
-            async for piece in pieces(stream, stops, info):
-                yield chunk(piece, None)
-            yield chunk(None, info["finish_reason"])
-            yield sse_event("[DONE]")
-
-        return StreamingResponse(events(), media_type="text/event-stream")
-
-    @app.post("/v1/completions", responses=RESPONSES, dependencies=[Depends(check_key)])
-    async def completions(req: CompletionRequest):
-        return await respond(req, tokenizer.encode(req.prompt), req.stop_list(), chat=False)
-
-    @app.post("/v1/chat/completions", responses=RESPONSES, dependencies=[Depends(check_key)])
-    async def chat_completions(req: ChatRequest):
-        messages = [m.model_dump() for m in req.messages]
-        try:
-            prompt = chat_prompt_ids(messages, tokenizer.encode, block_size - req.max_tokens)
-        except ValueError as exc:
-            raise APIError(
-                400, str(exc), "invalid_request_error", "context_length_exceeded"
-            ) from None
-        return await respond(req, prompt, req.stop_list() + ["<|im_end|>"], chat=True)
-
-    @app.get("/v1/models", responses={401: RESPONSES[401]}, dependencies=[Depends(check_key)])
-    async def models():
-        return {
-            "object": "list",
-            "data": [
-                {"id": model_name, "object": "model", "created": 0, "owned_by": "llm-roadmap"}
-            ],
-        }
-
-    @app.get("/health")
-    async def health():
-        return {"status": "ok"}
-
-    @app.get("/stats")
-    async def get_stats():
-        return {
-            "requests": stats.requests,
-            "errors": stats.errors,
-            "cancelled": stats.cancelled,
-            "tokens": worker.stats.tokens,
-            "queue_length": worker.queue_length(),
-            "running": worker.running(),
-            "latency_p50": percentile(stats.latencies, 50),
-            "latency_p95": percentile(stats.latencies, 95),
-            "ttft_p50": percentile(stats.ttfts, 50),
-            "ttft_p95": percentile(stats.ttfts, 95),
-        }
-
+    app.state.worker, app.state.tokenizer = worker, tokenizer
+    app.state.model_name, app.state.block_size = model_name, block_size
+    app.state.api_key, app.state.model_info = api_key, dict(model_info or {})
+    app.state.stats = ServerStats()
+    add_error_handlers(app)
+    app.middleware("http")(log_requests)
+    app.include_router(router)
     return app

@@ -1,0 +1,95 @@
+"""The OpenAI request bodies as pydantic models: JSON's types, the documented bounds, no unknown fields.
+
+FastAPI validates every request body with these models before a route runs (the parsed JSON, with
+`Model.model_validate`), answers a body that fails with the error handlers of errors.py, and
+documents the models in /openapi.json. Pydantic's default "lax" mode converts what it can ("5" ->
+5, false -> 0.0): an API that takes `"temperature": false` hides a client's bug, so every field
+here takes only its own JSON type. A field the API does not know is an error too, as OpenAI answers
+it: a typo like "max_token" must not quietly generate with the default.
+Reference: the OpenAI API reference (completions, chat); vLLM's entrypoints/openai/protocol.py.
+Check: `python tracker.py check w18.protocol`
+"""
+
+from typing import Annotated, Literal
+
+from annotated_types import Interval
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StrictStr
+
+MAX_TOKENS = 4096  # the most new tokens one request may ask for
+MAX_STOPS = 4  # stop strings per request, as OpenAI allows
+MAX_SEED = 2**63 - 1  # seeds fit a signed 64-bit integer (torch.Generator.manual_seed)
+
+
+def stop_strings(stop: str | list[str] | None) -> list[str]:
+    """Given: a request's `stop` as a list. Example: None -> [], "x" -> ["x"], ["a", "b"] -> same."""
+    if stop is None:
+        return []
+    return [stop] if isinstance(stop, str) else list(stop)
+
+
+def request_models() -> tuple[type[BaseModel], type[BaseModel]]:
+    """(CompletionRequest, ChatRequest): the bodies of POST /v1/completions and /v1/chat/completions.
+
+    Both are pydantic models (FastAPI validates the parsed JSON with `Model.model_validate(obj)`)
+    with these fields, each taking only its JSON type:
+
+        model        string, at least 1 character                        required
+        max_tokens   integer, 1 <= max_tokens <= MAX_TOKENS (4096)        default 16
+        temperature  number, 0 <= temperature <= 2                        default 1.0
+        top_p        number, 0 < top_p <= 1                               default 1.0
+        stop         a string, a list of at most MAX_STOPS strings, null  default None
+        n            integer, only 1                                      default 1
+        stream       boolean                                              default False
+        seed         integer, 0 <= seed <= MAX_SEED (2**63 - 1), or null  default None
+
+    CompletionRequest adds `prompt` (string, at least 1 character, required); ChatRequest adds
+    `messages` (a list of at least one message, required), each message exactly {"role": one of
+    "system", "user", "assistant", "tool"; "content": string}.
+
+    JSON's types, not Python's: "5" is not an integer, true is not an integer nor a number (bool is
+    an int in Python), 2 is a number (read as 2.0), and 4.0 is an integer (JSON Schema's "integer"
+    includes whole numbers written with a fraction; the model then holds the int 4), 4.5 is not.
+    A field the models do not know, at any depth ("max_token", a message's "nmae"), is an error
+    of pydantic's type "extra_forbidden" (the error handler turns it into code "unknown_parameter").
+
+    Example: CompletionRequest.model_validate({"model": "tiny", "prompt": "Hi", "max_tokens":
+    4.0}) has max_tokens == 4 (an int) and temperature == 1.0; the same with "max_tokens": 4097,
+    "max_tokens": "5" or "max_token": 5 raises pydantic.ValidationError (the last one with an
+    error {"type": "extra_forbidden", "loc": ("max_token",), ...}).
+
+    Returns:
+        the two model classes, (CompletionRequest, ChatRequest), named so.
+    """
+
+    # JSON Schema's "integer" includes 1.0: a whole float becomes an int, anything else must be
+    # an int already (strict: no "5", no true, no 1.5)
+    def whole_float(value):
+        return int(value) if isinstance(value, float) and value.is_integer() else value
+
+    JSONInt = Annotated[StrictInt, BeforeValidator(whole_float)]
+
+    class Sampling(BaseModel):
+        model_config = ConfigDict(extra="forbid")  # an unknown field is an error, as OpenAI's
+
+        model: str = Field(strict=True, min_length=1)
+        max_tokens: JSONInt = Field(16, ge=1, le=MAX_TOKENS)
+        temperature: float = Field(1.0, strict=True, ge=0.0, le=2.0)
+        top_p: float = Field(1.0, strict=True, gt=0.0, le=1.0)
+        stop: StrictStr | Annotated[list[StrictStr], Field(max_length=MAX_STOPS)] | None = None
+        n: JSONInt = Field(1, ge=1, le=1)
+        stream: bool = Field(False, strict=True)
+        seed: Annotated[JSONInt, Interval(ge=0, le=MAX_SEED)] | None = None
+
+    class CompletionRequest(Sampling):
+        prompt: str = Field(strict=True, min_length=1)
+
+    class ChatMessage(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+
+        role: Literal["system", "user", "assistant", "tool"]
+        content: str = Field(strict=True)
+
+    class ChatRequest(Sampling):
+        messages: list[ChatMessage] = Field(strict=True, min_length=1)
+
+    return CompletionRequest, ChatRequest
