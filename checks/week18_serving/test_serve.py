@@ -195,7 +195,7 @@ def _serve_then_signal(sig: int, extra: list[str], stream: bool) -> tuple[float,
     (seconds from the signal to the process's exit, its output, its exit code)."""
     port = free_port()
     cmd = [sys.executable, "-m", "course.week18_serving.serve", "--port", str(port)]
-    cmd += ["--api-key", KEY, "--impl", current_tree(), *extra]
+    cmd += ["--random", "--api-key", KEY, "--impl", current_tree(), *extra]
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
     proc = subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -245,3 +245,15 @@ def test_llm_serve_stops_within_2_s_and_says_so():
             f"{code}); expected the line 'llm-serve: stopped' within {limit:.1f} s; "
             f"output:\n{output[-1500:]}"
         )
+        assert "RANDOM WEIGHTS" in output, f"--random must say so at start:\n{output[-1500:]}"
+
+
+def test_llm_serve_never_serves_random_weights_unasked(tmp_path):
+    """No run yet and no --random: llm-serve stops with how to make a model, not a random one."""
+    from course.week18_serving.serve import newest_model
+
+    with pytest.raises(SystemExit) as stop:
+        newest_model(tmp_path)
+    message = str(stop.value)
+    assert "no trained model" in message and "--random" in message, message
+    assert "capstone --short" in message, message
