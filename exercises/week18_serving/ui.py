@@ -3,8 +3,9 @@
 The UI does not load the model: it is a client of the server, like any other (the official
 `openai` client pointed at the server's /v1). `stream_reply` is the ChatInterface's function: it
 turns Gradio's history into OpenAI messages, asks for a streamed chat completion and yields the
-reply so far after each piece, which Gradio shows as it grows.
-Check: `pytest checks/week18_serving/test_ui.py` (and test_ui_browser.py in a real browser)
+reply so far after each piece, which Gradio shows as it grows. test_ui_browser.py drives the UI
+in headless Chromium.
+Check: `python tracker.py check w18.ui`
 """
 
 from collections.abc import Iterator
@@ -27,9 +28,14 @@ def history_to_messages(message: str, history: list[dict], system: str | None = 
     [{"role": "system", "content": system}] if system is non-empty, then every history entry as
     {"role": entry["role"], "content": content_text(entry["content"])} in order (only the roles
     "user" and "assistant"; other entries are skipped), then {"role": "user", "content": message}.
+    `history` is not changed.
+    Example: history_to_messages("And you?", [{"role": "user", "content": "Hi"}, {"role":
+    "assistant", "content": [{"type": "text", "text": "Hello!"}]}], system="Be kind.") ->
+    [{"role": "system", "content": "Be kind."}, {"role": "user", "content": "Hi"},
+    {"role": "assistant", "content": "Hello!"}, {"role": "user", "content": "And you?"}].
     """
-    # TODO(w18.ui): optional system message, the user/assistant history entries (content_text), the new user message
-    raise NotImplementedError("w18.ui: history_to_messages")
+    # TODO(w18.ui): return the OpenAI messages of the conversation so far plus the new message
+    raise NotImplementedError("w18.ui: write history_to_messages in exercises/week18_serving/ui.py")
 
 
 def stream_reply(
@@ -45,17 +51,24 @@ def stream_reply(
 ) -> Iterator[str]:
     """Yield the assistant's reply so far (the ACCUMULATED text) after each streamed piece.
 
-    Call client.chat.completions.create(model=model, messages=history_to_messages(...),
-    temperature=temperature, top_p=top_p, max_tokens=int(max_tokens), stream=True); for each
-    chunk whose choices[0].delta.content is non-empty, add it to the reply and yield the reply.
-    Yields nothing more once the stream ends; an empty reply yields "" once at the end.
+    `client` is an OpenAI client (or anything with its chat.completions.create). One request:
+    create(model=model, messages=history_to_messages(message, history, system),
+    temperature=temperature, top_p=top_p, max_tokens=max_tokens as an int (a Gradio slider gives
+    a float), stream=True). Each chunk whose choices[0].delta.content is non-empty adds to the
+    reply, and the reply so far is yielded (Gradio replaces the message with each value); chunks
+    without choices or content add nothing. An empty reply yields "" once, at the end.
+    Example: chunk contents "Hel", None, "lo" -> yields "Hel", "Hello".
     """
-    # TODO(w18.ui): create(..., stream=True); add each non-empty delta.content to the reply and yield the reply so far
-    raise NotImplementedError("w18.ui: stream_reply")
+    # TODO(w18.ui): yield the growing reply as the API streams it
+    raise NotImplementedError("w18.ui: write stream_reply in exercises/week18_serving/ui.py")
 
 
-def build_ui(client, model: str, *, max_tokens_limit: int = 256):
-    """Given: a gr.ChatInterface streaming through `stream_reply`, with sampling controls."""
+def build_ui(client, model: str, note: str | None = None, *, max_tokens_limit: int = 256):
+    """Given: a gr.ChatInterface streaming through `stream_reply`, with sampling controls.
+
+    `note`, when given, is shown plainly above the chat (e.g. "random weights: a look at the
+    server, not a trained model"), in a gr.Markdown with elem_id "model-note".
+    """
     import gradio as gr
 
     def respond(message, history, system, temperature, top_p, max_tokens):
@@ -70,7 +83,7 @@ def build_ui(client, model: str, *, max_tokens_limit: int = 256):
             system=system,
         )
 
-    return gr.ChatInterface(
+    chat = gr.ChatInterface(
         respond,
         title="LLM Roadmap: your model",
         additional_inputs=[
@@ -80,3 +93,8 @@ def build_ui(client, model: str, *, max_tokens_limit: int = 256):
             gr.Slider(1, max_tokens_limit, value=64, step=1, label="Max new tokens"),
         ],
     )
+    with gr.Blocks(title="LLM Roadmap: your model") as demo:
+        if note:
+            gr.Markdown(note, elem_id="model-note")
+        chat.render()  # built outside: its controls stay in its own accordion
+    return demo
