@@ -6,7 +6,7 @@ Hermes / Qwen chat templates); the loop runs the tool and feeds the result back 
 message (an observation), and the model continues until it answers without a tool call or the
 step limit is reached. Small models write broken JSON: the parser never raises, it reports the
 error, and the loop feeds the error back so that the model can try again.
-Check: `pytest checks/week18_serving/test_agent.py`
+Check: `python tracker.py check w18.agent`
 """
 
 import json
@@ -67,9 +67,14 @@ class ToolRegistry:
         argument of the wrong JSON type (schema "type": string, integer, number, boolean, object,
         array; a bool is NOT an integer or a number), or an exception raised by the tool
         ("error: ExceptionType: message").
+        Example: with add(a, b) registered with {"type": "object", "properties": {"a": {"type":
+        "integer"}, "b": {"type": "integer"}}, "required": ["a", "b"]}: call("add", {"a": 2, "b":
+        3}) == "5"; call("add", {"a": True, "b": 3}) and call("add", {"a": 2}) start with "error:".
         """
-        # TODO(w18.agent): unknown tool, required, unexpected and typed arguments (bool is not a number), then call; every failure as 'error: ...' text
-        raise NotImplementedError("w18.agent: call")
+        # TODO(w18.agent): run the tool on valid arguments; report every problem as 'error: ...' text, never raise
+        raise NotImplementedError(
+            "w18.agent: write ToolRegistry.call in exercises/week18_serving/agent.py"
+        )
 
 
 def parse_tool_call(text: str) -> ToolCall | None:
@@ -82,9 +87,14 @@ def parse_tool_call(text: str) -> ToolCall | None:
     name or non-object arguments give ToolCall(error="...") with a message naming the problem
     (the word "JSON" for invalid JSON, "object" for a non-object, "name" for a missing or
     non-string name, "arguments" for non-object arguments).
+    Example: 'Sure. <tool_call>{"name": "add", "arguments": {"a": 2}}</tool_call>' ->
+    ToolCall(name="add", arguments={"a": 2}); "4" -> None; "<tool_call>{oops" ->
+    ToolCall(error="invalid JSON in the tool call (...)").
     """
-    # TODO(w18.agent): regex the first <tool_call>...; strip a ```json fence; json.loads; check the name and the arguments; errors as ToolCall(error=...)
-    raise NotImplementedError("w18.agent: parse_tool_call")
+    # TODO(w18.agent): return the reply's first tool call, None without one, an error ToolCall when malformed
+    raise NotImplementedError(
+        "w18.agent: write parse_tool_call in exercises/week18_serving/agent.py"
+    )
 
 
 @dataclass
@@ -114,6 +124,9 @@ def run_agent(
     {"role": "tool", "content": registry.call(name, arguments)}; a malformed call -> append
     {"role": "tool", "content": "error: " + call.error} (the model gets to retry). After max_steps
     model calls without an answer, return AgentResult(None, messages, max_steps, "max_steps").
+    Example: a model that first replies '<tool_call>{"name": "add", "arguments": {"a": 2, "b":
+    3}}</tool_call>' and then "5" -> AgentResult("5", [system, user, assistant, tool "5",
+    assistant "5"], 2, "answer").
     """
-    # TODO(w18.agent): system + user; each step: reply, parse, observation as a tool message; stop on an answer or after max_steps
-    raise NotImplementedError("w18.agent: run_agent")
+    # TODO(w18.agent): alternate model replies and tool observations until an answer or max_steps
+    raise NotImplementedError("w18.agent: write run_agent in exercises/week18_serving/agent.py")

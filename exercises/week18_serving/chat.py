@@ -5,7 +5,7 @@ A chat server receives the whole conversation with every request; a small model'
 generation prompt "<|im_start|>assistant\\n"; when it is too long, whole turns are dropped from
 the front (a turn = one user message and every non-user message after it, up to the next user
 message), the system messages stay, and the newest turn always stays.
-Check: `pytest checks/week18_serving/test_chat.py`
+Check: `python tracker.py check w18.chat`
 """
 
 from collections.abc import Callable
@@ -17,11 +17,12 @@ def split_turns(messages: list[dict]) -> tuple[list[dict], list[list[dict]]]:
     """(system messages, turns): the system messages anywhere, in order; the rest cut into turns.
 
     A turn starts at each "user" message; non-system messages before the first user message form
-    a turn of their own.
-    Example: [sys, u1, a1, u2] -> ([sys], [[u1, a1], [u2]]).
+    a turn of their own. `messages` is not changed.
+    Example: [sys, u1, a1, u2] -> ([sys], [[u1, a1], [u2]]); [a0, sys, u1] -> ([sys], [[a0],
+    [u1]]); [] -> ([], []).
     """
-    # TODO(w18.chat): system messages apart; a new turn at each user message
-    raise NotImplementedError("w18.chat: split_turns")
+    # TODO(w18.chat): separate the system messages and cut the rest into turns
+    raise NotImplementedError("w18.chat: write split_turns in exercises/week18_serving/chat.py")
 
 
 def truncate_messages(
@@ -30,15 +31,19 @@ def truncate_messages(
     """The messages to send: system messages first, then the newest turns that fit.
 
     Drop the oldest turn, one at a time, while count_tokens(system + remaining turns) >
-    max_tokens; never drop the newest turn. Nothing is dropped when everything fits; the kept
-    messages keep their order (system messages first).
+    max_tokens; never drop the newest turn. Nothing is dropped when everything fits (count <=
+    max_tokens); the kept messages keep their order (system messages first).
+    Example: with count_tokens=len (one token per message) and max_tokens 3, [sys, u1, a1, u2]
+    -> [sys, u2]; with max_tokens 4 it is kept whole.
 
     Raises:
         ValueError: if the system messages plus the newest turn alone exceed max_tokens (the
             server answers 400 "context_length_exceeded").
     """
-    # TODO(w18.chat): drop the oldest turn while count_tokens(system + turns) > max_tokens; ValueError if the last turn alone does not fit
-    raise NotImplementedError("w18.chat: truncate_messages")
+    # TODO(w18.chat): keep the system messages and the newest whole turns that fit in max_tokens
+    raise NotImplementedError(
+        "w18.chat: write truncate_messages in exercises/week18_serving/chat.py"
+    )
 
 
 def chat_prompt_ids(
@@ -46,7 +51,14 @@ def chat_prompt_ids(
 ) -> list[int]:
     """The token ids of the ChatML prompt (with the generation prompt) of the truncated chat.
 
-    count_tokens(ms) = len(encode(render_chatml(ms, add_generation_prompt=True))).
+    The messages are truncated (truncate_messages) with count_tokens(ms) =
+    len(encode(render_chatml(ms, add_generation_prompt=True))): the count is of the very ids
+    returned, so the result has at most max_tokens ids.
+    Example: [{"role": "user", "content": "Hi"}] with a byte encoder and max_tokens 100 -> the
+    bytes of "<|im_start|>user\\nHi<|im_end|>\\n<|im_start|>assistant\\n" (52 ids).
+
+    Raises:
+        ValueError: as truncate_messages, when the system messages and the newest turn do not fit.
     """
-    # TODO(w18.chat): count = len(encode(render_chatml(ms, True))); truncate; encode the kept messages' ChatML
-    raise NotImplementedError("w18.chat: chat_prompt_ids")
+    # TODO(w18.chat): return the ChatML prompt ids of the messages that fit in max_tokens
+    raise NotImplementedError("w18.chat: write chat_prompt_ids in exercises/week18_serving/chat.py")

@@ -5,7 +5,7 @@ of any of them, and the stop string itself is not returned. When text arrives pi
 (tokens through week 08's UTF-8-safe `stream_text`), a stop string can straddle pieces: after
 "Hello <|im" the server cannot know yet whether "<|im_end|>" follows, so it holds back "<|im" and
 sends only "Hello ". Once the held-back text can no longer start a stop string, it is released.
-Check: `pytest checks/week18_serving/test_stops.py`
+Check: `python tracker.py check w18.stops`
 """
 
 
@@ -19,8 +19,10 @@ def partial_stop_length(text: str, stops: list[str]) -> int:
         partial_stop_length("abc", ["cd", "bcx"]) == 2 ("bc" could become "bcx");
         partial_stop_length("abc", ["x"]) == 0.
     """
-    # TODO(w18.stops): for each stop string, the longest k < len(stop) with text ending in stop[:k]; return the largest
-    raise NotImplementedError("w18.stops: partial_stop_length")
+    # TODO(w18.stops): return how many trailing characters of text could still grow into a stop string
+    raise NotImplementedError(
+        "w18.stops: write partial_stop_length in exercises/week18_serving/stops.py"
+    )
 
 
 class StopStream:
@@ -40,11 +42,26 @@ class StopStream:
         self.stopped = False
 
     def feed(self, piece: str) -> str:
-        """Add `piece`; return the newly safe text ("" if none). After a stop: always ""."""
-        # TODO(w18.stops): append to the buffer; cut at the earliest stop string (then stopped); else return all but the held-back suffix
-        raise NotImplementedError("w18.stops: feed")
+        """Add `piece`; return the text that is now safe to send ("" if none).
+
+        Safe: it precedes every stop string found so far and cannot become part of one. When the
+        buffered text contains a stop string, return what precedes the earliest one (by start
+        position) and set `stopped`; after a stop, always "".
+        Example: s = StopStream(["<|im_end|>"]); s.feed("Hello <|im") == "Hello " (holds "<|im");
+        s.feed("_end|> more") == "" and s.stopped; s.feed("x") == "".
+        """
+        # TODO(w18.stops): return the text that is now safe to send, stopping at the earliest stop string
+        raise NotImplementedError(
+            "w18.stops: write StopStream.feed in exercises/week18_serving/stops.py"
+        )
 
     def flush(self) -> str:
-        """The held-back text at the end of the generation ("" after a stop)."""
-        # TODO(w18.stops): return the held-back rest ('' after a stop) and empty the buffer
-        raise NotImplementedError("w18.stops: flush")
+        """The held-back text at the end of the generation ("" after a stop); holds nothing after.
+
+        Example: s = StopStream(["STOP"]); s.feed("abST") == "ab"; s.flush() == "ST";
+        s.flush() == "".
+        """
+        # TODO(w18.stops): return what is still held back ('' after a stop), holding nothing afterwards
+        raise NotImplementedError(
+            "w18.stops: write StopStream.flush in exercises/week18_serving/stops.py"
+        )

@@ -6,7 +6,7 @@ Hermes / Qwen chat templates); the loop runs the tool and feeds the result back 
 message (an observation), and the model continues until it answers without a tool call or the
 step limit is reached. Small models write broken JSON: the parser never raises, it reports the
 error, and the loop feeds the error back so that the model can try again.
-Check: `pytest checks/week18_serving/test_agent.py`
+Check: `python tracker.py check w18.agent`
 """
 
 import json
@@ -67,6 +67,9 @@ class ToolRegistry:
         argument of the wrong JSON type (schema "type": string, integer, number, boolean, object,
         array; a bool is NOT an integer or a number), or an exception raised by the tool
         ("error: ExceptionType: message").
+        Example: with add(a, b) registered with {"type": "object", "properties": {"a": {"type":
+        "integer"}, "b": {"type": "integer"}}, "required": ["a", "b"]}: call("add", {"a": 2, "b":
+        3}) == "5"; call("add", {"a": True, "b": 3}) and call("add", {"a": 2}) start with "error:".
         """
         tool = self.tools.get(name)
         if tool is None:
@@ -101,6 +104,9 @@ def parse_tool_call(text: str) -> ToolCall | None:
     name or non-object arguments give ToolCall(error="...") with a message naming the problem
     (the word "JSON" for invalid JSON, "object" for a non-object, "name" for a missing or
     non-string name, "arguments" for non-object arguments).
+    Example: 'Sure. <tool_call>{"name": "add", "arguments": {"a": 2}}</tool_call>' ->
+    ToolCall(name="add", arguments={"a": 2}); "4" -> None; "<tool_call>{oops" ->
+    ToolCall(error="invalid JSON in the tool call (...)").
     """
     match = TOOL_CALL.search(text)
     if match is None:
@@ -151,6 +157,9 @@ def run_agent(
     {"role": "tool", "content": registry.call(name, arguments)}; a malformed call -> append
     {"role": "tool", "content": "error: " + call.error} (the model gets to retry). After max_steps
     model calls without an answer, return AgentResult(None, messages, max_steps, "max_steps").
+    Example: a model that first replies '<tool_call>{"name": "add", "arguments": {"a": 2, "b":
+    3}}</tool_call>' and then "5" -> AgentResult("5", [system, user, assistant, tool "5",
+    assistant "5"], 2, "answer").
     """
     messages = [
         {"role": "system", "content": SYSTEM.format(tools=registry.describe())},

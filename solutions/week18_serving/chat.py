@@ -5,7 +5,7 @@ A chat server receives the whole conversation with every request; a small model'
 generation prompt "<|im_start|>assistant\\n"; when it is too long, whole turns are dropped from
 the front (a turn = one user message and every non-user message after it, up to the next user
 message), the system messages stay, and the newest turn always stays.
-Check: `pytest checks/week18_serving/test_chat.py`
+Check: `python tracker.py check w18.chat`
 """
 
 from collections.abc import Callable
@@ -17,8 +17,9 @@ def split_turns(messages: list[dict]) -> tuple[list[dict], list[list[dict]]]:
     """(system messages, turns): the system messages anywhere, in order; the rest cut into turns.
 
     A turn starts at each "user" message; non-system messages before the first user message form
-    a turn of their own.
-    Example: [sys, u1, a1, u2] -> ([sys], [[u1, a1], [u2]]).
+    a turn of their own. `messages` is not changed.
+    Example: [sys, u1, a1, u2] -> ([sys], [[u1, a1], [u2]]); [a0, sys, u1] -> ([sys], [[a0],
+    [u1]]); [] -> ([], []).
     """
     system = [m for m in messages if m["role"] == "system"]
     turns: list[list[dict]] = []
@@ -37,8 +38,10 @@ def truncate_messages(
     """The messages to send: system messages first, then the newest turns that fit.
 
     Drop the oldest turn, one at a time, while count_tokens(system + remaining turns) >
-    max_tokens; never drop the newest turn. Nothing is dropped when everything fits; the kept
-    messages keep their order (system messages first).
+    max_tokens; never drop the newest turn. Nothing is dropped when everything fits (count <=
+    max_tokens); the kept messages keep their order (system messages first).
+    Example: with count_tokens=len (one token per message) and max_tokens 3, [sys, u1, a1, u2]
+    -> [sys, u2]; with max_tokens 4 it is kept whole.
 
     Raises:
         ValueError: if the system messages plus the newest turn alone exceed max_tokens (the
@@ -62,7 +65,14 @@ def chat_prompt_ids(
 ) -> list[int]:
     """The token ids of the ChatML prompt (with the generation prompt) of the truncated chat.
 
-    count_tokens(ms) = len(encode(render_chatml(ms, add_generation_prompt=True))).
+    The messages are truncated (truncate_messages) with count_tokens(ms) =
+    len(encode(render_chatml(ms, add_generation_prompt=True))): the count is of the very ids
+    returned, so the result has at most max_tokens ids.
+    Example: [{"role": "user", "content": "Hi"}] with a byte encoder and max_tokens 100 -> the
+    bytes of "<|im_start|>user\\nHi<|im_end|>\\n<|im_start|>assistant\\n" (52 ids).
+
+    Raises:
+        ValueError: as truncate_messages, when the system messages and the newest turn do not fit.
     """
 
     def count(ms: list[dict]) -> int:

@@ -5,7 +5,7 @@ of any of them, and the stop string itself is not returned. When text arrives pi
 (tokens through week 08's UTF-8-safe `stream_text`), a stop string can straddle pieces: after
 "Hello <|im" the server cannot know yet whether "<|im_end|>" follows, so it holds back "<|im" and
 sends only "Hello ". Once the held-back text can no longer start a stop string, it is released.
-Check: `pytest checks/week18_serving/test_stops.py`
+Check: `python tracker.py check w18.stops`
 """
 
 
@@ -46,7 +46,14 @@ class StopStream:
         self.stopped = False
 
     def feed(self, piece: str) -> str:
-        """Add `piece`; return the newly safe text ("" if none). After a stop: always ""."""
+        """Add `piece`; return the text that is now safe to send ("" if none).
+
+        Safe: it precedes every stop string found so far and cannot become part of one. When the
+        buffered text contains a stop string, return what precedes the earliest one (by start
+        position) and set `stopped`; after a stop, always "".
+        Example: s = StopStream(["<|im_end|>"]); s.feed("Hello <|im") == "Hello " (holds "<|im");
+        s.feed("_end|> more") == "" and s.stopped; s.feed("x") == "".
+        """
         if self.stopped:
             return ""
         self.buffer += piece
@@ -61,6 +68,10 @@ class StopStream:
         return out
 
     def flush(self) -> str:
-        """The held-back text at the end of the generation ("" after a stop)."""
+        """The held-back text at the end of the generation ("" after a stop); holds nothing after.
+
+        Example: s = StopStream(["STOP"]); s.feed("abST") == "ab"; s.flush() == "ST";
+        s.flush() == "".
+        """
         out, self.buffer = ("" if self.stopped else self.buffer), ""
         return out

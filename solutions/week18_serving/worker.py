@@ -7,7 +7,7 @@ FastAPI app, tests) call `submit`, which only puts the request on a bounded queu
 `engine.step()` and pushes each new token into its request's stream. A handler reads the stream
 (`for token in stream`, or `async for` inside an event loop) and calls `stream.close()` when its
 client goes away, which cancels the request and frees its KV-cache blocks.
-Check: `pytest checks/week18_serving/test_worker.py`
+Check: `python tracker.py check w18.worker`
 """
 
 import asyncio
@@ -230,7 +230,14 @@ class EngineWorker:
         ValueError (nothing is queued). Then put a _Request (deadline = now + self.timeout, from
         time.perf_counter()) on `self.pending` without blocking; when the queue already holds
         max_queue requests, count it in stats.rejected and raise QueueFull. Stream ids are
-        0, 1, 2, ... per worker; stats.submitted counts accepted requests.
+        0, 1, 2, ... per worker; stats.submitted counts accepted requests. The request keeps its
+        own copy of `prompt` (the caller may reuse its list).
+        Example: with max_queue 2 and nothing running, two submits return streams 0 and 1; a third
+        raises QueueFull (stats.submitted 2, stats.rejected 1).
+
+        Raises:
+            ValueError: an empty prompt or params.max_new_tokens < 1.
+            QueueFull: the pending queue already holds max_queue requests.
         """
         if not prompt or params.max_new_tokens < 1:
             raise ValueError("a request needs a non-empty prompt and max_new_tokens >= 1")
@@ -267,9 +274,11 @@ class EngineWorker:
            stream (stats.tokens); a finished request is retired with the engine's finish_reason
            (stats.completed). stats.steps counts the steps, batch_sizes the outputs per step.
         Retiring (`_retire`) ends the stream and drops the engine's records of the request.
+        Example: three requests queued on an idle worker with max_batch 2: run_once(wait=0) admits
+        two, steps once and returns 2 (one token each); the third waits for a free place.
 
         Returns:
-            the number of tokens pushed in this turn.
+            the number of tokens pushed in this turn (the size of the engine step, 0 without one).
         """
         cancelled = set()
         while True:
