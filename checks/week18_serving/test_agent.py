@@ -151,3 +151,41 @@ def test_stops_at_the_step_limit():
         f"{res.stopped!r}, model called {len(seen)} times; expected None, 3, 'max_steps', 3"
     )
     assert len(res.messages) == 2 + 2 * 3, "each step adds the reply and its observation"
+
+
+def test_every_json_type_accepts_its_values_and_refuses_the_others():
+    r = mod.ToolRegistry()
+    schema = {
+        "type": "object",
+        "properties": {
+            "i": {"type": "integer"},
+            "b": {"type": "boolean"},
+            "s": {"type": "string"},
+            "a": {"type": "array"},
+            "o": {"type": "object"},
+        },
+    }
+    r.register("echo", "Echo the arguments.", schema, lambda **kw: sorted(kw))
+    good = [{"i": 3}, {"i": -1}, {"b": True}, {"b": False}, {"s": ""}, {"a": []}, {"o": {}}]
+    bad = [{"i": 2.5}, {"i": True}, {"i": "3"}, {"b": 1}, {"s": 3}, {"a": {}}, {"o": []}]
+    for args in good:
+        out = r.call("echo", args)
+        assert not out.startswith("error:"), f"call('echo', {args}) refused a valid value: {out!r}"
+    for args in bad:
+        out = r.call("echo", args)
+        assert out.startswith("error:"), (
+            f"call('echo', {args}) returned {out!r}; expected an 'error: ...' (JSON types: an "
+            "integer is not 2.5 nor true, a boolean is not 1)"
+        )
+
+
+def test_an_answer_on_the_last_allowed_step_is_an_answer():
+    call = '<tool_call>{"name": "upper", "arguments": {"text": "a"}}</tool_call>'
+    for max_steps in (1, 3):
+        model, seen = scripted([call] * (max_steps - 1) + ["done"])
+        res = mod.run_agent(model, registry(), "go", max_steps=max_steps)
+        assert (res.answer, res.steps, res.stopped) == ("done", max_steps, "answer"), (
+            f"max_steps={max_steps}, the answer at step {max_steps}: answer {res.answer!r}, steps "
+            f"{res.steps}, stopped {res.stopped!r}; expected 'done', {max_steps}, 'answer' (the "
+            "last allowed model call still counts)"
+        )

@@ -83,3 +83,14 @@ def test_chat_prompt_ids_is_the_chatml_of_the_kept_messages():
         f"one token short of the whole chat: expected the prompt of [system, u2], got "
         f"{bytes(got)!r}; the budget counts the rendered prompt WITH the generation prompt"
     )
+
+
+def test_the_callers_messages_are_left_alone():
+    ms = [U1, A1, S, U2, T2, A2, U3]
+    before = [dict(m) for m in ms]
+    mod.split_turns(ms)
+    mod.truncate_messages(ms, chars, 7)
+    assert ms == before, (
+        f"the caller's messages changed to {[m['content'] for m in ms]}; build new lists (the "
+        "server keeps the request's messages)"
+    )

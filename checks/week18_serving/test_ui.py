@@ -34,7 +34,9 @@ HISTORY = [
 
 
 def test_history_to_messages():
+    before = [dict(e) for e in HISTORY]
     got = mod.history_to_messages("How are you?", HISTORY, system="Be kind.")
+    assert HISTORY == before, "history_to_messages changed Gradio's history; build a new list"
     want = [
         {"role": "system", "content": "Be kind."},
         {"role": "user", "content": "Hi"},

@@ -193,3 +193,59 @@ def test_the_thread_serves_concurrent_iterators():
         w.stop()
     want = [greedy(m, [i + 1], 6) for i in range(4)]
     assert got == want, f"threaded worker: {got}, expected the greedy tokens {want}"
+
+
+def test_the_edges_of_submit_and_its_own_copy_of_the_prompt():
+    """max_new_tokens 1 is the smallest accepted (0 raises); the max_queue-th request is accepted
+    and the next refused; the deadline is this worker's timeout (not the default) after submit;
+    the request keeps its own copy of the prompt, so the caller may reuse its list."""
+    w = worker(max_queue=3, timeout=30.0)
+    prompt = [1, 2, 3]
+    t0 = time.perf_counter()
+    try:
+        w.submit(prompt, SamplingParams(max_new_tokens=1))
+    except ValueError as exc:
+        pytest.fail(
+            f"submit with max_new_tokens=1 raised {exc!r}; 1 is the smallest accepted value"
+        )
+    prompt.append(99)
+    w.submit([4], SamplingParams(max_new_tokens=2))
+    w.submit([5], SamplingParams(max_new_tokens=2))
+    with pytest.raises(mod.QueueFull):
+        w.submit([6], SamplingParams(max_new_tokens=2))
+    first = w.pending.queue[0]
+    assert first.prompt == [1, 2, 3], (
+        f"the caller appended to its prompt list after submit and the queued request now holds "
+        f"{first.prompt}; expected [1, 2, 3] (keep a copy)"
+    )
+    assert t0 + 30.0 <= first.deadline <= time.perf_counter() + 30.0, (
+        f"timeout=30: the deadline is {first.deadline - t0:.3f} s after submit, expected 30 (now + "
+        "self.timeout, in time.perf_counter() seconds)"
+    )
+    assert w.stats.submitted == 3 and w.stats.rejected == 1, (
+        f"max_queue=3: submitted {w.stats.submitted}, rejected {w.stats.rejected}; expected the "
+        "3rd accepted and the 4th refused"
+    )
+    drain(w)
+    assert w.stats.timed_out == 0, "timeout=30: nothing may time out in a fast run"
+
+
+def test_a_request_the_engine_refuses_ends_with_length_and_the_rest_runs():
+    """The tiny model's block_size is 128: 100 prompt tokens + 100 new ones can never run
+    (engine.submit raises ValueError); that request ends at once, the next one is served."""
+    m = model()
+    w = worker(engine(m))
+    big = w.submit(list(range(1, 101)), SamplingParams(max_new_tokens=100))
+    small = w.submit([7, 8], SamplingParams(max_new_tokens=3))
+    try:
+        drain(w)
+    except ValueError as exc:
+        pytest.fail(
+            f"run_once raised {exc!r} for a request the engine refuses; retire it with 'length' "
+            "(no token) and go on with the others"
+        )
+    assert (list(big), big.finish_reason) == ([], "length"), (
+        f"a request the engine refuses: tokens {list(big)}, reason {big.finish_reason!r}; "
+        "expected no token and 'length' (retire it, do not crash the worker)"
+    )
+    assert list(small) == greedy(m, [7, 8], 3), "the request after a refused one must still run"
