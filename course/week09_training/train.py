@@ -24,7 +24,7 @@ lr_at, clip_grad_norm, TokenDataset, save/load_checkpoint, evaluate_perplexity, 
 plot_curves. The model is the week-05 GPT with fused LayerNorm/GELU (course/week09_training/fast.py).
 
 torchrun: RANK / WORLD_SIZE / LOCAL_RANK are read from the environment; with WORLD_SIZE > 1 the
-process group is initialised on gloo, every rank draws its own batches (seed + rank), and only
+process group is initialised on gloo (NCCL with --device cuda, a GPU per rank), every rank draws its own batches (seed + rank), and only
 rank 0 writes files or prints. --parallel chooses how the replicas stay together (week 10's engine,
 course/week10_distributed/engine.py): none (each rank trains its own replica), ddp (your week-10
 broadcast_parameters once and allreduce_gradients after every step's backward passes) or torch-ddp
@@ -46,6 +46,7 @@ from pathlib import Path
 
 import torch
 
+from course.runs import CHAT_SPECIALS, RunTokenizer, save_run
 from course.week05_gpt.trainkit import (
     END_SHARE,
     EVAL_SHARE,
@@ -57,7 +58,6 @@ from course.week05_gpt.trainkit import (
     generate_within,
     resolve_threads,
 )
-from course.runs import CHAT_SPECIALS, RunTokenizer, save_run
 from course.week10_distributed import engine
 from roadmap.impl import TREES, load, set_tree
 from solutions.week05_gpt.model import GPTConfig
@@ -208,14 +208,19 @@ def prepare_data(cfg: TrainConfig, data_dir: Path, say=print):
 PARALLEL = ("none", "ddp", "torch-ddp")  # week 10's engine modes this trainer supports
 
 
-def distributed() -> tuple[int, int]:
-    """(rank, world size) from torchrun's environment; initialise gloo when there are several."""
+def distributed(device: str = "cpu") -> tuple[int, int]:
+    """(rank, world size) from torchrun's environment; with several processes, initialise the
+    process group: NCCL when training on CUDA (each rank on its own GPU, cuda:LOCAL_RANK), else
+    gloo."""
     rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
     if world > 1:
         import torch.distributed as dist
 
         if not dist.is_initialized():
-            dist.init_process_group("gloo")
+            cuda = device.startswith("cuda") and torch.cuda.is_available()
+            if cuda:
+                torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+            dist.init_process_group("nccl" if cuda else "gloo")
     return rank, world
 
 
@@ -225,10 +230,10 @@ def replicas_identical(model: torch.nn.Module, world: int) -> bool:
         return True
     import torch.distributed as dist
 
-    flat = torch.cat([p.detach().reshape(-1).float().cpu() for p in model.parameters()])
+    flat = torch.cat([p.detach().reshape(-1).float() for p in model.parameters()])  # NCCL: on GPU
     reference = flat.clone()
     dist.broadcast(reference, 0)
-    same = torch.tensor([float(torch.equal(flat, reference))])
+    same = torch.tensor([float(torch.equal(flat, reference))], device=flat.device)
     dist.all_reduce(same, op=dist.ReduceOp.MIN)
     return bool(same.item())
 
@@ -240,14 +245,14 @@ def barrier(world: int) -> None:
         dist.barrier()
 
 
-def stop_together(stop: bool, world: int) -> bool:
+def stop_together(stop: bool, world: int, device: str = "cpu") -> bool:
     """True on every rank when any rank wants to stop: ranks that wait on each other (ddp) must
     leave the loop at the same step, and each rank reads its own clock."""
     if world == 1:
         return stop
     import torch.distributed as dist
 
-    flag = torch.tensor([float(stop)])
+    flag = torch.tensor([float(stop)], device=device)
     dist.all_reduce(flag, op=dist.ReduceOp.MAX)
     return bool(flag.item())
 
@@ -269,7 +274,9 @@ def train(cfg: TrainConfig) -> dict:
 
     if cfg.parallel not in PARALLEL:
         raise SystemExit(f"--parallel {cfg.parallel!r}: choose one of {', '.join(PARALLEL)}")
-    rank, world = distributed()
+    rank, world = distributed(cfg.device)
+    if world > 1 and cfg.device == "cuda":  # one GPU per rank
+        cfg = dataclasses.replace(cfg, device=f"cuda:{os.environ.get('LOCAL_RANK', 0)}")
     main_rank = rank == 0
     torch.set_num_threads(resolve_threads(cfg.threads))
     out = Path(cfg.out_dir)
@@ -395,7 +402,9 @@ def train(cfg: TrainConfig) -> dict:
     with steps_log.open("a") if main_rank else open(os.devnull, "w") as steps_file:
         try:
             while step < cfg.max_steps:
-                if budget.timed and stop_together(budget.left() <= end_seconds() + step_s, world):
+                if budget.timed and stop_together(
+                    budget.left() <= end_seconds() + step_s, world, cfg.device
+                ):
                     reporter.line(
                         f"--max-minutes {cfg.max_minutes:g}: training stops at step {step}, keeping "
                         f"{budget.left():.0f} s for the final evaluation, the sample and the files"
@@ -542,7 +551,7 @@ def finish(cfg, out: Path, model, tok, history, final: dict, final_eval, budget,
     reporter.line(
         f"done: step {final['steps']} in {budget.elapsed():.1f} s"
         + (f" (budget {budget.total:.0f} s)" if budget.timed else "")
-        + f" | the run (model.safetensors, tokenizer.json, run.json), ckpt.pt, metrics.json"
+        + " | the run (model.safetensors, tokenizer.json, run.json), ckpt.pt, metrics.json"
         + f"{', sample.txt' if cfg.sample_tokens else ''}"
         + f"{', curves.png' if history else ''} in {out}"
     )
