@@ -15,6 +15,15 @@ from roadmap.impl import load
 mod = load("week15_efficient_inference.efficient_attention")
 
 
+def linear(q, k, v, **kwargs):
+    """The learner's linear_attention; its inputs must come back unchanged."""
+    before = [t.clone() for t in (q, k, v)]
+    out = mod.linear_attention(q, k, v, **kwargs)
+    for name, t, b in zip("qkv", (q, k, v), before):
+        assert torch.equal(t, b), f"linear_attention changed its input {name}; work on new tensors"
+    return out
+
+
 def phi(x):
     return torch.where(x > 0, x + 1.0, torch.exp(x))  # elu(x) + 1, written independently
 
@@ -31,7 +40,7 @@ def test_known_answer_constant_features_average_the_values():
     causal row 0 sees only v_0 (1.0), row 1 both (2.0), up to eps."""
     q = torch.zeros(1, 1, 2, 1, dtype=torch.float64)
     v = torch.tensor([1.0, 3.0], dtype=torch.float64).view(1, 1, 2, 1)
-    got = mod.linear_attention(q, q, v, causal=False)
+    got = linear(q, q, v, causal=False)
     assert_close(
         got.flatten(),
         torch.tensor([2.0, 2.0], dtype=torch.float64),
@@ -39,7 +48,7 @@ def test_known_answer_constant_features_average_the_values():
         hint="out_i = phi(q_i)^T S / (phi(q_i)^T z + eps), the normaliser in the denominator, "
         "with sums over ALL keys",
     )
-    got = mod.linear_attention(q, q, v, causal=True)
+    got = linear(q, q, v, causal=True)
     assert_close(
         got.flatten(),
         torch.tensor([1.0, 2.0], dtype=torch.float64),
@@ -56,12 +65,39 @@ def test_equals_the_quadratic_form_for_odd_sizes(causal):
     k = torch.randn(2, 3, 7, 5, generator=g, dtype=torch.float64) * 3
     v = torch.randn(2, 3, 7, 4, generator=g, dtype=torch.float64)
     assert_close(
-        mod.linear_attention(q, k, v, causal=causal),
+        linear(q, k, v, causal=causal),
         quadratic_linear_attention(q, k, v, causal),
         what=f"linear_attention(B=2, H=3, T=7, D=5, Dv=4, causal={causal})",
         hint="phi = elu_feature_map on q AND k; numerator phi(q_i)^T S_i, denominator "
         "phi(q_i)^T z_i + eps; causal sums run over j <= i",
     )
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_eps_is_the_one_passed(causal):
+    """Non-default eps = 2: with q = k = 0 (phi = 1) and v = [1, 3], non-causal rows are
+    (1 + 3) / (2 + 2) = 1.0; causal row 0 is 1 / (1 + 2) = 1/3, row 1 is 4 / (2 + 2) = 1.0."""
+    q = torch.zeros(1, 1, 2, 1, dtype=torch.float64)
+    v = torch.tensor([1.0, 3.0], dtype=torch.float64).view(1, 1, 2, 1)
+    expected = [1 / 3, 1.0] if causal else [1.0, 1.0]
+    assert_close(
+        linear(q, q, v, causal=causal, eps=2.0).flatten(),
+        torch.tensor(expected, dtype=torch.float64),
+        what=f"linear_attention(q=k=0, v=[1, 3], causal={causal}, eps=2.0)",
+        hint="add the eps argument (not a constant) to the normaliser phi(q_i)^T z_i",
+    )
+
+
+def test_inputs_are_unchanged():
+    """Side effects: linear_attention must not modify q, k or v (elu_feature_map makes new tensors;
+    an in-place feature map would change the caller's queries)."""
+    g = generator(24)
+    q, k, v = (torch.randn(1, 2, 6, 3, generator=g, dtype=torch.float64) for _ in range(3))
+    before = [t.clone() for t in (q, k, v)]
+    for causal in (False, True):
+        linear(q, k, v, causal=causal)
+    for name, t, b in zip("qkv", (q, k, v), before):
+        assert torch.equal(t, b), f"linear_attention changed its input {name}; work on new tensors"
 
 
 def test_never_builds_a_T_by_T_tensor():
@@ -71,7 +107,7 @@ def test_never_builds_a_T_by_T_tensor():
     q, k, v = (torch.randn(1, 1, 64, 4, generator=g) for _ in range(3))
     for causal in (False, True):
         with LargestTensor() as rec:
-            mod.linear_attention(q, k, v, causal=causal)
+            linear(q, k, v, causal=causal)
         assert rec.numel < 2048, (
             f"linear_attention(T=64, causal={causal}) created a tensor of shape {rec.shape}\n"
             "  likely cause: the (T, T) matrix phi(q) phi(k)^T was built; associate the other way: "
@@ -101,11 +137,13 @@ def test_block_sparse_mask_known_answer():
 
 
 @pytest.mark.parametrize(
-    "T,block,local_blocks,stride", [(23, 3, 2, 3), (17, 4, 1, 2), (9, 2, 3, 1)]
+    "T,block,local_blocks,stride",
+    [(23, 3, 2, 3), (17, 4, 1, 2), (9, 2, 3, 1), (5, 8, 1, 2), (10, 1, 2, 4), (12, 3, 4, 3)],
 )
 def test_block_sparse_mask_follows_the_rules(T, block, local_blocks, stride):
-    """Every (i, j) pair against the docstring's rules, with a short last block (T % block != 0);
-    stride 1 must give the full causal mask."""
+    """Every (i, j) pair against the docstring's rules, with a short last block (T % block != 0),
+    one block longer than T (T=5, block 8: everything is local), blocks of one position, and
+    local_blocks reaching back to block 0; stride 1 must give the full causal mask."""
     m = mod.block_sparse_mask(T, block, local_blocks, stride)
     what = f"block_sparse_mask(T={T}, block={block}, local_blocks={local_blocks}, stride={stride})"
     for i in range(T):

@@ -49,7 +49,10 @@ def rand_qkv(B, H, T, S, D, seed, dtype=torch.float64, scale=1.0):
 
 
 def forward(q, k, v, causal, bq, bk):
-    return from_scratch(
+    """The learner's forward, from scratch; its inputs must come back unchanged (a side effect
+    would also corrupt the oracle computed from them afterwards)."""
+    before = [t.clone() for t in (q, k, v)]
+    out = from_scratch(
         mod.flash_attention_forward,
         q,
         k,
@@ -61,6 +64,12 @@ def forward(q, k, v, causal, bq, bk):
         exercise="w15.flash_attention",
         instead=INSTEAD,
     )
+    for name, t, b in zip("qkv", (q, k, v), before):
+        assert torch.allclose(t, b, rtol=0, atol=0, equal_nan=True), (
+            f"flash_attention_forward changed its input {name}; scale a copy (q * scale), never "
+            "the caller's tensor in place"
+        )
+    return out
 
 
 def test_known_answer_zero_queries_average_the_values():
@@ -115,6 +124,56 @@ def test_forward_equals_naive_attention_for_odd_sizes(causal, bq, bk):
         what=f"lse of {what}",
         hint="lse (B, H, T) = m + log(l), the logsumexp of the scaled, masked scores of each row",
     )
+
+
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("bq,bk", [(1, 1), (9, 9), (9, 3), (16, 40)])
+def test_block_sizes_at_the_edges(causal, bq, bk):
+    """T=9: blocks of one row, blocks exactly T (one block, no remainder), and blocks longer than T
+    (one short block each): the same attention and logsumexp as the definition."""
+    q, k, v = rand_qkv(2, 1, 9, 9, 3, seed=bq + bk + causal)
+    o, lse = forward(q, k, v, causal, bq, bk)
+    what = f"flash_attention_forward(T=9, causal={causal}, block_q={bq}, block_k={bk})"
+    assert_close(
+        o,
+        F.scaled_dot_product_attention(q, k, v, is_causal=causal),
+        what=what,
+        hint=f"{BLOCKS}; a block as long as T or longer is one (short) block",
+    )
+
+
+def test_forward_and_backward_leave_their_inputs_unchanged():
+    """Side effects: q, k, v, o, lse and do are the caller's tensors; scaling q in place (q *= scale)
+    or normalising o in place would corrupt the autograd Function's saved tensors."""
+    q, k, v = rand_qkv(1, 2, 11, 11, 4, seed=31)
+    inputs = [t.clone() for t in (q, k, v)]
+    o, lse = forward(q, k, v, True, 4, 4)
+    for name, t, before in zip("qkv", (q, k, v), inputs):
+        assert torch.equal(t, before), (
+            f"flash_attention_forward changed its input {name}; scale a copy (q * scale), never "
+            "the caller's tensor in place"
+        )
+    do = torch.randn(o.shape, generator=generator(32), dtype=torch.float64)
+    saved = [t.clone() for t in (q, k, v, o, lse, do)]
+    from_scratch(
+        mod.flash_attention_backward,
+        q,
+        k,
+        v,
+        o,
+        lse,
+        do,
+        True,
+        4,
+        4,
+        forbid=FORBID_BACKWARD,
+        exercise="w15.flash_attention",
+        instead="P = exp(S - lse) per block and the formulas of the docstring",
+    )
+    for name, t, before in zip(("q", "k", "v", "o", "lse", "do"), (q, k, v, o, lse, do), saved):
+        assert torch.equal(t, before), (
+            f"flash_attention_backward changed its input {name}; compute on copies, never in place"
+        )
 
 
 def test_keys_longer_than_queries_non_causal():

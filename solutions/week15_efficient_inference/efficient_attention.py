@@ -9,7 +9,7 @@ a recurrent state of fixed size, which is why such models decode in constant mem
 Block-sparse attention (Child et al. 2019, Sparse Transformer; Zaheer et al. 2020, BigBird) keeps
 softmax but lets each query see only some key blocks: its local neighbourhood and a few strided
 "summary" blocks, so the work grows like T * (local + T / stride) instead of T^2.
-Check: `pytest checks/week15_efficient_inference/test_efficient_attention.py`
+Check: `python tracker.py check w15.linear_attention`
 """
 
 import math
@@ -34,7 +34,8 @@ def linear_attention(
     causal): out = A v / (A.sum(-1, keepdim=True) + eps); that quadratic form is the definition,
     not the way to compute it.
     Example (B = H = 1, D = Dv = 1, q = k = 0 so phi = 1, v = [[1], [3]]): non-causal -> both rows
-    (1 + 3) / 2 = 2; causal -> row 0: 1 / 1 = 1, row 1: (1 + 3) / 2 = 2 (up to eps).
+    (1 + 3) / 2 = 2; causal -> row 0: 1 / 1 = 1, row 1: (1 + 3) / 2 = 2 (up to eps; with eps = 2
+    the rows are 4 / 4 = 1 and, causal, 1 / 3 and 4 / 4). q, k and v are not modified.
 
     Args:
         q: (B, H, T, D) queries.

@@ -13,7 +13,7 @@ rowsum(dP * P) = rowsum(dO * O) so it never needs a whole row of P at once.
 Papers: Dao et al. 2022 (FlashAttention), Dao 2023 (FlashAttention-2), Milakov & Gimelshein 2018
 (online normaliser calculation for softmax), Rabe & Staats 2021 (self-attention does not need O(n^2)
 memory).
-Check: `pytest checks/week15_efficient_inference/test_flash_attention.py`
+Check: `python tracker.py check w15.flash_attention`
 """
 
 import math
@@ -63,9 +63,12 @@ def flash_attention_forward(
     key blocks that start before r + block_q. Inside the blocks it reads, key j > query i is masked.
 
     Memory: no intermediate larger than a (B, H, block_q, block_k) block of scores or the
-    (B, H, T, D) output; nothing of size T x S is ever created.
+    (B, H, T, D) output; nothing of size T x S is ever created. q, k and v are not modified.
     Forbidden while its check runs: torch.softmax, torch.nn.functional.softmax, Tensor.softmax,
     torch.logsumexp, Tensor.logsumexp and torch.nn.functional.scaled_dot_product_attention.
+    Example: q = 0 (every score 0), v = [0, 2, 4, 6, 8] (B = H = D = 1), blocks of 2:
+    non-causal -> every row of o is the mean 4.0 and lse = log 5; causal -> o = [0, 1, 2, 3, 4]
+    (row i averages v[0..i]) and lse = [log 1, log 2, ..., log 5].
 
     Args:
         q: (B, H, T, D) queries.
@@ -130,8 +133,11 @@ def flash_attention_backward(
     delta equals rowsum(dP * P) and is computed once from dO and O, so no full row of P is needed.
     Loop over the same blocks as the forward (causal: skip the blocks the forward skips).
 
-    Memory: like the forward, nothing of size T x S. Forbidden while its check runs: everything the
-    forward forbids, plus torch.autograd.grad and torch.autograd.backward (no autograd replay).
+    Memory: like the forward, nothing of size T x S; no input is modified. Forbidden while its
+    check runs: everything the forward forbids, plus torch.autograd.grad and
+    torch.autograd.backward (no autograd replay).
+    Example: T = S = 1: P = [[1]], so dV = dO, delta = dO . O = dO . V, dS = 1 * (dO . V - dO . V)
+    = 0, hence dQ = dK = 0 (one key: its weight is 1 whatever the score).
 
     Args:
         q, k, v: the forward's inputs, (B, H, T, D), (B, H, S, D), (B, H, S, D).
