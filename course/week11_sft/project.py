@@ -1,17 +1,23 @@
-"""Week 11 project: instruction-tune a small GPT with our SFT loop and with trl's SFTTrainer.
+"""Week 11 project: instruction-tune the base model with our SFT loop and with trl's SFTTrainer.
 
 Pipeline (everything on CPU, seeded):
   1. the 1,100 Alpaca-style records of `instruction-data.json`, split 85/5/10 into train/val/test;
-  2. a week-06 BPE trained on the training texts, and a week-05 GPT pretrained briefly on them as
-     plain text (the "base model": it has read the data but knows no chat format);
-  3. `<|im_start|>` / `<|im_end|>` added (w11.special_tokens), every record turned into a ChatML
-     conversation with labels on the answer only (w11.masking);
+  2. the base model and its tokenizer, loaded with course/runs.py `load_run`: `--base DIR|ID`, by
+     default the course base (course/base.py: pre-trained by week 09's trainer on first use, by your
+     own week-06/09 code with --impl exercises, the tiny one with --short); any GPT-2-family
+     Hugging Face model works too (`--base gpt2` on a machine that is online);
+  3. `<PAD>`, `<|im_start|>`, `<|im_end|>` added where the base lacks them (w11.special_tokens),
+     every record turned into a ChatML conversation with labels on the answer only (w11.masking);
+     conversations longer than the base's context are dropped;
   4. fine-tuning twice from the same base weights: our loop (w11.sft_loop) and trl's SFTTrainer on
-     the model exported to a GPT2LMHeadModel (w11.trl), with the same steps, batch size and lr;
+     the base written as a run directory (a GPT2LMHeadModel directory with its tokenizer; your
+     chatml_template, w11.trl), with the same steps, batch size and lr;
   5. answers to 10 test instructions before and after (w11.generate), the response-only test loss of
      all three models, tokens/s of both loops, and the padding waste with and without packing.
 Writes to the out folder (default reports/week11/): losses.png, answers.md, eval.md, packing.md,
-config.json, metrics.txt.
+config.json, metrics.txt; and the model our loop tuned as a run (course/runs.py) in --run-dir
+(default runs/week11_sft/): `llm-serve --model runs/week11_sft` chats with it, weeks 12-13 can start
+from it with `--base runs/week11_sft`.
 Run: `python tracker.py project 11` (your code) or `python -m course.week11_sft.project --impl
 solutions`; `--short` finishes in well under a minute.
 """
@@ -27,22 +33,19 @@ from pathlib import Path
 
 import torch
 
+from course.base import add_base_flag, resolve_base
+from course.runs import load_run, save_run
+from roadmap import ROOT
 from roadmap.impl import load
 from roadmap.project import parser, record, setup
-from solutions.week05_gpt.hf import export_hf, from_hf_state_dict
-from solutions.week05_gpt.model import GPT, GPTConfig
-from solutions.week06_tokenizers.tokenizer import BPETokenizer
+from solutions.week05_gpt.hf import from_hf_state_dict
+from solutions.week05_gpt.model import GPT
+
+CHAT_SPECIALS = ["<PAD>", "<|im_start|>", "<|im_end|>"]  # what a chat model needs beyond the base
 
 
 @dataclass
 class ProjectConfig:
-    vocab_size: int = 768  # BPE: 256 bytes + merges (+ specials after them)
-    block_size: int = 128  # context of the GPT; longer conversations are dropped
-    n_layer: int = 3  # the base GPT
-    n_head: int = 3
-    n_embd: int = 96
-    pretrain_steps: int = 400  # plain next-token training on the training texts
-    pretrain_lr: float = 2e-3
     sft_steps: int = 200  # fine-tuning steps, the same for our loop and SFTTrainer
     sft_lr: float = 1e-3  # constant, AdamW without weight decay, in both
     batch_size: int = 8  # conversations per step
@@ -54,12 +57,6 @@ class ProjectConfig:
 
 
 SHORT = ProjectConfig(
-    vocab_size=300,
-    block_size=128,
-    n_layer=2,
-    n_head=2,
-    n_embd=48,
-    pretrain_steps=30,
     sft_steps=8,
     batch_size=4,
     eval_every=4,
@@ -88,40 +85,16 @@ def split_records(records: list[dict], seed: int) -> tuple[list[dict], list[dict
     return records[:n_train], records[n_train : n_train + n_val], records[n_train + n_val :]
 
 
-def plain_text(record: dict) -> str:
-    """A record as plain text for pretraining: no chat markup."""
-    parts = [record["instruction"], record.get("input", ""), record["output"]]
-    return "\n".join(p for p in parts if p)
+def chat_base(source: str, special) -> tuple[GPT, object]:
+    """(model, tokenizer) of the base run `source`, with the chat specials added where it lacks them.
 
-
-def pretrain(tok: BPETokenizer, texts: list[str], cfg: ProjectConfig) -> tuple[GPT, float]:
-    """A week-05 GPT trained on random windows of the texts joined by <|endoftext|>."""
-    eot = tok.special_tokens["<|endoftext|>"]
-    ids: list[int] = []
-    for text in texts:
-        ids += tok.encode(text) + [eot]
-    data = torch.tensor(ids)
-    torch.manual_seed(cfg.seed)
-    config = GPTConfig(
-        block_size=cfg.block_size,
-        vocab_size=len(tok.vocab),
-        n_layer=cfg.n_layer,
-        n_head=cfg.n_head,
-        n_embd=cfg.n_embd,
-    )
-    model = GPT(config)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.pretrain_lr, weight_decay=0.1)
-    g = torch.Generator().manual_seed(cfg.seed)
-    T, loss = cfg.block_size, torch.tensor(float("nan"))
-    for _ in range(cfg.pretrain_steps):
-        starts = torch.randint(0, len(data) - T - 1, (16,), generator=g).tolist()
-        x = torch.stack([data[s : s + T] for s in starts])
-        y = torch.stack([data[s + 1 : s + T + 1] for s in starts])
-        _, loss = model(x, y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-    return model.train(), loss.item()
+    `special` is week 11's special_tokens module: add_special_tokens keeps the specials the base
+    already has (the course base has all of them) and gives a GPT-2-family base new ids and
+    embedding rows (the mean of the old rows).
+    """
+    model, tok = load_run(source)
+    special.add_special_tokens(tok, model, CHAT_SPECIALS)
+    return model.train(), tok
 
 
 def conversations_of(records, tok, block_size, masking, formatting):
@@ -155,22 +128,30 @@ def answers(model, tok, records, cfg, formatting, generate) -> list[str]:
     return out
 
 
-def run_trl(base: GPT, tok, convs, cfg: ProjectConfig, workdir: Path, hf_sft):
-    """SFTTrainer on `base` exported to a GPT2LMHeadModel; returns (our GPT, losses, tokens/s)."""
-    from transformers import GPT2LMHeadModel
+def run_trl(base: GPT, tok, convs, cfg: ProjectConfig, workdir: Path, hf_sft, source: str):
+    """SFTTrainer on `base` written as a run directory; returns (our GPT, losses, tokens/s).
 
-    export_hf(base, workdir / "base")
-    hf = GPT2LMHeadModel.from_pretrained(workdir / "base")
+    A run directory is a GPT2LMHeadModel directory with its tokenizer, so transformers loads both
+    as they are; the chat template trl renders with is your chatml_template.
+    """
+    from transformers import AutoTokenizer, GPT2LMHeadModel
+
+    run = save_run(
+        workdir / "base", base, tok, made_by="week 11 SFT project (trl's start)", base=source
+    )
+    hf = GPT2LMHeadModel.from_pretrained(run)
+    hf_tok = AutoTokenizer.from_pretrained(run)
+    hf_tok.chat_template = hf_sft.chatml_template()
     config = hf_sft.sft_config(
         str(workdir / "trl"),
         max_steps=cfg.sft_steps,
         learning_rate=cfg.sft_lr,
         batch_size=cfg.batch_size,
-        max_length=cfg.block_size,
+        max_length=base.config.block_size,
         seed=cfg.seed,
     )
     config.dataloader_drop_last = False
-    trainer = hf_sft.sft_trainer(hf, hf_sft.to_hf_tokenizer(tok), convs, config)
+    trainer = hf_sft.sft_trainer(hf, hf_tok, convs, config)
     torch.manual_seed(cfg.seed)
     result = trainer.train()
     log = trainer.state.log_history
@@ -199,14 +180,14 @@ def plot(path: Path, ours: dict, trl_losses: list[float]) -> None:
     fig.savefig(path, dpi=100)
 
 
-def padding_table(examples, cfg: ProjectConfig, pad_id: int, packing) -> list[str]:
+def padding_table(examples, cfg: ProjectConfig, pad_id: int, packing, block_size: int) -> list[str]:
     """Padding waste: pad every batch to its max vs pack into rows of block_size."""
     lengths = [len(ids) for ids, _ in examples]
     slots = sum(
         len(lengths[i : i + cfg.batch_size]) * max(lengths[i : i + cfg.batch_size])
         for i in range(0, len(lengths), cfg.batch_size)
     )
-    packed = packing.pack(examples, cfg.block_size, pad_id)
+    packed = packing.pack(examples, block_size, pad_id)
     n_packed = packed["input_ids"].numel()
     real = sum(lengths)
     return [
@@ -216,15 +197,22 @@ def padding_table(examples, cfg: ProjectConfig, pad_id: int, packing) -> list[st
         "|---|---:|---:|---:|",
         f"| padded to each batch's max (batch {cfg.batch_size}) | - | {slots} | "
         f"{100 * (1 - real / slots):.1f} % |",
-        f"| packed into rows of {cfg.block_size} | {packed['input_ids'].shape[0]} x "
-        f"{cfg.block_size} | {n_packed} | {100 * (1 - real / n_packed):.1f} % |",
+        f"| packed into rows of {block_size} | {packed['input_ids'].shape[0]} x "
+        f"{block_size} | {n_packed} | {100 * (1 - real / n_packed):.1f} % |",
         "",
     ]
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = parser(11, "Instruction-tune a small GPT: our SFT loop vs trl's SFTTrainer.")
+    p = parser(11, "Instruction-tune the base model: our SFT loop vs trl's SFTTrainer.")
     p.add_argument("--data", type=Path, default=None, help="instruction JSON (default: registry)")
+    add_base_flag(p)
+    p.add_argument(
+        "--run-dir",
+        type=Path,
+        default=ROOT / "runs" / "week11_sft",
+        help="where the tuned model is written as a run (default runs/week11_sft)",
+    )
     args = p.parse_args(argv)
     out = setup(11, args)
     cfg = SHORT if args.short else ProjectConfig()
@@ -240,21 +228,16 @@ def main(argv: list[str] | None = None) -> int:
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n", encoding="utf-8")
 
     train, val, test = split_records(load_records(args.data), cfg.seed)
-    texts = [plain_text(r) for r in train]
-    tok = BPETokenizer.train(
-        "\n\n".join(texts), cfg.vocab_size, special_tokens=("<PAD>", "<|endoftext|>")
-    )
-    t0 = time.perf_counter()
-    base, pre_loss = pretrain(tok, texts, cfg)
-    print(
-        f"pretrained {cfg.pretrain_steps} steps in {time.perf_counter() - t0:.0f} s | loss {pre_loss:.3f}"
-    )
-    special.add_special_tokens(tok, base, ["<|im_start|>", "<|im_end|>"])
+    source = resolve_base(args.base, args.short)
+    base, tok = chat_base(source, special)
+    block_size = base.config.block_size
+    print(f"base: {source} | {sum(p.numel() for p in base.parameters()):,} parameters, "
+          f"{len(tok)} token ids, context {block_size}")  # fmt: skip
     pad = tok.special_tokens["<PAD>"]
 
-    train_c = conversations_of(train, tok, cfg.block_size, masking, formatting)
-    val_c = conversations_of(val, tok, cfg.block_size, masking, formatting)
-    test_c = conversations_of(test, tok, cfg.block_size, masking, formatting)
+    train_c = conversations_of(train, tok, block_size, masking, formatting)
+    val_c = conversations_of(val, tok, block_size, masking, formatting)
+    test_c = conversations_of(test, tok, block_size, masking, formatting)
     train_b = batches_of([e for _, e in train_c], cfg.batch_size, pad, masking)
     val_b = batches_of([e for _, e in val_c], cfg.batch_size, pad, masking)
     test_b = batches_of([e for _, e in test_c], cfg.batch_size, pad, masking)
@@ -285,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         trl_model, trl_losses, trl_tok_s = run_trl(
-            trl_base, tok, [m for m, _ in train_c], cfg, Path(tmp), hf_sft
+            trl_base, tok, [m for m, _ in train_c], cfg, Path(tmp), hf_sft, source
         )
     trl_loss = loop.evaluate(trl_model, test_b)
 
@@ -310,12 +293,12 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "| model | test loss | train steps | tokens/s (training) |",
         "|---|---:|---:|---:|",
-        f"| base (pretrained, not tuned) | {base_loss:.4f} | 0 | - |",
+        f"| base (not tuned) | {base_loss:.4f} | 0 | - |",
         f"| our loop (best of val evals, step {hist['best_step']}) | {ours_loss:.4f} | "
         f"{steps_run} | {ours_tok_s:.0f} |",
         f"| trl SFTTrainer | {trl_loss:.4f} | {len(trl_losses)} | {trl_tok_s:.0f} |",
         "",
-        f"Same base weights, batch {cfg.batch_size}, constant lr {cfg.sft_lr}, AdamW without "
+        f"Base: {source}. Same base weights, batch {cfg.batch_size}, constant lr {cfg.sft_lr}, AdamW without "
         f"weight decay; {n_real} real training tokens per epoch. Our loop stopped early: "
         f"{hist['stopped_early']}. Tokens/s count real (non-pad) tokens; ours includes its "
         f"{len(hist['eval_loss'])} evaluations on the val split, SFTTrainer's is its num_tokens / "
@@ -323,9 +306,24 @@ def main(argv: list[str] | None = None) -> int:
         "",
     ]
     (out / "eval.md").write_text("\n".join(eval_lines), encoding="utf-8")
-    pad_lines = padding_table([e for _, e in train_c], cfg, pad, packing)
+    pad_lines = padding_table([e for _, e in train_c], cfg, pad, packing, block_size)
     (out / "packing.md").write_text("\n".join(pad_lines), encoding="utf-8")
+    run = save_run(
+        args.run_dir,
+        base,
+        tok,
+        made_by="week 11 SFT project",
+        base=source,
+        metrics={
+            "test_loss_base": base_loss,
+            "test_loss": ours_loss,
+            "test_loss_trl": trl_loss,
+            "best_step": hist["best_step"],
+            "steps": steps_run,
+        },
+    )
     print("\n".join(eval_lines + pad_lines))
+    print(f"the tuned model (our loop) is a run: {run}")
     record(
         11,
         f"sft test loss base {base_loss:.3f} | ours {ours_loss:.3f} | trl {trl_loss:.3f} | "
