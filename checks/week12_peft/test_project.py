@@ -1,10 +1,19 @@
 """Check for w12.project: the comparison table, plot and samples, end to end on the tree under test.
 
 Runs `--short` on a 24-record fixture (data/fixtures/week12/instruction.json), so it never needs
-the dataset.
+the dataset; it starts from the short course base (built on first use by the tree under test). A
+second run starts from a GPT-2-shaped Hugging Face model with random weights saved here
+(vocab.json + merges.txt, as GPT-2's hub files are): `--base` takes what `--base gpt2` would load
+online.
 """
 
+import json
+
+import pytest
+import torch
+
 from course.data import fixture_path
+from course.runs import load_run
 from roadmap.impl import load
 from roadmap.project import load_project
 
@@ -12,12 +21,14 @@ project = load_project("week12_peft")
 nf4 = load("week12_peft.nf4")
 
 
-def test_project_writes_the_comparison(tmp_path):
-    # the learner's code first: an untouched week is todo before the project loads its models
-    nf4.nf4_code_book()
+def run_project(tmp_path, *extra: str) -> tuple[str, dict]:
+    """project.main --short on the fixture; checks every artifact, returns (comparison.md, the
+    merged LoRA run's card)."""
     data = fixture_path("week12", "instruction.json")
-    assert project.main(["--short", "--out", str(tmp_path), "--data-file", str(data)]) == 0
-    table = (tmp_path / "comparison.md").read_text(encoding="utf-8")
+    out, run = tmp_path / "out", tmp_path / "run"
+    argv = ["--short", "--out", str(out), "--data-file", str(data), "--run-dir", str(run), *extra]
+    assert project.main(argv) == 0, "project.main returned non-zero"
+    table = (out / "comparison.md").read_text(encoding="utf-8")
     rows = {
         line.split("|")[1].strip(): line.split("|")
         for line in table.splitlines()
@@ -29,6 +40,71 @@ def test_project_writes_the_comparison(tmp_path):
         f"trainable share per method {pct}: full trains everything, LoRA and QLoRA the same "
         "adapter (count_parameters, and the QLoRA base counted as weights)"
     )
-    assert (tmp_path / "loss.png").stat().st_size > 1000, "loss.png missing or empty"
-    assert "## Prompt 1" in (tmp_path / "samples.md").read_text(encoding="utf-8")
-    assert (tmp_path / "metrics.txt").read_text().startswith("lora r=8"), "metrics.txt missing"
+    assert (out / "loss.png").stat().st_size > 1000, "loss.png missing or empty"
+    assert "## Prompt 1" in (out / "samples.md").read_text(encoding="utf-8")
+    assert (out / "metrics.txt").read_text().startswith("lora r=8"), "metrics.txt missing"
+    card = json.loads((run / "run.json").read_text(encoding="utf-8"))
+    assert card["made_by"] == "week 12 LoRA project (merged)", f"made_by {card['made_by']!r}"
+    model, _ = load_run(run)
+    names = [name for name, _ in model.named_parameters()]
+    assert not any("lora" in name for name in names), (
+        f"the LoRA run still has adapter weights {[n for n in names if 'lora' in n][:3]}: "
+        "merge_and_unload must leave a plain GPT"
+    )
+    lora_loss = float(rows["lora"][8])
+    assert card["metrics"]["eval_loss"] == pytest.approx(lora_loss, abs=1e-4), (
+        f"the run's eval loss {card['metrics']['eval_loss']} is not the lora row's {lora_loss}"
+    )
+    return table, card
+
+
+@pytest.mark.timeout(240)  # a few s of CPU; a loaded two-core machine may be 10x slower
+def test_project_writes_the_comparison_and_the_merged_lora_run(tmp_path):
+    # the learner's code first: an untouched week is todo before the project loads its models
+    nf4.nf4_code_book()
+    table, card = run_project(tmp_path)
+    assert "runs/base/short-" in card["base"].replace("\\", "/"), (
+        f"run.json names base {card['base']!r}, not the short course base"
+    )
+    assert "Base: " in table and "runs/base/short-" in table.replace("\\", "/"), (
+        f"comparison.md does not name the short course base it started from:\n{table[:600]}"
+    )
+
+
+def gpt2_shaped_model(folder, texts: list[str]):
+    """A 2-layer GPT2LMHeadModel (C=32, random weights) with a byte-level BPE of 300 ids trained
+    on `texts` (<|endoftext|> its only special), saved as GPT-2's hub files are: config.json,
+    model.safetensors, vocab.json, merges.txt."""
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    folder.mkdir()
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(texts, vocab_size=300, special_tokens=["<|endoftext|>"])
+    bpe.save_model(str(folder))
+    torch.manual_seed(0)
+    config = GPT2Config(
+        n_layer=2,
+        n_head=2,
+        n_embd=32,
+        n_positions=128,
+        vocab_size=bpe.get_vocab_size(),
+        bos_token_id=0,
+        eos_token_id=0,
+    )
+    GPT2LMHeadModel(config).save_pretrained(folder)
+    return folder
+
+
+@pytest.mark.timeout(240)
+def test_project_starts_from_a_gpt2_family_hugging_face_model(tmp_path):
+    pytest.importorskip(
+        "transformers", reason="--base with a Hugging Face model needs the hf extra"
+    )
+    nf4.nf4_code_book()
+    records = json.loads(fixture_path("week12", "instruction.json").read_text(encoding="utf-8"))
+    texts = [" ".join([r["instruction"], r.get("input", ""), r["output"]]) for r in records]
+    base = gpt2_shaped_model(tmp_path / "gpt2-tiny", texts)
+    table, card = run_project(tmp_path, "--base", str(base))
+    assert card["base"] == str(base), f"run.json names base {card['base']!r}, not {base}"
+    assert "vocabulary 300" in table, f"comparison.md does not describe the 300-id base:\n{table}"

@@ -1,15 +1,20 @@
-"""Week 12 project: fine-tune the course GPT on instruction data three ways and compare the cost.
+"""Week 12 project: fine-tune the base model on instruction data three ways and compare the cost.
 
-A character-level week-05 GPT is first pretrained here on the text of the instruction records (the
-"course model"; week 11's SFT model is not imported so that this week stands alone). Copies of it
-are then fine-tuned on Alpaca-style prompts with the loss on the response only:
+The base model and its tokenizer come from course/runs.py `load_run`: `--base DIR|ID`, by default
+the course base (course/base.py: pre-trained by week 09's trainer on first use, by your own
+week-06/09 code with --impl exercises, the tiny one with --short); a week-11 run
+(`--base runs/week11_sft`) or any GPT-2-family Hugging Face model (`--base gpt2`, online) works too.
+Copies of it are fine-tuned on Alpaca-style prompts (each answer ends with <|endoftext|>) with the
+loss on the response only:
   full   every parameter trains (AdamW)
   lora   the learner's inject_lora (r=8, alpha=16) on c_attn, c_proj, c_fc; the rest frozen
   qlora  the learner's inject_qlora: the same LoRA on an NF4 4-bit frozen base
 and compared on trainable vs total parameters, training-state memory (weights + gradients + AdamW
 moments, counted from the tensors), the peak RSS growth while training (sampled), tokens/s, eval
 loss on held-out records and the size of what must be saved (the adapter or the whole model).
-Writes to the out folder (default reports/week12/): comparison.md, loss.png, samples.md.
+Writes to the out folder (default reports/week12/): comparison.md, loss.png, samples.md; and the
+LoRA model, merged into its base (your merge_and_unload), as a run in --run-dir (default
+runs/week12_lora/).
 Run: `python tracker.py project 12 [--short]` or `python -m course.week12_peft.project --impl
 solutions`.
 """
@@ -24,10 +29,11 @@ from pathlib import Path
 
 import torch
 
-from course.week05_gpt.data import CharTokenizer
+from course.base import add_base_flag, resolve_base
+from course.runs import load_run, save_run
+from roadmap import ROOT
 from roadmap.impl import load
 from roadmap.project import parser, record, setup
-from solutions.week05_gpt.model import GPT, GPTConfig
 from solutions.week11_sft.generate import generate_response
 
 TARGETS = ["c_attn", "c_proj", "c_fc"]
@@ -35,11 +41,6 @@ TARGETS = ["c_attn", "c_proj", "c_fc"]
 
 @dataclass
 class ProjectConfig:
-    n_layer: int = 4  # the course GPT
-    n_head: int = 4
-    n_embd: int = 96
-    block_size: int = 192  # characters per example (longer ones are cut)
-    pretrain_steps: int = 600  # language modelling on the records' text, before fine-tuning
     finetune_steps: int = 150  # per method
     batch_size: int = 8
     lr_full: float = 3e-4  # AdamW learning rate when every weight trains
@@ -49,16 +50,11 @@ class ProjectConfig:
     eval_records: int = 80  # held-out records for the eval loss
     eval_every: int = 25  # fine-tuning steps between eval points of the plot
     samples: int = 3  # held-out prompts answered per method in samples.md
-    sample_tokens: int = 120  # the most characters per greedy answer
+    sample_tokens: int = 60  # the most tokens per greedy answer
     seed: int = 1337
 
 
 SHORT = ProjectConfig(
-    n_layer=2,
-    n_head=2,
-    n_embd=32,
-    block_size=64,
-    pretrain_steps=10,
     finetune_steps=4,
     batch_size=4,
     eval_records=6,
@@ -84,27 +80,33 @@ def load_records(data_file: Path | None) -> list[dict]:
     return json.loads(Path(data_file).read_text(encoding="utf-8"))
 
 
-def encode_examples(records, tok: CharTokenizer, block_size: int) -> list[tuple[list[int], int]]:
-    """(ids of prompt + response, number of prompt ids) per record, cut to block_size + 1 ids."""
+def encode_examples(records, tok, block_size: int) -> list[tuple[list[int], int]]:
+    """(ids of prompt + response + <|endoftext|>, number of prompt ids) per record, cut to
+    block_size + 1 ids; a record whose prompt alone fills that is left out (nothing to learn).
+    The end token is trained with the response: the tuned model learns to stop."""
+    end = tok.special_tokens["<|endoftext|>"]
     out = []
     for rec in records:
         prompt, response = format_alpaca(rec)
-        ids = tok.encode(prompt + response)[: block_size + 1]
-        out.append((ids, min(len(tok.encode(prompt)), len(ids) - 1)))
+        ids = (tok.encode(prompt + response) + [end])[: block_size + 1]
+        n_prompt = len(tok.encode(prompt))
+        if n_prompt < len(ids):
+            out.append((ids, n_prompt))
     return out
 
 
-def make_batch(examples, rows: list[int], block_size: int, response_only: bool):
-    """x, y (B, T) int64 with T = block_size; y = -100 on padding (and on the prompt if asked)."""
-    x = torch.zeros(len(rows), block_size, dtype=torch.long)
-    y = torch.full((len(rows), block_size), -100, dtype=torch.long)
+def make_batch(examples, rows: list[int], block_size: int):
+    """x, y (B, T) int64, T = the longest example of the rows minus one (at most block_size);
+    y = -100 on the prompt and on padding."""
+    T = min(block_size, max(len(examples[i][0]) for i in rows) - 1)
+    x = torch.zeros(len(rows), T, dtype=torch.long)
+    y = torch.full((len(rows), T), -100, dtype=torch.long)
     for b, i in enumerate(rows):
         ids, n_prompt = examples[i]
         t = torch.tensor(ids)
         x[b, : len(ids) - 1] = t[:-1]
         y[b, : len(ids) - 1] = t[1:]
-        if response_only:
-            y[b, : n_prompt - 1] = -100  # predict only what follows "### Response:\n"
+        y[b, : n_prompt - 1] = -100  # predict only what follows "### Response:\n"
     return x, y
 
 
@@ -140,11 +142,12 @@ class PeakRSS:
 
 @torch.no_grad()
 def eval_loss(model, examples, block_size: int) -> float:
+    """Mean NLL per response token over `examples` (batches of 8, response only)."""
     model.eval()
     total, count = 0.0, 0
     for start in range(0, len(examples), 8):
         rows = list(range(start, min(start + 8, len(examples))))
-        x, y = make_batch(examples, rows, block_size, response_only=True)
+        x, y = make_batch(examples, rows, block_size)
         _, loss = model(x, y)
         n = int((y != -100).sum())
         total += loss.item() * n
@@ -158,11 +161,12 @@ def train(
     cfg: ProjectConfig,
     steps: int,
     lr: float,
-    response_only: bool,
     eval_examples=None,
     log=None,
 ) -> dict:
-    """AdamW on the trainable parameters; returns tokens/s, memory and the eval curve."""
+    """AdamW on the trainable parameters, loss on the response only; returns tokens/s, memory and
+    the eval curve."""
+    block_size = model.config.block_size
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
     g = torch.Generator().manual_seed(cfg.seed)
@@ -172,16 +176,16 @@ def train(
         for step in range(1, steps + 1):
             model.train()
             rows = torch.randint(0, len(examples), (cfg.batch_size,), generator=g).tolist()
-            x, y = make_batch(examples, rows, cfg.block_size, response_only)
+            x, y = make_batch(examples, rows, block_size)
             t0 = time.perf_counter()
             _, loss = model(x, y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             seconds += time.perf_counter() - t0
-            tokens += x.numel()
+            tokens += sum(len(examples[i][0]) - 1 for i in rows)  # real positions, not padding
             if eval_examples is not None and (step % cfg.eval_every == 0 or step == steps):
-                curve.append((step, eval_loss(model, eval_examples, cfg.block_size)))
+                curve.append((step, eval_loss(model, eval_examples, block_size)))
                 if log:
                     print(f"{log} step {step} | train {loss.item():.4f} | eval {curve[-1][1]:.4f}")
         unique = {t.data_ptr(): t for t in model.state_dict().values()}  # tied weights once
@@ -205,10 +209,11 @@ def saved_size(model, method: str, path: Path) -> int:
     return path.stat().st_size
 
 
-def sample(model, tok: CharTokenizer, record: dict, cfg: ProjectConfig) -> str:
+def sample(model, tok, record: dict, cfg: ProjectConfig) -> str:
+    """The greedy answer to the record's prompt, up to <|endoftext|> or cfg.sample_tokens tokens."""
     prompt, _ = format_alpaca(record)
-    newline = tok.stoi.get("\n", -1)  # -1: no newline in the vocabulary, never stop early
-    out = generate_response(model.eval(), tok.encode(prompt), newline, cfg.sample_tokens)
+    end = tok.special_tokens["<|endoftext|>"]
+    out = generate_response(model.eval(), tok.encode(prompt), end, cfg.sample_tokens)
     return tok.decode(out).strip()
 
 
@@ -221,6 +226,13 @@ def main(argv: list[str] | None = None) -> int:
         help="instruction records as JSON (default: the instruction dataset)",
     )
     p.add_argument("--threads", type=int, default=1, help="torch threads")
+    add_base_flag(p)
+    p.add_argument(
+        "--run-dir",
+        type=Path,
+        default=ROOT / "runs" / "week12_lora",
+        help="where the LoRA model, merged, is written as a run (default runs/week12_lora)",
+    )
     args = p.parse_args(argv)
     out = setup(12, args)
     torch.set_num_threads(args.threads)
@@ -229,28 +241,19 @@ def main(argv: list[str] | None = None) -> int:
     qlora = load("week12_peft.qlora")
 
     records = load_records(args.data_file)
-    tok = CharTokenizer.from_text("".join("".join(format_alpaca(r)) for r in records))
+    source = resolve_base(args.base, args.short)
+    base, tok = load_run(source)
+    block_size = base.config.block_size
     g = torch.Generator().manual_seed(cfg.seed)
     order = torch.randperm(len(records), generator=g).tolist()
     n_eval = min(cfg.eval_records, len(records) // 4)
     held_out = [records[i] for i in order[:n_eval]]
     train_records = [records[i] for i in order[n_eval:]]
-    train_ex = encode_examples(train_records, tok, cfg.block_size)
-    eval_ex = encode_examples(held_out, tok, cfg.block_size)
-
-    torch.manual_seed(cfg.seed)
-    config = GPTConfig(
-        block_size=cfg.block_size,
-        vocab_size=tok.vocab_size,
-        n_layer=cfg.n_layer,
-        n_head=cfg.n_head,
-        n_embd=cfg.n_embd,
-    )
-    base = GPT(config)
+    train_ex = encode_examples(train_records, tok, block_size)
+    eval_ex = encode_examples(held_out, tok, block_size)
     start = time.perf_counter()
-    train(base, train_ex, cfg, cfg.pretrain_steps, 2e-3, response_only=False, log="pretrain")
-    base_loss = eval_loss(base, eval_ex, cfg.block_size)
-    print(f"pretrained {cfg.pretrain_steps} steps | eval loss (responses) {base_loss:.4f}")
+    base_loss = eval_loss(base, eval_ex, block_size)
+    print(f"base: {source} | eval loss (responses) before fine-tuning {base_loss:.4f}")
 
     rows, curves, answers = [], {}, {}
     for method in ("full", "lora", "qlora"):
@@ -274,7 +277,6 @@ def main(argv: list[str] | None = None) -> int:
             cfg,
             cfg.finetune_steps,
             lr,
-            response_only=True,
             eval_examples=eval_ex,
             log=method,
         )
@@ -283,8 +285,24 @@ def main(argv: list[str] | None = None) -> int:
         curves[method] = [(0, base_loss)] + stats["curve"]
         answers[method] = [sample(model, tok, rec, cfg) for rec in held_out[: cfg.samples]]
         rows.append(dict(method=method, trainable=trainable, total=total, size=size, **stats))
+        if method == "lora":  # the week's model: the adapter merged into a plain GPT
+            inject.merge_and_unload(model)
+            run = save_run(
+                args.run_dir,
+                model,
+                tok,
+                made_by="week 12 LoRA project (merged)",
+                base=source,
+                metrics={"eval_loss_base": base_loss, "eval_loss": stats["curve"][-1][1]},
+                lora={
+                    "r": cfg.r,
+                    "alpha": cfg.alpha,
+                    "targets": TARGETS,
+                    "steps": cfg.finetune_steps,
+                },
+            )
 
-    write_report(out, cfg, rows, base_loss, time.perf_counter() - start)
+    write_report(out, cfg, rows, base, source, base_loss, time.perf_counter() - start)
     plot_curves(out / "loss.png", curves)
     write_samples(out / "samples.md", held_out[: cfg.samples], answers)
     by = {r["method"]: r for r in rows}
@@ -295,16 +313,20 @@ def main(argv: list[str] | None = None) -> int:
         f"{by['lora']['curve'][-1][1]:.3f} qlora {by['qlora']['curve'][-1][1]:.3f}",
         out,
     )
+    print(f"the LoRA model, merged, is a run: {run}")
     return 0
 
 
-def write_report(out: Path, cfg: ProjectConfig, rows, base_loss: float, seconds: float) -> None:
+def write_report(
+    out: Path, cfg: ProjectConfig, rows, base, source: str, base_loss: float, seconds: float
+) -> None:
+    c = base.config
     lines = [
-        "# LoRA vs QLoRA vs full fine-tuning (week-05 GPT, character level, CPU)",
+        "# LoRA vs QLoRA vs full fine-tuning (week-05 GPT, CPU)",
         "",
-        f"Course GPT: {cfg.n_layer} layers, C={cfg.n_embd}, block {cfg.block_size}, pretrained "
-        f"{cfg.pretrain_steps} steps on the instruction records' text; eval loss of the responses "
-        f"before fine-tuning: {base_loss:.4f}. Fine-tuning: {cfg.finetune_steps} steps, batch "
+        f"Base: {source} ({c.n_layer} layers, C={c.n_embd}, context {c.block_size}, vocabulary "
+        f"{c.vocab_size}); eval loss of the responses before fine-tuning: {base_loss:.4f}. "
+        f"Fine-tuning: {cfg.finetune_steps} steps, batch "
         f"{cfg.batch_size}, loss on the response only, AdamW (lr {cfg.lr_full} full, {cfg.lr_lora} "
         f"LoRA/QLoRA), LoRA r={cfg.r}, alpha={cfg.alpha} on {', '.join(TARGETS)}. "
         f"{torch.get_num_threads()} torch thread(s); total {seconds:.0f} s.",
