@@ -1,14 +1,20 @@
-"""Week 13 project: align a small character GPT with DPO (your dpo_step, then trl's DPOTrainer) and
-run the toy PPO task.
+"""Week 13 project: align the base model with DPO (your dpo_step, then trl's DPOTrainer) and run the
+toy PPO task.
 
 1. Toy RLHF: your rlhf_step teaches a tiny GPT to use the target tokens, with kl_coef 0.05 and a
-   strong 1.0 for comparison -> ppo.md, ppo.png (reward and KL per update).
-2. A base model: the week-05 GPT, trained here as a character model on prompt + chosen answer of
-   the training pairs (a stand-in for the week-11 SFT model, which this week does not import).
+   strong 1.0 for comparison -> ppo.md, ppo.png (reward and KL per update). Its tiny policy is the
+   task itself, not a language model.
+2. The start of DPO: the base model from course/runs.py `load_run` (`--base DIR|ID`, by default the
+   course base, course/base.py, built on first use by your week-06/09 code with --impl exercises,
+   the tiny one with --short; a week-11 run or a GPT-2-family Hugging Face model works too),
+   fine-tuned with the week-11 loop on prompt + chosen answer + end token of the training pairs:
+   the SFT model that DPO starts from and compares with (its reference).
 3. DPO on the synthetic preference pairs (course/week13_alignment/data.py) with your dpo_step, then
-   the same from the same base with trl's DPOTrainer built by your make_dpo_trainer -> dpo.md,
-   dpo.png (loss and reward margin per step), answers.md (greedy answers to held-out prompts
-   before and after, and held-out implicit-reward accuracy).
+   the same from the same start with trl's DPOTrainer built by your make_dpo_trainer (on the start
+   written as a run directory, which transformers loads as it is) -> dpo.md, dpo.png (loss and
+   reward margin per step), answers.md (greedy answers to held-out prompts before and after, and
+   held-out implicit-reward accuracy).
+The model your dpo_step aligned is written as a run in --run-dir (default runs/week13_dpo/).
 Run: `python tracker.py project 13 [--short] [--impl solutions]`. `--hh-rlhf` uses the hh-rlhf
 harmless test pairs instead (offensive text by design; see the handout).
 """
@@ -23,31 +29,26 @@ from pathlib import Path
 
 import torch
 
-from course.week13_alignment.data import (
-    EOS,
-    char_vocab,
-    hf_char_tokenizer,
-    load_hh_rlhf,
-    load_instruction_pairs,
-)
+from course.base import add_base_flag, resolve_base
+from course.runs import load_run, save_run
+from course.week13_alignment.data import load_hh_rlhf, load_instruction_pairs
+from roadmap import ROOT
 from roadmap.impl import load
 from roadmap.project import parser, record, setup
-from solutions.week05_gpt.hf import export_hf, from_hf_state_dict
-from solutions.week05_gpt.model import GPT, GPTConfig
+from solutions.week05_gpt.hf import from_hf_state_dict
+from solutions.week05_gpt.model import GPT
 from solutions.week11_sft.generate import generate_response
+from solutions.week11_sft.loop import evaluate, train_sft
+from solutions.week11_sft.masking import IGNORE, collate
 
 
 @dataclass
 class ProjectConfig:
-    block_size: int = 128  # prompt_chars + response_chars + 1 (EOS) must fit
-    n_layer: int = 2  # the base character GPT
-    n_head: int = 2
-    n_embd: int = 96
     prompt_chars: int = 64  # keep the last characters of each prompt
     response_chars: int = 60  # keep the first characters of each response
-    base_steps: int = 600  # next-token training of the base model on prompt + chosen
-    base_lr: float = 2e-3
-    batch_size: int = 16  # base training batch
+    sft_steps: int = 200  # week-11 loop on prompt + chosen, before DPO
+    sft_lr: float = 1e-3  # constant, AdamW without weight decay
+    batch_size: int = 16  # SFT batch
     dpo_steps: int = 60  # DPO steps, ours and trl's each
     dpo_batch: int = 8  # preference pairs per DPO step
     dpo_lr: float = 3e-4
@@ -56,16 +57,14 @@ class ProjectConfig:
     ppo_batch: int = 64  # toy RLHF responses per update
     held_out: int = 40  # pairs kept out of training, for the accuracy and the answers
     answers: int = 4  # held-out prompts answered before / after
+    answer_tokens: int = 40  # the most tokens per greedy answer
     seed: int = 1337
 
 
 SHORT = ProjectConfig(
-    block_size=48,
-    n_layer=1,
-    n_embd=32,
     prompt_chars=24,
     response_chars=20,
-    base_steps=10,
+    sft_steps=4,
     batch_size=4,
     dpo_steps=2,
     dpo_batch=2,
@@ -73,6 +72,7 @@ SHORT = ProjectConfig(
     ppo_batch=16,
     held_out=4,
     answers=2,
+    answer_tokens=8,
 )
 
 
@@ -86,59 +86,70 @@ def truncate(pairs: list[dict], cfg: ProjectConfig) -> list[dict]:
     return out
 
 
-def encode_side(pairs, side, stoi, T):
-    """(B, T) ids of prompt + response + EOS, right-padded with 0, and the response mask."""
-    ids = torch.zeros(len(pairs), T, dtype=torch.long)
-    mask = torch.zeros(len(pairs), T, dtype=torch.long)
-    for b, p in enumerate(pairs):
-        prompt = [stoi.get(ch, 0) for ch in p["prompt"]]
-        resp = [stoi.get(ch, 0) for ch in p[side] + EOS]
-        row = (prompt + resp)[:T]
-        ids[b, : len(row)] = torch.tensor(row)
-        mask[b, len(prompt) : len(row)] = 1
-    return ids, mask
+def encode_pair_side(pair: dict, side: str, tok, end: int, T: int) -> tuple[list[int], int]:
+    """(ids of prompt + response + end, cut to T; number of prompt ids) as trl's DPOTrainer does:
+    prompt and response are encoded together, the response starts where that and the prompt's own
+    ids part (BPE may merge across the boundary), the end token follows the response."""
+    prompt = tok.encode(pair["prompt"])
+    ids = (tok.encode(pair["prompt"] + pair[side]) + [end])[:T]
+    n = 0
+    while n < min(len(prompt), len(ids)) and prompt[n] == ids[n]:
+        n += 1
+    return ids, n
 
 
-def make_batch(pairs, stoi, T):
+def make_batch(pairs, tok, end, T) -> dict[str, torch.Tensor]:
+    """{side}_ids (B, L) int64: prompt + response + end, right-padded with 0, and {side}_mask
+    (B, L) int64: 1 on the response and its end, for side chosen and rejected; L = the longest
+    row of either side (at most T)."""
+    rows = {
+        side: [encode_pair_side(p, side, tok, end, T) for p in pairs]
+        for side in ("chosen", "rejected")
+    }
+    L = max(len(ids) for side in rows.values() for ids, _ in side)
     out = {}
-    for side in ("chosen", "rejected"):
-        out[f"{side}_ids"], out[f"{side}_mask"] = encode_side(pairs, side, stoi, T)
+    for side, encoded in rows.items():
+        ids = torch.zeros(len(pairs), L, dtype=torch.long)
+        mask = torch.zeros(len(pairs), L, dtype=torch.long)
+        for b, (row, n_prompt) in enumerate(encoded):
+            ids[b, : len(row)] = torch.tensor(row)
+            mask[b, n_prompt : len(row)] = 1
+        out[f"{side}_ids"], out[f"{side}_mask"] = ids, mask
     return out
 
 
-def train_base(pairs, stoi, cfg: ProjectConfig) -> GPT:
-    """Next-token training on prompt + chosen + EOS (the stand-in for an SFT model)."""
+def sft_batches(pairs, tok, end, pad, T, batch_size) -> list[dict]:
+    """Week-11 collate batches of prompt + chosen + end, labels on the answer and the end only."""
+    examples = []
+    for p in pairs:
+        ids, n = encode_pair_side(p, "chosen", tok, end, T)
+        examples.append((ids, [IGNORE] * n + ids[n:]))
+    return [collate(examples[i : i + batch_size], pad) for i in range(0, len(examples), batch_size)]
+
+
+def sft_start(model: GPT, train, held, tok, end, pad, cfg: ProjectConfig) -> dict:
+    """Fine-tune `model` in place with the week-11 loop on prompt + chosen of the training pairs;
+    returns the held-out answer loss before and after (the loop keeps the better of the two)."""
+    T = model.config.block_size
+    train_b = sft_batches(train, tok, end, pad, T, cfg.batch_size)
+    held_b = sft_batches(held, tok, end, pad, T, cfg.batch_size)
+    before = evaluate(model, held_b)
     torch.manual_seed(cfg.seed)
-    model = GPT(
-        GPTConfig(
-            block_size=cfg.block_size,
-            vocab_size=len(stoi),
-            n_layer=cfg.n_layer,
-            n_head=cfg.n_head,
-            n_embd=cfg.n_embd,
-        )
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.sft_lr, weight_decay=0.0)
+    hist = train_sft(
+        model, opt, train_b, held_b, max_steps=cfg.sft_steps, eval_every=cfg.sft_steps, patience=1
     )
-    ids, _ = encode_side(pairs, "chosen", stoi, cfg.block_size)
-    targets = torch.full_like(ids, -100)
-    targets[:, :-1] = torch.where(ids[:, 1:] > 0, ids[:, 1:], -100)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.base_lr, weight_decay=0.1)
-    g = torch.Generator().manual_seed(cfg.seed)
-    for step in range(cfg.base_steps):
-        rows = torch.randint(0, len(pairs), (cfg.batch_size,), generator=g)
-        _, loss = model(ids[rows], targets[rows])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if step % 100 == 0 or step == cfg.base_steps - 1:
-            print(f"base step {step:4d} | loss {loss.item():.4f}")
-    return model.eval()
+    after = evaluate(model, held_b)
+    print(
+        f"sft on prompt + chosen: {cfg.sft_steps} steps | held-out answer loss {before:.4f} -> {after:.4f}"
+    )
+    return {"sft_loss_before": before, "sft_loss": after, "sft_best_step": hist["best_step"]}
 
 
 @torch.no_grad()
-def answer(model: GPT, prompt: str, chars: list[str], stoi: dict, n: int) -> str:
-    """Greedy characters after the prompt, up to n or the EOS."""
-    out = generate_response(model, [stoi.get(ch, 0) for ch in prompt], stoi[EOS], n)
-    return "".join(chars[i] for i in out)
+def answer(model: GPT, prompt: str, tok, end: int, n: int) -> str:
+    """Greedy tokens after the prompt, up to n or the end token, as text."""
+    return tok.decode(generate_response(model, tok.encode(prompt), end, n))
 
 
 @torch.no_grad()
@@ -208,15 +219,21 @@ def plot(path: Path, title: str, panels, xlabel: str) -> None:
     plt.close(fig)
 
 
-def run_trl(base: GPT, train, chars, cfg: ProjectConfig, work: Path):
-    """DPO of the same base with trl's DPOTrainer (your make_dpo_trainer); returns (GPT, log)."""
+def run_trl(start: GPT, train, tok, cfg: ProjectConfig, work: Path, source: str):
+    """DPO of the same start with trl's DPOTrainer (your make_dpo_trainer); returns (GPT, log).
+
+    The start is written as a run directory: a GPT2LMHeadModel directory whose tokenizer
+    transformers loads as it is (eos = the end token our batches use, pad = <PAD> where it exists).
+    """
     from datasets import Dataset
-    from transformers import GPT2LMHeadModel
+    from transformers import AutoTokenizer, GPT2LMHeadModel
 
     trl_dpo = load("week13_alignment.trl_dpo")
-    export_hf(base, work / "base")
-    policy = GPT2LMHeadModel.from_pretrained(work / "base")
-    reference = GPT2LMHeadModel.from_pretrained(work / "base")
+    run = save_run(
+        work / "start", start, tok, made_by="week 13 DPO project (trl's start)", base=source
+    )
+    policy = GPT2LMHeadModel.from_pretrained(run)
+    reference = GPT2LMHeadModel.from_pretrained(run)
     config = trl_dpo.cpu_dpo_config(
         str(work / "trl"),
         beta=cfg.beta,
@@ -227,19 +244,19 @@ def run_trl(base: GPT, train, chars, cfg: ProjectConfig, work: Path):
     )
     config.disable_tqdm = True
     config.lr_scheduler_type = "constant"  # like our loop, so the two curves compare
+    config.max_length = start.config.block_size  # cut as our batches are: the first T ids
     trainer = trl_dpo.make_dpo_trainer(
-        policy, reference, hf_char_tokenizer(chars), Dataset.from_list(train), config
+        policy, reference, AutoTokenizer.from_pretrained(run), Dataset.from_list(train), config
     )
     trainer.train()
     log = [row for row in trainer.state.log_history if "loss" in row and "rewards/margins" in row]
-    aligned = copy.deepcopy(base)
-    state = from_hf_state_dict(trainer.model.state_dict())
-    aligned.load_state_dict(state, strict=False)
+    aligned = copy.deepcopy(start)
+    aligned.load_state_dict(from_hf_state_dict(trainer.model.state_dict()), strict=False)
     return aligned.eval(), log
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = parser(13, "DPO (yours and trl's) on a small character GPT, and the toy PPO task.")
+    p = parser(13, "DPO (yours and trl's) on the base model, and the toy PPO task.")
     p.add_argument(
         "--data-file", type=Path, default=None, help="instruction JSON (default: the registry's)"
     )
@@ -249,6 +266,13 @@ def main(argv: list[str] | None = None) -> int:
         help="use hh-rlhf harmless-base test pairs (offensive text by design) instead",
     )
     p.add_argument("--threads", type=int, default=1, help="torch threads")
+    add_base_flag(p)
+    p.add_argument(
+        "--run-dir",
+        type=Path,
+        default=ROOT / "runs" / "week13_dpo",
+        help="where the model your dpo_step aligned is written as a run (default runs/week13_dpo)",
+    )
     args = p.parse_args(argv)
     out = setup(13, args)
     torch.set_num_threads(args.threads)
@@ -265,11 +289,16 @@ def main(argv: list[str] | None = None) -> int:
     pairs = truncate(pairs, cfg)
     random.Random(cfg.seed).shuffle(pairs)
     held, train = pairs[: cfg.held_out], pairs[cfg.held_out :]
-    chars = char_vocab([p[k] for p in pairs for k in ("prompt", "chosen", "rejected")])
-    stoi = {c: i for i, c in enumerate(chars)}
-    T = cfg.block_size
 
-    base = train_base(train, stoi, cfg)
+    source = resolve_base(args.base, args.short)
+    base, tok = load_run(source)
+    T = base.config.block_size
+    end = tok.eos_token_id  # <|im_end|> for a chat tokenizer, else <|endoftext|>: trl's eos too
+    pad = tok.special_tokens.get("<PAD>", end)
+    print(f"base: {source} | end token {tok.decode([end])!r}, context {T}")
+    sft = sft_start(base, train, held, tok, end, pad, cfg)
+    base.eval()
+
     dpo = load("week13_alignment.dpo")
     logprobs = load("week13_alignment.logprobs")
     policy, reference = copy.deepcopy(base).train(), copy.deepcopy(base).requires_grad_(False)
@@ -277,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     g = random.Random(cfg.seed)
     ours = []
     for step in range(cfg.dpo_steps):
-        batch = make_batch(g.sample(train, min(cfg.dpo_batch, len(train))), stoi, T)
+        batch = make_batch(g.sample(train, min(cfg.dpo_batch, len(train))), tok, end, T)
         stats = dpo.dpo_step(policy, reference, batch, opt, beta=cfg.beta)
         ours.append(stats)
         print(
@@ -287,17 +316,18 @@ def main(argv: list[str] | None = None) -> int:
     policy.eval()
 
     with tempfile.TemporaryDirectory() as work:
-        trl_model, trl_log = run_trl(base, train, chars, cfg, Path(work))
+        trl_model, trl_log = run_trl(base, train, tok, cfg, Path(work), source)
 
-    held_batch = make_batch(held, stoi, T)
+    held_batch = make_batch(held, tok, end, T)
     acc_ours, margin_ours = held_out_accuracy(policy, reference, held_batch, logprobs)
     acc_trl, margin_trl = held_out_accuracy(trl_model, reference, held_batch, logprobs)
 
     lines = [
         "# DPO on synthetic preference pairs",
         "",
-        f"{len(train)} training pairs, {len(held)} held out; base: {cfg.n_layer}-layer character "
-        f"GPT (C={cfg.n_embd}) trained {cfg.base_steps} steps on prompt + chosen; beta {cfg.beta}, "
+        f"{len(train)} training pairs, {len(held)} held out; start: the base {source} "
+        f"fine-tuned {cfg.sft_steps} steps on prompt + chosen with the week-11 loop (held-out "
+        f"answer loss {sft['sft_loss_before']:.4f} -> {sft['sft_loss']:.4f}); beta {cfg.beta}, "
         f"lr {cfg.dpo_lr}, {cfg.dpo_batch} pairs per step.",
         "",
         "| step | loss (ours) | margin (ours) | loss (trl) | margin (trl) |",
@@ -311,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     lines += [
         "",
-        "Held-out implicit-reward accuracy (log-ratio to the base higher on chosen than rejected): "
+        "Held-out implicit-reward accuracy (log-ratio to the start higher on chosen than rejected): "
         f"ours {acc_ours:.2f} (mean margin {margin_ours:.3f}), trl {acc_trl:.2f} (mean margin "
         f"{margin_trl:.3f}).",
     ]
@@ -327,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
 
     answers = ["# Answers to held-out prompts, greedy, before and after DPO", ""]
+    n = cfg.answer_tokens
     for p in held[: cfg.answers]:
         answers += [
             "```text",
@@ -334,12 +365,29 @@ def main(argv: list[str] | None = None) -> int:
             "```",
             "",
             f"- preferred: {json.dumps(p['chosen'])}",
-            f"- base: {json.dumps(answer(base, p['prompt'], chars, stoi, cfg.response_chars))}",
-            f"- DPO (ours): {json.dumps(answer(policy, p['prompt'], chars, stoi, cfg.response_chars))}",
-            f"- DPO (trl): {json.dumps(answer(trl_model, p['prompt'], chars, stoi, cfg.response_chars))}",
+            f"- start (SFT): {json.dumps(answer(base, p['prompt'], tok, end, n))}",
+            f"- DPO (ours): {json.dumps(answer(policy, p['prompt'], tok, end, n))}",
+            f"- DPO (trl): {json.dumps(answer(trl_model, p['prompt'], tok, end, n))}",
             "",
         ]  # fmt: skip
     (out / "answers.md").write_text("\n".join(answers), encoding="utf-8")
+    run = save_run(
+        args.run_dir,
+        policy,
+        tok,
+        made_by="week 13 DPO project (your dpo_step)",
+        base=source,
+        metrics={
+            **sft,
+            "held_out_accuracy": acc_ours,
+            "held_out_margin": margin_ours,
+            "held_out_accuracy_trl": acc_trl,
+            "held_out_margin_trl": margin_trl,
+            "dpo_loss_first": ours[0]["loss"],
+            "dpo_loss_last": ours[-1]["loss"],
+        },
+    )
+    print(f"the model your dpo_step aligned is a run: {run}")
 
     r = runs[0.05]
     record(
