@@ -3,44 +3,43 @@
 For each model: WikiText-2 perplexity (sliding window), ARC-Easy and ARC-Challenge acc and acc_norm
 (zero-shot log-likelihood scoring) with 95 % bootstrap intervals, the same accuracies through
 lm-evaluation-harness for comparison, the safety battery (greedy answers, refusals, blocklist
-flags), and a model card. Models: a week-05 GPT with a week-06 BPE trained here on WikiText-2
-valid ("gpt"), the same GPT with its weights rounded to int8 per row ("gpt-int8", the week-14 idea
-in its simplest form), and any transformers causal-LM directory you pass with `--model DIR`
-(your week-11 SFT, week-13 DPO or week-14 output; repeatable).
+flags), and a model card. Models: the base ("gpt": `--base DIR|ID`, default the course base, built
+on first use by the tree of `--impl`, the tiny one with `--short`; a run directory or a GPT-2-family
+Hugging Face model works too), the same model with its weights rounded to int8 per row
+("gpt-int8", the week-14 idea in its simplest form), and each `--model DIR` (repeatable): a run
+directory (your week-11 SFT or week-13 DPO run), loaded with load_run, or any transformers
+causal-LM directory with its tokenizer. A run directory is a GPT2LMHeadModel directory, so
+lm-eval reads it as it is.
 Writes to the out folder (default reports/week17/):
   report.md         one table per benchmark, lm-eval's column beside ours, the safety battery
   scores.png        acc / acc_norm with their intervals, and perplexity, per model
   card_<model>.md   a model card per model
 Run: `python tracker.py project 17` (your code) or `--impl solutions`; `--short` uses the week's
-fixtures (20 questions, a paragraph of text) and finishes in about a minute with lm-eval, seconds
-with `--no-lm-eval`. Needs `LLM_DATA_MIRROR` or the network for the real datasets.
+fixtures (20 questions, a paragraph of text) and the short base, and finishes in about a minute
+with lm-eval, seconds with `--no-lm-eval`. Needs `LLM_DATA_MIRROR` or the network for the real
+datasets.
 """
 
 import json
 import math
 import time
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
+from course.base import add_base_flag, resolve_base
 from course.data import dataset_path, fixture_path
+from course.runs import is_run, load_run, read_card, save_run
 from course.week17_evaluation import harness
-from roadmap.checking import adam
 from roadmap.impl import load
 from roadmap.project import parser, record, setup
-from solutions.week05_gpt.model import GPT, GPTConfig
+from solutions.week05_gpt.model import GPT
 
 
 @dataclass
 class ProjectConfig:
-    train_steps: int = 400  # steps to train the GPT on WikiText-2 valid
-    batch_size: int = 16  # training batch
-    vocab_size: int = 512  # week-06 BPE: 256 bytes + merges (+ specials)
-    tokenizer_chars: int = 200_000  # characters of training text the BPE learns from
-    n_layer: int = 4  # the GPT trained here
-    n_embd: int = 128
-    block_size: int = 128
     ppl_chars: int = 40_000  # characters of WikiText-2 test for perplexity
     ppl_chunks: int = 10  # perplexity interval: bootstrap over this many chunks of the text
     questions: int = 200  # first questions of each ARC set
@@ -52,11 +51,6 @@ class ProjectConfig:
 
 
 SHORT = ProjectConfig(
-    train_steps=20,
-    batch_size=8,
-    vocab_size=300,
-    n_layer=2,
-    n_embd=32,
     ppl_chars=2_000,
     ppl_chunks=4,
     questions=20,
@@ -80,28 +74,6 @@ class Evaluated:
     about: dict = field(default_factory=dict)  # data / training lines for the model card
 
 
-def train_gpt(ids: torch.Tensor, config: GPTConfig, cfg: ProjectConfig) -> GPT:
-    """A plain Adam loop on random windows of `ids`; returns the model in eval mode.
-
-    The bare Adam of roadmap.checking: torch.optim imports torch._dynamo, seconds on a busy CPU.
-    """
-    torch.manual_seed(cfg.seed)
-    model = GPT(config)
-    step_fn = adam(model.parameters(), lr=3e-3)
-    g = torch.Generator().manual_seed(cfg.seed)
-    T = config.block_size
-    for step in range(cfg.train_steps):
-        starts = torch.randint(0, len(ids) - T - 1, (cfg.batch_size,), generator=g).tolist()
-        x = torch.stack([ids[s : s + T] for s in starts])
-        y = torch.stack([ids[s + 1 : s + T + 1] for s in starts])
-        _, loss = model(x, y)
-        loss.backward()
-        step_fn()
-        if step % 100 == 0 or step == cfg.train_steps - 1:
-            print(f"train step {step} | loss {loss.item():.4f}")
-    return model.eval()
-
-
 def int8_copy(model: GPT) -> GPT:
     """A copy whose 2-D weights are rounded to int8 with one absmax scale per row, then stored
     back as floats (what an int8 kernel would compute, without the speed)."""
@@ -115,9 +87,8 @@ def int8_copy(model: GPT) -> GPT:
     return q
 
 
-def our_gpt(name: str, model: GPT, tok, out: Path, about: dict, export: bool) -> Evaluated:
-    """Our GPT behind the common interface; exported to transformers only if lm-eval will run."""
-    hf_dir = harness.export_model_dir(model, tok, out / "models" / name) if export else None
+def our_gpt(name: str, model: GPT, tok, hf_dir: Path | None, about: dict) -> Evaluated:
+    """A week-05 GPT behind the common interface; hf_dir: its transformers directory for lm-eval."""
 
     def generate(idx, n):
         return model.generate(idx, n, temperature=0.0)
@@ -132,6 +103,40 @@ def our_gpt(name: str, model: GPT, tok, out: Path, about: dict, export: bool) ->
         generate,
         about,
     )
+
+
+def about_run(source: str) -> dict:
+    """The model card's data and training lines for a run (its run.json, and the week-09 trainer's
+    config.toml when there is one) or a Hugging Face model."""
+    card = read_card(source)
+    if not card:
+        return {"data": f"See {source}.", "training": f"Loaded from {source}."}
+    a, m = card.get("architecture", {}), card.get("metrics", {})
+    origin = f"from base {card['base']}" if card.get("base") else "from scratch"
+    training = (
+        f"Made by {card.get('made_by', 'unknown')}, {origin}: week-05 GPT, {a.get('n_layer')} "
+        f"layers, C={a.get('n_embd')}, block {a.get('block_size')}, "
+        f"{a.get('parameters', 0) / 1e6:.2f}M parameters, {a.get('vocab_size')} token ids."
+    )
+    if "val_ppl" in m:
+        training += f" Validation perplexity {m['val_ppl']:.2f} after {m.get('steps')} steps."
+    data = f"See {source}/run.json."
+    trainer = Path(source) / "config.toml"
+    if trainer.is_file():
+        c = tomllib.loads(trainer.read_text(encoding="utf-8"))
+        held_out = ", ".join(c.get("val_files", [])) or f"{c.get('val_fraction')} of it"
+        data = f"Trained on {', '.join(c.get('train_files', []))}; validation: {held_out}."
+    return {"data": data, "training": training}
+
+
+def run_model(name: str, source: str, out: Path, export: bool) -> tuple[Evaluated, GPT, object]:
+    """A run directory or GPT-2-family model through load_run; lm-eval reads a directory as it is,
+    anything else (a hub id) is written as a run under out/models/ first when lm-eval will run."""
+    model, tok = load_run(source)
+    hf_dir = Path(source) if Path(source).is_dir() else None
+    if export and hf_dir is None:
+        hf_dir = save_run(out / "models" / name, model, tok, made_by="week 17 project", base=source)
+    return our_gpt(name, model, tok, hf_dir, about_run(source)), model, tok
 
 
 def hf_model(model_dir: Path) -> Evaluated:
@@ -268,55 +273,46 @@ def plot(out: Path, rows: list[dict], benches: tuple[str, ...]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = parser(17, "Perplexity, ARC, lm-eval, safety battery, a chart and model cards.")
-    p.add_argument("--model", type=Path, action="append", default=[], help="a transformers dir")
+    add_base_flag(p)
+    p.add_argument(
+        "--model",
+        type=Path,
+        action="append",
+        default=[],
+        help="a run directory or a transformers causal-LM directory (repeatable)",
+    )
     p.add_argument("--no-lm-eval", action="store_true", help="skip the lm-eval comparison")
-    p.add_argument("--train-steps", type=int, default=None, help="override the training steps")
     args = p.parse_args(argv)
     out = setup(17, args)
     harness.offline()
     torch.set_num_threads(1)
     cfg = SHORT if args.short else ProjectConfig()
-    if args.train_steps is not None:
-        cfg.train_steps = args.train_steps
     start = time.perf_counter()
     safety = load("week17_evaluation.safety")
     report = load("week17_evaluation.report")
 
     if args.short:
-        train_text = eval_text = fixture_path("week17", "tiny_text.txt").read_text() * 4
-        data_line = "data/fixtures/week17/tiny_text.txt (a paragraph, repeated)"
+        eval_text = fixture_path("week17", "tiny_text.txt").read_text() * 4
     else:
-        train_text = dataset_path("wikitext2-valid").read_text()
         eval_text = dataset_path("wikitext2-raw-test").read_text()
-        data_line = "WikiText-2 validation split (tokenizer: its first 200k characters)"
     eval_text = eval_text[: cfg.ppl_chars]
-    tok = harness.tiny_tokenizer(train_text[: cfg.tokenizer_chars], cfg.vocab_size)
-    ids = torch.tensor(tok.encode(train_text), dtype=torch.long)
-    config = GPTConfig(
-        block_size=cfg.block_size,
-        vocab_size=len(tok),
-        n_layer=cfg.n_layer,
-        n_head=4 if cfg.n_embd % 4 == 0 else 2,
-        n_embd=cfg.n_embd,
-    )
-    gpt = train_gpt(ids, config, cfg)
-    training = (
-        f"week-05 GPT, {config.n_layer} layers, C={config.n_embd}, block {config.block_size}, "
-        f"{gpt.get_num_params() / 1e6:.2f}M parameters; Adam lr 3e-3, {cfg.train_steps} steps "
-        f"of batch {cfg.batch_size}; week-06 BPE of {len(tok)} tokens."
-    )
-    about = {"data": data_line, "training": training}
-    models = [
-        our_gpt("gpt", gpt, tok, out, about, export=not args.no_lm_eval),
-        our_gpt(
-            "gpt-int8",
-            int8_copy(gpt),
+    export = not args.no_lm_eval
+    base = resolve_base(args.base, args.short)
+    gpt, base_model, tok = run_model("gpt", base, out, export)
+    int8 = int8_copy(base_model)
+    int8_dir = None
+    if export:  # lm-eval reads a transformers directory: the rounded copy as a run
+        int8_dir = save_run(
+            out / "models" / "gpt-int8",
+            int8,
             tok,
-            out,
-            {"data": data_line, "training": training + " Weights rounded to int8 per row."},
-            export=not args.no_lm_eval,
-        ),
-    ] + [hf_model(d) for d in args.model]
+            made_by="week 17 project: the base's 2-D weights rounded to int8 per row",
+            base=base,
+        )
+    about = dict(gpt.about, training=gpt.about["training"] + " Weights rounded to int8 per row.")
+    models = [gpt, our_gpt("gpt-int8", int8, tok, int8_dir, about)]
+    for d in args.model:
+        models.append(run_model(d.name, str(d), out, export)[0] if is_run(d) else hf_model(d))
 
     rows, lines = [], []
     for m in models:
@@ -368,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
                     "(keyword classifier: indicative only)."
                 ),
                 "limitations": [
-                    "Tiny model trained for minutes on CPU: scores near chance are expected.",
+                    "A small model: ARC scores near chance (0.25) are expected; read the intervals.",
                     f"ARC scores on the first {cfg.questions} questions only; see the intervals.",
                     "Safety measured with keyword rules on 16 prompts, not a judge model.",
                 ],
