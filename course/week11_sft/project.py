@@ -34,7 +34,7 @@ from pathlib import Path
 import torch
 
 from course.base import add_base_flag, resolve_base
-from course.runs import load_run, save_run
+from course.runs import RunTokenizer, load_run, save_run
 from roadmap import ROOT
 from roadmap.impl import load
 from roadmap.project import parser, record, setup
@@ -85,7 +85,7 @@ def split_records(records: list[dict], seed: int) -> tuple[list[dict], list[dict
     return records[:n_train], records[n_train : n_train + n_val], records[n_train + n_val :]
 
 
-def chat_base(source: str, special) -> tuple[GPT, object]:
+def chat_base(source: str, special) -> tuple[GPT, RunTokenizer]:
     """(model, tokenizer) of the base run `source`, with the chat specials added where it lacks them.
 
     `special` is week 11's special_tokens module: add_special_tokens keeps the specials the base
