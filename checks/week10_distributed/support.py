@@ -116,7 +116,44 @@ def scenario_ddp(rank: int) -> dict:
             out["sizes"] = [p.numel() for p in model.parameters()]
         sgd(model)
     out["params"] = _params(model)
+
+    # broadcast from rank 1, buffers included: a Linear + BatchNorm1d whose weights and running
+    # statistics differ per rank
+    def from_rank1():
+        torch.manual_seed(300 + rank)
+        net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4)).double()
+        net[1].running_mean.fill_(rank + 1.0)
+        before = {k: v.detach().clone() for k, v in net.state_dict().items()}
+        ddp.broadcast_parameters(net, src=1)
+        return dict(
+            before=before, after={k: v.detach().clone() for k, v in net.state_dict().items()}
+        )
+
+    # a parameter without a gradient is skipped: grads rank + 1 on `used`, None on `unused`
+    def with_none_grads():
+        pair = torch.nn.ModuleDict(dict(used=torch.nn.Linear(3, 2), unused=torch.nn.Linear(2, 2)))
+        for p in pair["used"].parameters():
+            p.grad = torch.full_like(p, rank + 1.0)
+        ddp.allreduce_gradients(pair, bucket_numel=4)
+        return dict(
+            used=[p.grad.clone() for p in pair["used"].parameters()],
+            unused=[p.grad for p in pair["unused"].parameters()],
+        )
+
+    out["src1"] = _part(from_rank1)
+    out["none_grads"] = _part(with_none_grads)
     return out
+
+
+def _part(fn) -> dict:
+    """fn()'s dict, or {"error": traceback}: one part of a scenario fails without the others.
+    Only for parts whose code runs the same collectives on every rank (a failure is symmetric)."""
+    try:
+        return fn()
+    except NotImplementedError:
+        raise
+    except Exception:  # noqa: BLE001 - reported by the check that reads the part
+        return {"error": traceback.format_exc()}
 
 
 def scenario_engine(rank: int) -> dict:
@@ -172,12 +209,39 @@ def scenario_zero(rank: int) -> dict:
     out["params"] = _params(model)
     out["state_numel"] = opt.state_numel()
     out["sizes"] = [p.numel() for p in model.parameters()]
+
+    def keep_zero_grads():  # zero_grad(set_to_none=False) after a backward
+        model(*batch(0))[1].backward()
+        opt.zero_grad(set_to_none=False)
+        return dict(grads=[p.grad for p in model.parameters()])
+
+    out["kept_zero_grads"] = _part(keep_zero_grads)
     oracle, _ = train(
         lambda m: ZeroRedundancyOptimizer(
             m.parameters(), optimizer_class=torch.optim.AdamW, **kwargs
         )
     )
     out["zero_redundancy"] = _params(oracle)
+
+    # another optimizer_class: SGD with momentum (its state: one momentum_buffer per parameter)
+    sgd_kwargs = dict(lr=0.1, momentum=0.9)
+
+    def with_sgd():  # a failure is symmetric: both ranks build the same class first
+        model, opt = train(
+            lambda m: zero.Zero1Optimizer(m.parameters(), torch.optim.SGD, **sgd_kwargs)
+        )
+        return dict(params=_params(model), state_numel=opt.state_numel())
+
+    out["sgd"] = _part(with_sgd)
+    if rank == 0:
+        model = tiny_gpt(7)
+        ref_opt = torch.optim.SGD(model.parameters(), **sgd_kwargs)
+        for step in range(STEPS):
+            x, y = batch(step)
+            model(x, y)[1].backward()
+            ref_opt.step()
+            ref_opt.zero_grad()
+        out["sgd_reference"] = _params(model)
     if rank == 0:
         model = tiny_gpt(7)
         opt = torch.optim.AdamW(model.parameters(), **kwargs)
@@ -272,11 +336,97 @@ def scenario_tp(rank: int) -> dict:
         out["odd_raises"] = False
     except ValueError:
         out["odd_raises"] = True
+    try:
+        tp.RowParallelLinear(nn.Linear(7, 4))
+        out["odd_row_raises"] = False
+    except ValueError:
+        out["odd_row_raises"] = True
+
+    # layers without bias (the same on both ranks: a failure here is symmetric)
+    out["no_bias"] = {}
+    for name, lin, kwargs in (
+        ("col", nn.Linear(5, 6, bias=False).double(), {"gather_output": True}),
+        ("row", nn.Linear(6, 5, bias=False).double(), {"input_is_parallel": False}),
+    ):
+        inp = torch.randn(3, lin.in_features, generator=g, dtype=torch.float64)
+        cls = tp.ColumnParallelLinear if name == "col" else tp.RowParallelLinear
+
+        def run(cls=cls, lin=lin, inp=inp, kwargs=kwargs):
+            layer = cls(lin, **kwargs)
+            return dict(y=layer(inp).detach(), ref=lin(inp).detach(), b=layer.bias)
+
+        out["no_bias"][name] = _part(run)
+
+    # the shards are copies: changing them leaves the full layer as it was
+    full_c, full_r = nn.Linear(4, 6).double(), nn.Linear(6, 4).double()
+    before = [full_c.weight.detach().clone(), full_r.weight.detach().clone()]
+    col, row = tp.ColumnParallelLinear(full_c), tp.RowParallelLinear(full_r)
+    with torch.no_grad():
+        col.weight.add_(1.0)
+        row.weight.add_(1.0)
+    out["full_unchanged"] = [
+        torch.equal(full_c.weight.detach(), before[0]),
+        torch.equal(full_r.weight.detach(), before[1]),
+    ]
+
+    # reduce_from_parallel works on a copy: its input keeps its values
+    t = torch.full((3,), rank + 1.0, dtype=torch.float64)
+    summed = tp.reduce_from_parallel(t)
+    out["reduce_input"] = t.clone()
+    out["reduce_output"] = summed.detach().clone()
     return out
 
 
 def scenario_reference(rank: int) -> dict:
     return _reference_sgd() if rank == 0 else {}
+
+
+def _all_ok(ok: bool) -> bool:
+    """True on every rank iff `ok` is True on every rank (a collective: all ranks must call it)."""
+    import torch.distributed as dist
+
+    flag = torch.tensor([1 if ok else 0])
+    dist.all_reduce(flag, op=dist.ReduceOp.MIN)
+    return bool(flag.item())
+
+
+def scenario_zero_edges(rank: int) -> dict:
+    """One parameter on two ranks: rank 1 owns nothing. Last of all scenarios: a rank that fails
+    alone can leave the other waiting in a collective (the 30 s gloo timeout then ends it)."""
+    from roadmap.impl import load
+
+    zero = load("week10_distributed.zero")
+    out: dict = {}
+    p = torch.nn.Parameter(torch.tensor([1.0, -2.0, 3.0], dtype=torch.float64))
+    grads = [torch.tensor([0.5, 0.25, -1.0], dtype=torch.float64), torch.full((3,), 0.1)]
+    error = None
+    try:
+        opt = zero.Zero1Optimizer([p], torch.optim.AdamW, lr=0.1)
+    except NotImplementedError:
+        raise
+    except Exception:  # noqa: BLE001 - reported by the check
+        error = traceback.format_exc()
+    if not _all_ok(error is None):
+        out["error"] = error or f"rank {1 - rank} failed to build its Zero1Optimizer"
+        return out
+    try:  # a rank whose step fails alone leaves the other in a broadcast: gloo's timeout ends it
+        for g in grads:
+            p.grad = g.clone().to(p.dtype)
+            opt.step()
+        out["param"] = p.detach().clone()
+        out["state_numel"] = opt.state_numel()
+    except NotImplementedError:
+        raise
+    except Exception:  # noqa: BLE001 - reported by the check
+        out["error"] = traceback.format_exc()
+        return out
+    ref = torch.nn.Parameter(torch.tensor([1.0, -2.0, 3.0], dtype=torch.float64))
+    ref_opt = torch.optim.AdamW([ref], lr=0.1)
+    for g in grads:
+        ref.grad = g.clone().to(ref.dtype)
+        ref_opt.step()
+    out["reference"] = ref.detach().clone()
+    return out
 
 
 SCENARIOS = {
@@ -285,6 +435,7 @@ SCENARIOS = {
     "engine": scenario_engine,
     "zero": scenario_zero,
     "tp": scenario_tp,
+    "zero_edges": scenario_zero_edges,  # last: see its docstring
 }
 
 
@@ -313,7 +464,9 @@ def _worker(rank: int, port: int, out_dir: str) -> None:
             dist.barrier()
         except Exception:  # noqa: BLE001
             pass
-    torch.save(results, Path(out_dir) / f"rank{rank}.pt")
+        # after every scenario: a later one that hangs leaves the earlier results readable
+        torch.save(results, Path(out_dir) / f"rank{rank}.pt.tmp")
+        os.replace(Path(out_dir) / f"rank{rank}.pt.tmp", Path(out_dir) / f"rank{rank}.pt")
     dist.destroy_process_group()
 
 
@@ -336,12 +489,26 @@ def distributed_results() -> list[dict]:
         _worker, args=(free_port(), out_dir), nprocs=WORLD, join=False, start_method=START_METHOD
     )
     deadline = time.monotonic() + 120
+    hung = False
     while not ctx.join(timeout=1):
         if time.monotonic() > deadline:
             for p in ctx.processes:
                 p.kill()
-            raise AssertionError("the 2-process run did not finish in 120 s: a collective hangs")
-    return [torch.load(Path(out_dir) / f"rank{r}.pt", weights_only=False) for r in range(WORLD)]
+            hung = True
+            break
+    results = []
+    for r in range(WORLD):
+        path = Path(out_dir) / f"rank{r}.pt"
+        results.append(torch.load(path, weights_only=False) if path.exists() else {})
+    if hung:  # the scenarios that did not finish name the hang
+        why = (
+            "the 2-process run did not finish in 120 s: a collective in this scenario hangs (one "
+            "rank waits for a broadcast or all-reduce the other never calls)"
+        )
+        for r in results:
+            for name in SCENARIOS:
+                r.setdefault(name, {"error": why})
+    return results
 
 
 def _probe(name: str) -> None:
@@ -352,7 +519,7 @@ def _probe(name: str) -> None:
 
     if name in ("ddp", "engine"):
         learner_first(load("week10_distributed.ddp").broadcast_parameters, tiny_gpt(100))
-    elif name == "zero":
+    elif name in ("zero", "zero_edges"):
         learner_first(load("week10_distributed.zero").Zero1Optimizer, tiny_gpt(7).parameters())
     elif name == "tp":
         learner_first(
@@ -360,14 +527,18 @@ def _probe(name: str) -> None:
         )
 
 
-def scenario(name: str) -> list[dict]:
-    """Both ranks' results of one scenario; raises NotImplementedError for a stub (todo)."""
+def scenario(name: str, own_errors: bool = False) -> list[dict]:
+    """Both ranks' results of one scenario; raises NotImplementedError for a stub (todo). A
+    scenario's exception fails the check with its traceback, unless `own_errors` (the check
+    reads r["error"] and names the likely cause itself)."""
     _probe(name)
     results = [r[name] for r in distributed_results()]
     for r in results:
         if "todo" in r:
             raise NotImplementedError(r["todo"])
     for rank, r in enumerate(results):
+        if own_errors:
+            break
         if "error" in r:
             raise AssertionError(f"scenario {name!r} raised on rank {rank}:\n{r['error']}")
     return results
@@ -384,6 +555,27 @@ def byte_encode(text: str) -> list[int]:
 def wide_encode(text: str) -> list[int]:
     """Ids that do not fit in uint16: 70000 + byte."""
     return [70000 + b for b in text.encode("utf-8")]
+
+
+def edge_encode(text: str) -> list[int]:
+    """Every document becomes the ids [0, 65535]: the smallest and the largest uint16."""
+    return [0, 65535]
+
+
+def negative_encode(text: str) -> list[int]:
+    """An id below the uint16 range."""
+    return [3, -1]
+
+
+class PidEncode:
+    """byte_encode that leaves a file named after the encoding process's id in `folder`."""
+
+    def __init__(self, folder: str):
+        self.folder = folder
+
+    def __call__(self, text: str) -> list[int]:
+        Path(self.folder, str(os.getpid())).touch()
+        return byte_encode(text)
 
 
 class SimulatedCrash(Exception):

@@ -31,6 +31,12 @@ mod = load("week10_distributed.clean")
         ("a\n\nb", "a\n\nb", "one empty line in a row is kept"),
         ("  \t\n  ", "", "white space only -> ''"),
         ("one  two\tthree", "one two three", "runs of spaces and tabs become one space"),
+        (
+            "x\x0cy \x0b z",
+            "x\x0cy \x0b z",
+            "only spaces and tabs collapse and are stripped within a line, and lines end at "
+            "'\\n' only: a form feed or vertical tab is neither (not \\s+, not splitlines)",
+        ),
     ],
 )
 def test_normalize_known_answers(text, expected, cause):
@@ -80,6 +86,17 @@ def test_quality_signals_known_answer():
             f"quality_signals({text!r})[{key!r}]: expected {value:.6g}, got {got[key]}\n"
             f"  likely cause: {causes[key]}"
         )
+
+
+def test_duplicate_lines_are_compared_stripped():
+    """Lines "a b", "  a b  ", "c", "", "": three non-empty lines after line.strip(), and the
+    second repeats the first: 1/3."""
+    got = mod.quality_signals("a b\n  a b  \nc\n\n")["duplicate_line_fraction"]
+    assert abs(got - 1 / 3) < 1e-12, (
+        f"quality_signals('a b\\n  a b  \\nc\\n\\n')['duplicate_line_fraction'] = {got}, "
+        "expected 1/3\n  likely cause: compare the lines after line.strip() ('  a b  ' repeats "
+        "'a b'), over the non-empty ones"
+    )
 
 
 def test_quality_signals_of_empty_text():
@@ -155,6 +172,64 @@ def test_bounds_are_inclusive():
     assert mod.passes_quality(GOOD, min_stopword_fraction=f + 1e-9)[1] == "not_language", (
         "stopword_fraction just below the minimum fails with 'not_language'"
     )
+
+
+SYMBOLS = GOOD + " ok."  # one '.' among 93 non-space characters: symbol_ratio 1/93
+REPEATED = "\n".join([GOOD, GOOD, "the end of it is near for the fox and the dog and the day"])
+
+
+@pytest.mark.parametrize(
+    "text,signal,rule,low,high",
+    [
+        (SYMBOLS, "symbol_ratio", "symbols", None, "max_symbol_ratio"),
+        (REPEATED, "duplicate_line_fraction", "repetition", None, "max_duplicate_line_fraction"),
+        (GOOD, "mean_word_length", "word_length", "min_mean_word_length", "max_mean_word_length"),
+        (GOOD, "stopword_fraction", "not_language", "min_stopword_fraction", None),
+    ],
+)
+def test_every_bound_is_the_argument_at_its_exact_edge(text, signal, rule, low, high):
+    """Each bound set to the text's own signal value passes (inclusive); moved past it by 1e-9 it
+    fails with the rule's name. The values (symbol_ratio 1/93, duplicate_line_fraction 1/3 > the
+    default 0.3, mean_word_length ~3.1) are not the defaults, so a bound that ignores its argument
+    shows."""
+    value = mod.quality_signals(text)[signal]
+    relaxed = dict(max_duplicate_line_fraction=1.0) if rule != "repetition" else {}
+    for bound, past in ((low, value + 1e-9), (high, value - 1e-9)):
+        if bound is None:
+            continue
+        at_edge = mod.passes_quality(text, **relaxed, **{bound: value})
+        assert at_edge == (True, ""), (
+            f"passes_quality(text with {signal} = {value:.6g}, {bound}={value:.6g}) = {at_edge}, "
+            f"expected (True, '')\n  likely cause: use the {bound} argument (not its default), and "
+            "a value equal to a bound passes (inclusive)"
+        )
+        beyond = mod.passes_quality(text, **relaxed, **{bound: past})
+        assert beyond == (False, rule), (
+            f"passes_quality(text with {signal} = {value:.6g}, {bound}={past:.10g}) = {beyond}, "
+            f"expected (False, {rule!r})\n  likely cause: compare {signal} with the {bound} "
+            "argument, not a fixed number"
+        )
+
+
+def test_the_first_failing_rule_in_order_is_named():
+    """A text that breaks two rules is named by the first in the documented order: symbols comes
+    before repetition, word_length before not_language."""
+    noisy = GOOD + " " + " ".join(["#!$%"] * 5)
+    cases = [
+        ("\n".join([noisy] * 3), "symbols", "symbols (0.18 > 0.1) and repetition (2/3 > 0.3)"),
+        (
+            "b c d e f g h j k l m n o p q r s t u v w",
+            "word_length",
+            "word_length (mean 1 < 2) and not_language (no stop word)",
+        ),
+    ]
+    for text, rule, why in cases:
+        got = mod.passes_quality(text)
+        assert got == (False, rule), (
+            f"passes_quality({text[:30]!r}...) breaks {why}: expected (False, {rule!r}), got {got}"
+            "\n  likely cause: test the rules in the documented order and return the first that "
+            "fails"
+        )
 
 
 @pytest.mark.parametrize(

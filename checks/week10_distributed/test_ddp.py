@@ -10,6 +10,7 @@ too. The sampler is compared with torch.utils.data.DistributedSampler in this pr
 """
 
 import pytest
+import torch
 from torch.utils.data import DistributedSampler
 
 from checks.week10_distributed.support import BUCKET_NUMEL, WORLD, scenario, tiny_gpt
@@ -88,6 +89,54 @@ def test_broadcast_gives_every_rank_rank0_weights():
                 "started from different random weights (seeds 100 and 101)",
                 atol=0,
                 rtol=0,
+            )
+
+
+def test_broadcast_from_another_rank_includes_buffers():
+    """broadcast_parameters(net, src=1) on a Linear + BatchNorm1d whose weights and running
+    statistics differ per rank (running_mean = rank + 1): every rank ends with rank 1's state,
+    parameters and buffers (running_mean 2.0 everywhere)."""
+    results = scenario("ddp")
+    for rank, r in enumerate(results):
+        assert "error" not in r["src1"], (
+            f"rank {rank}: broadcast_parameters(Linear + BatchNorm1d, src=1) raised:\n"
+            f"{r['src1']['error']}\n  likely cause: broadcast from src, parameters then buffers"
+        )
+    src = results[1]["src1"]["before"]
+    for rank, r in enumerate(results):
+        for name, value in r["src1"]["after"].items():
+            kind = "buffer" if "running" in name or "batches" in name else "parameter"
+            assert torch.equal(value, src[name]), (
+                f"rank {rank}: {kind} {name} after broadcast_parameters(net, src=1) differs from "
+                f"rank 1's\n  likely cause: broadcast FROM src (the argument, not always rank 0), "
+                "every parameter and then every buffer (model.buffers(): BatchNorm's running "
+                "statistics)"
+            )
+    assert bool((results[0]["src1"]["after"]["1.running_mean"] == 2.0).all()), (
+        "after broadcast_parameters(net, src=1) rank 0's running_mean is "
+        f"{results[0]['src1']['after']['1.running_mean'].tolist()}, expected rank 1's [2.0, ...]\n  likely "
+        "cause: broadcast the buffers too, from src"
+    )
+
+
+def test_parameters_without_a_gradient_are_skipped():
+    """`used` has gradients rank + 1 (1 and 2), `unused` none: after allreduce_gradients the used
+    gradients are the mean 1.5 and the unused ones are still None."""
+    for rank, r in enumerate(scenario("ddp")):
+        got = r["none_grads"]
+        assert "error" not in got, (
+            f"rank {rank}: allreduce_gradients on a model with a parameter whose .grad is None "
+            f"raised:\n{got.get('error')}\n  likely cause: take only the parameters whose .grad is "
+            "not None"
+        )
+        assert all(g is None for g in got["unused"]), (
+            f"rank {rank}: allreduce_gradients gave a gradient to a parameter whose .grad was None"
+        )
+        for g in got["used"]:
+            assert torch.allclose(g, torch.full_like(g, 1.5)), (
+                f"rank {rank}: gradients rank + 1 averaged over 2 ranks give {g.flatten()[:3]}, "
+                "expected 1.5 everywhere\n  likely cause: skip parameters whose .grad is None, "
+                "average the others (sum / world size)"
             )
 
 

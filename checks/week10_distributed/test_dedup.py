@@ -149,8 +149,17 @@ def test_lsh_pairs_equal_brute_force_band_comparison():
         "  likely cause: band j is columns [j*rows, (j+1)*rows); a pair needs ALL rows of ONE band "
         "equal; pairs are (i, k) with i < k"
     )
-    with pytest.raises(ValueError):
-        mod.lsh_candidate_pairs(sig, 5, 3)  # 15 != 12
+    for bands, rows in ((5, 3), (3, 3), (2, 5)):  # 15, 9 and 10 columns for 12
+        with pytest.raises(ValueError):
+            mod.lsh_candidate_pairs(sig, bands, rows)
+            pytest.fail(
+                f"lsh_candidate_pairs(12 columns, bands={bands}, rows={rows}) did not raise "
+                "ValueError\n  likely cause: bands * rows must EQUAL num_perm: too few columns "
+                "are as wrong as too many"
+            )
+    assert mod.lsh_candidate_pairs(sig, 2, 6) == brute_force_pairs(sig, 2, 6), (
+        "lsh_candidate_pairs(12 columns, bands=2, rows=6) differs from the band-by-band comparison"
+    )
 
 
 def words_corpus(n_docs: int, n_words: int, seed: int) -> list[list[str]]:
@@ -194,17 +203,23 @@ def test_lsh_finds_planted_near_duplicates():
     )
 
 
-def test_near_dedup_keeps_first_and_follows_kept_documents_only():
-    """Random 200-word documents. D1 is D0 with 3 words changed (J ~ 0.86), D2 is D1 with 3 more
-    changed (J(D1, D2) ~ 0.86 but J(D0, D2) ~ 0.74 < 0.8), D3 an exact copy of D4's text placed
-    before it, D5 unrelated. Threshold 0.8: D1 goes (near D0, kept); D2 stays (its only
-    near-duplicate D1 was dropped, and D0 is too far); D4 goes (copy of kept D3)."""
+def fixture_documents() -> list[str]:
+    """Six random 200-word documents: D1 = D0 with 3 words changed, D2 = D1 with 3 more changed,
+    D3 == D4, D5 unrelated (see the next check)."""
     r = random.Random(2)
     w = words_corpus(3, 200, 2)
     d0 = w[0]
     d1 = edit(d0, 3, r)
     d2 = edit(d1, 3, r)
-    docs = [" ".join(x) for x in (d0, d1, d2, w[1], w[1], w[2])]
+    return [" ".join(x) for x in (d0, d1, d2, w[1], w[1], w[2])]
+
+
+def test_near_dedup_keeps_first_and_follows_kept_documents_only():
+    """Random 200-word documents. D1 is D0 with 3 words changed (J ~ 0.86), D2 is D1 with 3 more
+    changed (J(D1, D2) ~ 0.86 but J(D0, D2) ~ 0.74 < 0.8), D3 an exact copy of D4's text placed
+    before it, D5 unrelated. Threshold 0.8: D1 goes (near D0, kept); D2 stays (its only
+    near-duplicate D1 was dropped, and D0 is too far); D4 goes (copy of kept D3)."""
+    docs = fixture_documents()
     j = [
         mod.jaccard(mod.shingles(docs[a], 5), mod.shingles(docs[b], 5))
         for a, b in ((0, 1), (1, 2), (0, 2))
@@ -220,4 +235,48 @@ def test_near_dedup_keeps_first_and_follows_kept_documents_only():
     assert mod.near_dedup([]) == [], "near_dedup([]) must be []"
     assert mod.near_dedup(docs, threshold=1.01) == [0, 1, 2, 3, 4, 5], (
         "near_dedup with threshold > 1 must keep every document (nothing is confirmed)"
+    )
+
+
+def test_near_dedup_uses_k_num_perm_bands_and_rows():
+    """k: a document and the same 60 distinct words reversed share every 1-shingle (Jaccard 1 at
+    k = 1) and no 5-shingle: near_dedup(k=1) drops the second, the default k = 5 keeps both.
+    num_perm=64, bands=16, rows=4 on the six-document fixture: the same answer as the defaults
+    (16 x 4 still finds pairs at J ~ 0.86)."""
+    words = [f"w{i}" for i in range(60)]
+    pair = [" ".join(words), " ".join(words[::-1])]
+    assert mod.near_dedup(pair, k=1) == [0], (
+        f"near_dedup([doc, doc reversed], k=1) = {mod.near_dedup(pair, k=1)}, expected [0]\n"
+        "  likely cause: shingle with the k argument (k=1: single words, Jaccard 1 here)"
+    )
+    assert mod.near_dedup(pair) == [0, 1], "near_dedup([doc, doc reversed]) with k = 5 keeps both"
+    docs = fixture_documents()
+    try:
+        got = mod.near_dedup(docs, threshold=0.8, num_perm=64, bands=16, rows=4)
+    except ValueError as error:
+        raise AssertionError(
+            f"near_dedup(num_perm=64, bands=16, rows=4) raised {error!r}\n  likely cause: sign "
+            "with the num_perm argument and band with the bands and rows arguments (16 * 4 = 64)"
+        ) from error
+    assert got == [0, 2, 3, 5], (
+        f"near_dedup(6 documents, num_perm=64, bands=16, rows=4) = {got}, expected [0, 2, 3, 5]"
+        "\n  likely cause: pass num_perm, seed, bands and rows through, and confirm each "
+        "candidate pair with the EXACT jaccard of its shingle sets (not the MinHash estimate)"
+    )
+
+
+def test_near_dedup_confirms_with_the_exact_jaccard_at_the_threshold():
+    """D0 and D1 (3 of 200 words changed) have exact Jaccard j = 0.8846 (23/26) of their
+    5-shingles; their 128-position MinHash estimate is 0.867. threshold = j: a near-duplicate
+    (>= is inclusive), D1 dropped; threshold = j + 1e-9: both kept. Only the exact Jaccard of the
+    shingle sets gives both answers."""
+    d0, d1 = fixture_documents()[:2]
+    j = mod.jaccard(mod.shingles(d0, 5), mod.shingles(d1, 5))
+    at = mod.near_dedup([d0, d1], threshold=j)
+    above = mod.near_dedup([d0, d1], threshold=j + 1e-9)
+    assert (at, above) == ([0], [0, 1]), (
+        f"near_dedup([D0, D1]) with threshold = their exact Jaccard {j:.6f}: {at}, expected [0]; "
+        f"with threshold {j:.6f} + 1e-9: {above}, expected [0, 1]\n  likely cause: confirm a "
+        "candidate pair with the EXACT jaccard of the shingle sets (not the MinHash estimate), "
+        "and a pair AT the threshold counts (>=)"
     )

@@ -116,7 +116,14 @@ def test_bubble_length_and_memory_match_the_formulas(S, M):
         ("one_f_one_b_schedule", mod.one_f_one_b_schedule, [min(S - s, M) for s in range(S)]),
     ):
         what = f"{name}({S}, {M})"
-        table = fn(S, M)
+        try:
+            table = fn(S, M)
+        except ValueError as error:
+            raise AssertionError(
+                f"{what} raised {error!r}\n  likely cause: a GPipe or 1F1B order never deadlocks; "
+                "1F1B warms up with w = min(S - 1 - s, M) forwards (M may be smaller than S - 1), "
+                f"then F<w+i>, B<i> pairs, then the remaining backwards; {DEPS}"
+            ) from error
         check_valid(table, S, M, what)
         assert len(table) == 2 * (M + S - 1), (
             f"{what}: expected {2 * (M + S - 1)} ticks = 2 (M + S - 1), got {len(table)}\n"

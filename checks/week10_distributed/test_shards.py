@@ -13,7 +13,15 @@ import os
 import numpy as np
 import pytest
 
-from checks.week10_distributed.support import FailOn, SimulatedCrash, byte_encode, wide_encode
+from checks.week10_distributed.support import (
+    FailOn,
+    PidEncode,
+    SimulatedCrash,
+    byte_encode,
+    edge_encode,
+    negative_encode,
+    wide_encode,
+)
 from roadmap.impl import load
 
 mod = load("week10_distributed.shards")
@@ -105,6 +113,62 @@ def test_ids_that_do_not_fit_in_uint16_raise(tmp_path):
     )
 
 
+def test_the_uint16_range_edges(tmp_path):
+    """Ids 0 and 65535 (and eot 65535) fit uint16 and are written (00 00 ff ff ff ff); an id of
+    -1 is refused like 70000."""
+    try:
+        m = mod.tokenize_to_shards(
+            ["a"], tmp_path / "e", edge_encode, eot=65535, docs_per_shard=1, workers=0
+        )
+    except ValueError as error:
+        raise AssertionError(
+            f"tokenize_to_shards with ids [0, 65535] and eot 65535 raised {error!r}\n  likely "
+            "cause: 65535 is the largest id that fits uint16 and must be accepted (refuse ids "
+            ">= 65536 and < 0)"
+        ) from error
+    raw = (tmp_path / "e" / m["shards"][0]["file"]).read_bytes()
+    assert raw == bytes([0, 0, 255, 255, 255, 255]), (
+        f"ids [0, 65535] + eot 65535 were written as {raw.hex(' ')}, expected 00 00 ff ff ff ff"
+    )
+    try:
+        mod.tokenize_to_shards(
+            ["a"], tmp_path / "n", negative_encode, eot=0, docs_per_shard=1, workers=0
+        )
+    except ValueError:
+        pass
+    else:
+        pytest.fail(
+            "tokenize_to_shards with a negative id (-1) did not raise ValueError\n  likely cause: "
+            "an id < 0 does not fit uint16 either (it would wrap around to 65535)"
+        )
+
+
+def test_workers_encode_in_other_processes(tmp_path):
+    """workers=2: the documents are encoded in a Pool's worker processes (none in this one);
+    workers=0: all in this process."""
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    mod.tokenize_to_shards(
+        DOCS, tmp_path / "w2", PidEncode(str(pids)), eot=EOT, docs_per_shard=3, workers=2
+    )
+    seen = {int(p.name) for p in pids.iterdir()}
+    assert seen and os.getpid() not in seen, (
+        f"tokenize_to_shards(workers=2) encoded in processes {sorted(seen)}, this process is "
+        f"{os.getpid()}\n  likely cause: workers > 0 must encode in a multiprocessing.Pool(workers) "
+        "(pool.imap over the tasks), not in this process"
+    )
+    for p in pids.iterdir():
+        p.unlink()
+    mod.tokenize_to_shards(
+        DOCS, tmp_path / "w0", PidEncode(str(pids)), eot=EOT, docs_per_shard=3, workers=0
+    )
+    seen = {int(p.name) for p in pids.iterdir()}
+    assert seen == {os.getpid()}, (
+        f"tokenize_to_shards(workers=0) encoded in processes {sorted(seen)}; workers=0 encodes in "
+        "this process"
+    )
+
+
 def test_killed_run_resumes_without_rewriting_a_shard(tmp_path):
     """Documents 0..11, 2 per shard; the encoder dies on document 7 (shard 3). The shards finished
     before it (0, 1, 2 with Pool.imap's default chunksize) are listed; the rerun must keep their
@@ -152,3 +216,33 @@ def test_other_parameters_ignore_the_old_manifest(tmp_path):
         f"write every shard again; got shards of {[e['docs'] for e in m['shards']]} documents"
     )
     assert read_all(out, m) == one_pass(DOCS), "rewritten shards concatenated != one pass"
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        dict(eot=257),  # the same shards would hold another end-of-text id
+        dict(docs=DOCS + ["one more document"]),  # 13 documents: shard 2 holds 3, not 2
+    ],
+    ids=["eot", "total_docs"],
+)
+def test_any_changed_parameter_ignores_the_old_manifest(tmp_path, changed):
+    """A finished run on 12 documents (docs_per_shard 5, eot 256), then a run with the same
+    docs_per_shard but another eot, or another number of documents: the old manifest does not
+    match (docs_per_shard, total_docs AND eot are compared), so every shard is written again."""
+    out = tmp_path / "c"
+    mod.tokenize_to_shards(DOCS, out, byte_encode, eot=EOT, docs_per_shard=5, workers=0)
+    docs, eot = changed.get("docs", DOCS), changed.get("eot", EOT)
+    m = mod.tokenize_to_shards(docs, out, byte_encode, eot=eot, docs_per_shard=5, workers=0)
+    field = "eot" if "eot" in changed else "total_docs"
+    got = read_all(out, m)
+    expected = []
+    for d in docs:
+        expected += byte_encode(d) + [eot]
+    assert got == expected and m[field] == (eot if field == "eot" else len(docs)), (
+        f"tokenize_to_shards after a finished run with another {field}: the shards concatenated "
+        f"({len(got)} ids) differ from one pass with this run's {field} ({len(expected)} ids), "
+        f"manifest {field} = {m.get(field)}\n  likely cause: resume only when docs_per_shard, "
+        "total_docs and eot ALL match the old manifest; if any differs, ignore it and write every "
+        "shard again"
+    )

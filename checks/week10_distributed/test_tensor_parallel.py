@@ -8,6 +8,8 @@ ColumnParallelLinear(5 -> 6, gather_output=True) and a RowParallelLinear(6 -> 5,
 input_is_parallel=False) against their nn.Linear.
 """
 
+import torch
+
 from checks.week10_distributed.support import scenario
 from roadmap.checking import assert_close
 
@@ -141,4 +143,52 @@ def test_indivisible_features_raise():
         assert r["odd_raises"], (
             f"rank {rank}: ColumnParallelLinear(nn.Linear(4, 7)) on 2 ranks must raise ValueError "
             "(7 output features do not split evenly)"
+        )
+
+
+def test_row_parallel_indivisible_features_raise():
+    for rank, r in enumerate(scenario("tp")):
+        assert r["odd_row_raises"], (
+            f"rank {rank}: RowParallelLinear(nn.Linear(7, 4)) on 2 ranks must raise ValueError "
+            "(7 input features do not split evenly)"
+        )
+
+
+def test_layers_without_bias():
+    """nn.Linear(5, 6, bias=False) column-parallel (gathered) and nn.Linear(6, 5, bias=False)
+    row-parallel (full input): the outputs equal the Linear's and the shards have bias None."""
+    for rank, r in enumerate(scenario("tp")):
+        for name, cls in (("col", "ColumnParallelLinear"), ("row", "RowParallelLinear")):
+            c = r["no_bias"][name]
+            assert "error" not in c, (
+                f"rank {rank}: {cls}(nn.Linear(..., bias=False)) raised:\n{c['error']}\n  likely "
+                "cause: a Linear built with bias=False has full.bias None: keep self.bias = None "
+                "and add no bias in forward"
+            )
+            assert c["b"] is None, f"rank {rank}: {cls} of a bias=False Linear has a bias"
+            assert_close(
+                c["y"],
+                c["ref"],
+                what=f"rank {rank}: {cls}(nn.Linear(bias=False)) output",
+                hint="the same layer without the bias term",
+                atol=1e-9,
+            )
+
+
+def test_shards_are_copies_and_reduce_leaves_its_input():
+    """Adding 1 to a shard's weight leaves the full nn.Linear unchanged (new Parameters, copies);
+    reduce_from_parallel(t) with t = rank + 1 returns 3 on every rank and t keeps its values."""
+    for rank, r in enumerate(scenario("tp")):
+        assert r["full_unchanged"] == [True, True], (
+            f"rank {rank}: changing the ColumnParallelLinear / RowParallelLinear weight changed the "
+            f"full layer ({r['full_unchanged']})\n  likely cause: the shards must be copies "
+            "(.clone() the slice) in new Parameters, not views of full.weight"
+        )
+        assert torch.equal(r["reduce_output"], torch.full((3,), 3.0, dtype=torch.float64)), (
+            f"rank {rank}: reduce_from_parallel(t = {rank + 1}) returned "
+            f"{r['reduce_output'].tolist()}, expected the sum 3.0"
+        )
+        assert torch.equal(r["reduce_input"], torch.full((3,), rank + 1.0, dtype=torch.float64)), (
+            f"rank {rank}: reduce_from_parallel changed its input to {r['reduce_input'].tolist()}"
+            "\n  likely cause: all-reduce a clone; the input is not modified"
         )

@@ -7,7 +7,7 @@ is the full-batch mean when the slices are equal), and the same optimizer step. 
 many small gradients into a few flat buffers, so there are a few large all-reduces instead of one
 per parameter (Li et al. 2020, "PyTorch Distributed", section 3.2).
 Runs on gloo (CPU) or nccl (GPU): `torchrun --nproc_per_node=2 ...` starts the processes.
-Check: `pytest checks/week10_distributed/test_ddp.py`
+Check: `python tracker.py check w10.ddp`
 """
 
 import torch
@@ -20,8 +20,10 @@ def broadcast_parameters(model: nn.Module, src: int = 0) -> None:
 
     One `dist.broadcast(t, src)` per tensor of `model.parameters()` then `model.buffers()`, in
     that order, on the tensors' `.data` (no autograd history). Every rank must call it.
+    Example: rank 0 holds weight 1.0 and rank 1 weight 2.0; after broadcast_parameters(model,
+    src=1) both hold 2.0, and BatchNorm's running statistics are rank 1's too.
     """
-    # TODO(w10.ddp): dist.broadcast(p.data, src) for every parameter, then every buffer.
+    # TODO(w10.ddp): make every rank's parameters and buffers equal to rank src's
     raise NotImplementedError(
         "w10.ddp: write broadcast_parameters in exercises/week10_distributed/ddp.py"
     )
@@ -37,8 +39,7 @@ def make_buckets(sizes: list[int], bucket_numel: int) -> list[list[int]]:
     Returns:
         the buckets as lists of indices into `sizes`, covering every index once, in order.
     """
-    # TODO(w10.ddp): walk the sizes; close the current bucket when the next size would take it
-    #   past bucket_numel.
+    # TODO(w10.ddp): return the greedy buckets described above
     raise NotImplementedError("w10.ddp: write make_buckets in exercises/week10_distributed/ddp.py")
 
 
@@ -50,12 +51,13 @@ def allreduce_gradients(model: nn.Module, bucket_numel: int = 1 << 20) -> int:
     one buffer (`torch.cat([g.reshape(-1) ...])`), call `dist.all_reduce(buffer)` (SUM) once,
     divide by `dist.get_world_size()`, and copy the slices back into each `.grad`.
     Every rank must call it after `loss.backward()` and before the optimizer step.
+    Example: a gradient of 1.0 on rank 0 and 3.0 on rank 1 becomes 2.0 on both; a parameter whose
+    .grad is None keeps None.
 
     Returns:
         the number of all-reduce calls made (the number of buckets).
     """
-    # TODO(w10.ddp): parameters with a grad -> make_buckets -> per bucket: cat, all_reduce, divide
-    #   by the world size, copy back.
+    # TODO(w10.ddp): average the gradients over the ranks, one all-reduce per bucket
     raise NotImplementedError(
         "w10.ddp: write allreduce_gradients in exercises/week10_distributed/ddp.py"
     )
@@ -85,6 +87,5 @@ def shard_indices(
     Returns:
         the list of indices for this rank.
     """
-    # TODO(w10.ddp): one order for all ranks (seeded randperm or range), pad or drop to a multiple
-    #   of world_size, take order[rank::world_size].
+    # TODO(w10.ddp): return the indices this rank reads, as DistributedSampler would
     raise NotImplementedError("w10.ddp: write shard_indices in exercises/week10_distributed/ddp.py")

@@ -8,7 +8,7 @@ backwards: every stage holds the activations of all M micro-batches. 1F1B (PipeD
 Narayanan et al. 2021) starts the backwards as early as possible and alternates one forward, one
 backward: the same length, 2 (M + S - 1) ticks, and the same bubble, (S - 1) / (M + S - 1), but
 stage s holds at most min(S - s, M) micro-batches' activations instead of M.
-Check: `pytest checks/week10_distributed/test_pipeline.py`
+Check: `python tracker.py check w10.pipeline`
 """
 
 IDLE = ""
@@ -27,12 +27,14 @@ def simulate(stage_ops: list[list[str]]) -> list[list[str]]:
     needs F<m> on the last stage. Otherwise the stage idles at tick t. One op per stage per tick.
     If at some tick no stage can run anything and ops remain, the order deadlocks: ValueError.
 
+    Example: simulate([["F0", "B0"], ["F0", "B0"]]) -> [["F0", ""], ["", "F0"], ["", "B0"],
+    ["B0", ""]]; simulate([["B0", "F0"], ["F0", "B0"]]) raises ValueError (a deadlock).
+
     Returns:
         the table: table[t][s] is the op stage s runs at tick t, or IDLE (""); one row per tick
         until the last op, each row of length S.
     """
-    # TODO(w10.pipeline): tick by tick, run each stage's next op if its dependency finished at an
-    #   earlier tick; ValueError if nothing runs.
+    # TODO(w10.pipeline): return the tick-by-tick table of the given op orders
     raise NotImplementedError(
         "w10.pipeline: write simulate in exercises/week10_distributed/pipeline.py"
     )
@@ -46,7 +48,7 @@ def gpipe_schedule(num_stages: int, num_microbatches: int) -> list[list[str]]:
     Example, S=2, M=2 (rows are ticks, columns stages):
         ["F0", ""], ["F1", "F0"], ["", "F1"], ["", "B0"], ["B0", "B1"], ["B1", ""]
     """
-    # TODO(w10.pipeline): per stage F0..F<M-1> then B0..B<M-1>; simulate.
+    # TODO(w10.pipeline): return the GPipe table
     raise NotImplementedError(
         "w10.pipeline: write gpipe_schedule in exercises/week10_distributed/pipeline.py"
     )
@@ -60,8 +62,7 @@ def one_f_one_b_schedule(num_stages: int, num_microbatches: int) -> list[list[st
         ["F0", ""], ["F1", "F0"], ["", "B0"], ["B0", "F1"], ["F2", "B1"], ["B1", "F2"],
         ["", "B2"], ["B2", ""]
     """
-    # TODO(w10.pipeline): per stage w warm-up forwards, then F<w+i>, B<i> pairs, then the
-    #   remaining backwards; simulate.
+    # TODO(w10.pipeline): return the 1F1B table
     raise NotImplementedError(
         "w10.pipeline: write one_f_one_b_schedule in exercises/week10_distributed/pipeline.py"
     )
@@ -71,8 +72,9 @@ def bubble_fraction(table: list[list[str]]) -> float:
     """The fraction of (tick, stage) slots of `table` that are IDLE; 0.0 for an empty table.
 
     For GPipe and 1F1B with one tick per op it equals (S - 1) / (M + S - 1).
+    Example: [["F0", "", ""], ["B0", "F0", ""], ["", "", ""]] -> 6 idle of 9 slots = 0.667.
     """
-    # TODO(w10.pipeline): idle slots over all slots (0.0 for an empty table).
+    # TODO(w10.pipeline): return the idle fraction of the table's slots
     raise NotImplementedError(
         "w10.pipeline: write bubble_fraction in exercises/week10_distributed/pipeline.py"
     )
@@ -83,8 +85,9 @@ def peak_in_flight(table: list[list[str]]) -> list[int]:
     ticks of (forwards run so far - backwards run so far), counting the ops of that tick.
 
     GPipe: M on every stage. 1F1B: min(S - s, M) on stage s.
+    Example: [["F0", ""], ["F1", "F0"], ["B0", "B0"], ["B1", ""]] -> [2, 1].
     """
-    # TODO(w10.pipeline): per stage, running count of F minus B, its maximum.
+    # TODO(w10.pipeline): return each stage's peak number of micro-batches in flight
     raise NotImplementedError(
         "w10.pipeline: write peak_in_flight in exercises/week10_distributed/pipeline.py"
     )

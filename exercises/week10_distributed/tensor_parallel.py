@@ -8,7 +8,7 @@ c_fc column-parallel (gelu acts elementwise on each rank's slice), c_proj row-pa
 Autograd needs the conjugate collectives: an identity in the forward pass is an all-reduce in the
 backward pass (the input's gradient sums the contributions of every rank's slice) and vice versa.
 `torch.distributed.tensor.parallel` (ColwiseParallel, RowwiseParallel) is the library version.
-Check: `pytest checks/week10_distributed/test_tensor_parallel.py`
+Check: `python tracker.py check w10.tensor_parallel`
 """
 
 import torch
@@ -20,49 +20,78 @@ from solutions.week05_gpt.model import MLP, gelu
 
 
 class _CopyToParallel(torch.autograd.Function):
+    """Identity forward, all-reduce backward: see copy_to_parallel."""
+
     @staticmethod
     def forward(ctx, x):
-        # TODO(w10.tensor_parallel): identity (x.view_as(x)).
+        """x (...) -> a tensor with x's values, unchanged (no communication).
+
+        Example: rank 0 and rank 1 both pass [1.0, 2.0] -> both get [1.0, 2.0].
+        """
+        # TODO(w10.tensor_parallel): return x's values unchanged
         raise NotImplementedError(
             "w10.tensor_parallel: write _CopyToParallel.forward in exercises/week10_distributed/tensor_parallel.py"
         )
 
     @staticmethod
     def backward(ctx, grad):
-        # TODO(w10.tensor_parallel): all-reduce a copy of the gradient.
+        """grad (...) -> the SUM of every rank's grad (an all-reduce), the same on every rank;
+        the incoming `grad` itself is not modified.
+
+        Example: rank 0's grad [1.0, 0.0] and rank 1's [0.5, 2.0] -> [1.5, 2.0] on both ranks.
+        """
+        # TODO(w10.tensor_parallel): return the sum of every rank's gradient
         raise NotImplementedError(
             "w10.tensor_parallel: write _CopyToParallel.backward in exercises/week10_distributed/tensor_parallel.py"
         )
 
 
 class _ReduceFromParallel(torch.autograd.Function):
+    """All-reduce forward, identity backward: see reduce_from_parallel."""
+
     @staticmethod
     def forward(ctx, x):
-        # TODO(w10.tensor_parallel): all-reduce a copy of x.
+        """x (...) -> the SUM of every rank's x, the same on every rank; x itself keeps its values.
+
+        Example: rank 0's [1.0, 2.0] and rank 1's [3.0, 4.0] -> [4.0, 6.0] on both ranks, and
+        rank 0's x is still [1.0, 2.0].
+        """
+        # TODO(w10.tensor_parallel): return the sum of every rank's x, leaving x as it is
         raise NotImplementedError(
             "w10.tensor_parallel: write _ReduceFromParallel.forward in exercises/week10_distributed/tensor_parallel.py"
         )
 
     @staticmethod
     def backward(ctx, grad):
-        # TODO(w10.tensor_parallel): pass the gradient through.
+        """grad (...) -> grad unchanged: each partial term of a sum gets the sum's gradient."""
+        # TODO(w10.tensor_parallel): return the gradient each partial term gets
         raise NotImplementedError(
             "w10.tensor_parallel: write _ReduceFromParallel.backward in exercises/week10_distributed/tensor_parallel.py"
         )
 
 
 class _GatherFromParallel(torch.autograd.Function):
+    """All-gather forward, slice backward: see gather_from_parallel."""
+
     @staticmethod
     def forward(ctx, x):
-        # TODO(w10.tensor_parallel): all_gather into world_size tensors, remember the width, cat
-        #   on the last dim.
+        """x (..., w) -> (..., world_size * w): every rank's x concatenated along the last
+        dimension, rank 0's first, the same on every rank.
+
+        Example: rank 0's [[1, 2]] and rank 1's [[3, 4]] -> [[1, 2, 3, 4]] on both ranks.
+        """
+        # TODO(w10.tensor_parallel): return every rank's x side by side, rank 0's first
         raise NotImplementedError(
             "w10.tensor_parallel: write _GatherFromParallel.forward in exercises/week10_distributed/tensor_parallel.py"
         )
 
     @staticmethod
     def backward(ctx, grad):
-        # TODO(w10.tensor_parallel): return this rank's columns of the gradient.
+        """grad (..., world_size * w) -> this rank's columns [rank * w, (rank + 1) * w) of it.
+
+        Example: grad [[10, 20, 30, 40]] -> rank 0 gets [[10, 20]], rank 1 [[30, 40]].
+        """
+        # TODO(w10.tensor_parallel): return the part of grad that belongs to this rank
         raise NotImplementedError(
             "w10.tensor_parallel: write _GatherFromParallel.backward in exercises/week10_distributed/tensor_parallel.py"
         )
@@ -74,37 +103,28 @@ def copy_to_parallel(x: torch.Tensor) -> torch.Tensor:
     Put it where a replicated tensor enters a column-parallel layer: each rank's slice of the
     output depends on all of x, so x's true gradient is the sum of the ranks' gradients.
     """
-    # TODO(w10.tensor_parallel): _CopyToParallel.apply(x).
-    raise NotImplementedError(
-        "w10.tensor_parallel: write copy_to_parallel in exercises/week10_distributed/tensor_parallel.py"
-    )
+    return _CopyToParallel.apply(x)
 
 
 def reduce_from_parallel(x: torch.Tensor) -> torch.Tensor:
     """All-reduce (sum) in the forward pass (on a copy: `x` is not modified); identity in the
     backward pass. Completes a row-parallel layer's partial sums."""
-    # TODO(w10.tensor_parallel): _ReduceFromParallel.apply(x).
-    raise NotImplementedError(
-        "w10.tensor_parallel: write reduce_from_parallel in exercises/week10_distributed/tensor_parallel.py"
-    )
+    return _ReduceFromParallel.apply(x)
 
 
 def gather_from_parallel(x: torch.Tensor) -> torch.Tensor:
     """All-gather along the last dimension in the forward pass, rank 0's slice first (the output
     is (..., world_size * x.shape[-1])); in the backward pass, return this rank's slice of the
     gradient (columns [rank * w, (rank + 1) * w) with w = x.shape[-1])."""
-    # TODO(w10.tensor_parallel): _GatherFromParallel.apply(x).
-    raise NotImplementedError(
-        "w10.tensor_parallel: write gather_from_parallel in exercises/week10_distributed/tensor_parallel.py"
-    )
+    return _GatherFromParallel.apply(x)
 
 
 def _split(n: int, what: str) -> tuple[int, int]:
-    # TODO(w10.tensor_parallel): ValueError unless n divides by the world size; return (rank, n //
-    #   world_size).
-    raise NotImplementedError(
-        "w10.tensor_parallel: write _split in exercises/week10_distributed/tensor_parallel.py"
-    )
+    """(this rank, n // world_size); ValueError when n does not split evenly (given)."""
+    world, rank = dist.get_world_size(), dist.get_rank()
+    if n % world:
+        raise ValueError(f"{what} = {n} is not divisible by the world size {world}")
+    return rank, n // world
 
 
 class ColumnParallelLinear(nn.Module):
@@ -118,15 +138,24 @@ class ColumnParallelLinear(nn.Module):
     """
 
     def __init__(self, full: nn.Linear, gather_output: bool = False):
-        # TODO(w10.tensor_parallel): super().__init__(); copy this rank's rows of full.weight (and
-        #   bias) into new Parameters.
+        """Keep this rank's rows of full.weight (and of full.bias; None for a Linear built with
+        bias=False) as new Parameters holding copies; `full` is not changed or tied to them.
+
+        Raises:
+            ValueError: if full.out_features is not a multiple of the world size.
+
+        Example: nn.Linear(5, 6) on 2 ranks -> rank 1's weight is full.weight[3:6] (3, 5) and its
+        bias full.bias[3:6].
+        """
+        # TODO(w10.tensor_parallel): keep copies of this rank's share of full's weight and bias
         raise NotImplementedError(
             "w10.tensor_parallel: write ColumnParallelLinear.__init__ in exercises/week10_distributed/tensor_parallel.py"
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # TODO(w10.tensor_parallel): F.linear(copy_to_parallel(x), weight, bias), gathered if
-        #   gather_output.
+        """x (..., in), the same on every rank -> (..., o) this rank's slice of full(x), or the
+        whole (..., out) with gather_output; x's gradient sums every rank's contribution."""
+        # TODO(w10.tensor_parallel): return this rank's output features (all with gather)
         raise NotImplementedError(
             "w10.tensor_parallel: write ColumnParallelLinear.forward in exercises/week10_distributed/tensor_parallel.py"
         )
@@ -144,15 +173,24 @@ class RowParallelLinear(nn.Module):
     """
 
     def __init__(self, full: nn.Linear, input_is_parallel: bool = True):
-        # TODO(w10.tensor_parallel): super().__init__(); copy this rank's columns of full.weight
-        #   and the whole bias into new Parameters.
+        """Keep this rank's columns of full.weight as a new Parameter (a copy) and the whole bias
+        (a copy; None for a Linear built with bias=False).
+
+        Raises:
+            ValueError: if full.in_features is not a multiple of the world size.
+
+        Example: nn.Linear(6, 5) on 2 ranks -> rank 1's weight is full.weight[:, 3:6] (5, 3) and
+        its bias all 5 values of full.bias.
+        """
+        # TODO(w10.tensor_parallel): keep copies of this rank's share of the weight and the bias
         raise NotImplementedError(
             "w10.tensor_parallel: write RowParallelLinear.__init__ in exercises/week10_distributed/tensor_parallel.py"
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # TODO(w10.tensor_parallel): slice x if not input_is_parallel;
-        #   reduce_from_parallel(F.linear(x, weight)) + bias.
+        """x (..., i) this rank's input slice (or the full (..., in) with input_is_parallel=False)
+        -> (..., out) the whole output full(x_full), the same on every rank."""
+        # TODO(w10.tensor_parallel): return the full layer's whole output on every rank
         raise NotImplementedError(
             "w10.tensor_parallel: write RowParallelLinear.forward in exercises/week10_distributed/tensor_parallel.py"
         )
@@ -167,14 +205,15 @@ class ParallelMLP(nn.Module):
     """
 
     def __init__(self, mlp: MLP):
-        # TODO(w10.tensor_parallel): super().__init__(); c_fc column-parallel without gather,
-        #   c_proj row-parallel on a parallel input.
+        """c_fc and c_proj as described above, built from mlp's layers (mlp is not changed)."""
+        # TODO(w10.tensor_parallel): split mlp's two layers over the ranks as described above
         raise NotImplementedError(
             "w10.tensor_parallel: write ParallelMLP.__init__ in exercises/week10_distributed/tensor_parallel.py"
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # TODO(w10.tensor_parallel): c_proj(gelu(c_fc(x))).
+        """x (B, T, C), the same on every rank -> mlp(x) (B, T, C) on every rank (eval mode)."""
+        # TODO(w10.tensor_parallel): return mlp(x) computed with the split layers
         raise NotImplementedError(
             "w10.tensor_parallel: write ParallelMLP.forward in exercises/week10_distributed/tensor_parallel.py"
         )

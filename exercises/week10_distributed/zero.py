@@ -5,7 +5,7 @@ is most of a model's training memory. ZeRO-1 gives each parameter one owner rank
 keeps its optimizer state and updates it, then sends the new values to everyone, so each rank
 holds about 1/world_size of the state. `torch.distributed.optim.ZeroRedundancyOptimizer` is the
 library version.
-Check: `pytest checks/week10_distributed/test_zero.py`
+Check: `python tracker.py check w10.zero`
 """
 
 import torch
@@ -25,28 +25,45 @@ class Zero1Optimizer:
     "all-gather" of the updated parameters). Afterwards every rank holds the same parameters as an
     unsharded optimizer on one process would.
 
-    Example: 5 parameters on 2 ranks: rank 0 owns parameters 0, 2, 4 and rank 1 owns 1, 3.
+    A rank that owns no parameter (fewer parameters than ranks): torch optimizers raise
+    ValueError("optimizer got an empty parameter list"), so that rank builds no local optimizer
+    (self.optimizer is None); its step() only takes part in the broadcasts, and its state_numel()
+    is 0.
+
+    Example: 5 parameters on 2 ranks: rank 0 owns parameters 0, 2, 4 and rank 1 owns 1, 3. One
+    parameter on 2 ranks: rank 1 owns nothing.
     """
 
     def __init__(self, params, optimizer_class=torch.optim.AdamW, **defaults):
-        # TODO(w10.zero): keep the parameters, the rank and world size, the owned ones (i %
-        #   world_size == rank) and an optimizer_class over them.
+        """Keep the parameters in the order given, this rank and the world size (from
+        torch.distributed), the owned parameters, and the local optimizer built over them.
+
+        Attributes:
+            params: list of every parameter; owned: this rank's share, in order; optimizer:
+                optimizer_class(owned, **defaults) (any torch optimizer class; SGD, AdamW, ...),
+                or None when this rank owns no parameter.
+        """
+        # TODO(w10.zero): keep the parameters and build the optimizer for this rank's share
         raise NotImplementedError(
             "w10.zero: write Zero1Optimizer.__init__ in exercises/week10_distributed/zero.py"
         )
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Clear the gradients of every parameter, owned or not."""
-        # TODO(w10.zero): clear every parameter's grad (None, or zero_ in place).
+        """Clear the gradients of every parameter, owned or not: set them to None, or with
+        set_to_none=False zero each existing gradient in place (it stays a tensor of zeros)."""
+        # TODO(w10.zero): clear every parameter's gradient, owned or not
         raise NotImplementedError(
             "w10.zero: write Zero1Optimizer.zero_grad in exercises/week10_distributed/zero.py"
         )
 
     @torch.no_grad()
     def step(self) -> None:
-        """Update the owned parameters, then broadcast every parameter from its owner."""
-        # TODO(w10.zero): step the local optimizer, then broadcast every parameter from its owner
-        #   i % world_size.
+        """Update the owned parameters, then broadcast every parameter from its owner.
+
+        Example: 3 parameters on 2 ranks: rank 0 steps parameters 0 and 2, rank 1 steps 1; then
+        parameter 0 is broadcast from rank 0, 1 from rank 1, 2 from rank 0, on both ranks.
+        """
+        # TODO(w10.zero): leave every rank with the parameters after one full update
         raise NotImplementedError(
             "w10.zero: write Zero1Optimizer.step in exercises/week10_distributed/zero.py"
         )
@@ -54,8 +71,12 @@ class Zero1Optimizer:
     def state_numel(self) -> int:
         """The number of optimizer-state elements this rank holds: the sum of `numel()` of the
         tensors with at least one dimension in the local optimizer's `state` (Adam's scalar step
-        counter does not count); 0 before the first step or with no owned parameter."""
-        # TODO(w10.zero): sum numel() of the local optimizer's state tensors with dim() > 0.
+        counter does not count); 0 before the first step or with no owned parameter.
+
+        Example: AdamW owning parameters of 6 and 4 values after one step -> 2 * (6 + 4) = 20;
+        SGD with momentum -> 10 (one momentum_buffer each).
+        """
+        # TODO(w10.zero): return the number of optimizer-state values this rank holds
         raise NotImplementedError(
             "w10.zero: write Zero1Optimizer.state_numel in exercises/week10_distributed/zero.py"
         )

@@ -4,7 +4,7 @@ Normalisation (Unicode NFKC, line ends, white space), quality signals in the spi
 rules (Rae et al. 2021, appendix A: word count, symbol ratio, repeated lines, stop words) and a
 whole-word blocklist. Every rule is a plain function of the text, so a filter's decision can be
 explained and tested.
-Check: `pytest checks/week10_distributed/test_clean.py`
+Check: `python tracker.py check w10.clean`
 """
 
 import re
@@ -27,7 +27,8 @@ def normalize_text(text: str) -> str:
        non-breaking spaces become their plain forms);
     2. line ends "\\r\\n" and "\\r" become "\\n";
     3. within each line, every run of spaces and tabs becomes one space, and each line is stripped
-       of leading and trailing spaces and tabs;
+       of leading and trailing spaces and tabs (only those two: a form feed or vertical tab stays,
+       and lines are split at "\n" only, not by str.splitlines);
     4. three or more consecutive newlines become two (at most one empty line in a row);
     5. the whole text is stripped of leading and trailing white space.
 
@@ -58,7 +59,7 @@ def quality_signals(text: str) -> dict[str, float]:
         (`not c.isalnum()`); 0.0 for a text with none.
       duplicate_line_fraction: among the non-empty lines (after `line.strip()`), the fraction that
         repeat an earlier non-empty line exactly; 0.0 with no non-empty line. Lines "a", "b", "a",
-        "a" -> 2/4.
+        "a" -> 2/4; lines "a b", "  a b  ", "c", "" -> 1/3 (compared after the strip).
       stopword_fraction: the fraction of words that, lower-cased and stripped of PUNCTUATION at
         both ends, are in STOPWORDS; 0.0 with no words.
 
@@ -115,6 +116,11 @@ def passes_quality(
       "repetition"      duplicate_line_fraction > max_duplicate_line_fraction
       "not_language"    stopword_fraction < min_stopword_fraction
 
+    Each bound is the keyword argument's value (the defaults above are only defaults).
+    Example: a 28-word plain English text -> (True, ""); the same with max_words=27 -> (False,
+    "too_long"); with max_symbol_ratio set to its own symbol ratio it passes, set just below it
+    fails with "symbols". A text that breaks both "symbols" and "repetition" -> (False, "symbols").
+
     Returns:
         (True, "") if every rule passes, else (False, the name of the first rule that failed).
     """
@@ -140,6 +146,9 @@ def blocklist_hits(text: str, blocklist: set[str] | list[str]) -> list[str]:
     A word is a maximal run of word characters (the regular expression `\\w+`), lower-cased; a
     blocked entry matches a word exactly, never a part of one ("class" does not contain the
     blocked word "ass": the Scunthorpe problem). Entries of `blocklist` are lower-cased too.
+
+    Example: blocklist_hits("Damn, damn and ass-hat!", ["ass", "Damn"]) -> ["ass", "damn"];
+    blocklist_hits("A classic assessment.", ["ass"]) -> [].
 
     Returns:
         the sorted list of distinct blocked words found ([] for a clean text).

@@ -7,7 +7,7 @@ is the full-batch mean when the slices are equal), and the same optimizer step. 
 many small gradients into a few flat buffers, so there are a few large all-reduces instead of one
 per parameter (Li et al. 2020, "PyTorch Distributed", section 3.2).
 Runs on gloo (CPU) or nccl (GPU): `torchrun --nproc_per_node=2 ...` starts the processes.
-Check: `pytest checks/week10_distributed/test_ddp.py`
+Check: `python tracker.py check w10.ddp`
 """
 
 import torch
@@ -20,6 +20,8 @@ def broadcast_parameters(model: nn.Module, src: int = 0) -> None:
 
     One `dist.broadcast(t, src)` per tensor of `model.parameters()` then `model.buffers()`, in
     that order, on the tensors' `.data` (no autograd history). Every rank must call it.
+    Example: rank 0 holds weight 1.0 and rank 1 weight 2.0; after broadcast_parameters(model,
+    src=1) both hold 2.0, and BatchNorm's running statistics are rank 1's too.
     """
     with torch.no_grad():
         for p in model.parameters():
@@ -60,6 +62,8 @@ def allreduce_gradients(model: nn.Module, bucket_numel: int = 1 << 20) -> int:
     one buffer (`torch.cat([g.reshape(-1) ...])`), call `dist.all_reduce(buffer)` (SUM) once,
     divide by `dist.get_world_size()`, and copy the slices back into each `.grad`.
     Every rank must call it after `loss.backward()` and before the optimizer step.
+    Example: a gradient of 1.0 on rank 0 and 3.0 on rank 1 becomes 2.0 on both; a parameter whose
+    .grad is None keeps None.
 
     Returns:
         the number of all-reduce calls made (the number of buckets).

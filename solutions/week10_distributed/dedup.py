@@ -6,7 +6,7 @@ the Jaccard similarity of the shingle sets A and B; `num_perm` independent hash 
 Mining of Massive Datasets ch. 3): cut the signature into `bands` bands of `rows` rows; two
 documents become candidates when one whole band agrees, which happens with probability
 1 - (1 - J^rows)^bands, an S-curve with its threshold near (1/bands)^(1/rows).
-Check: `pytest checks/week10_distributed/test_dedup.py`
+Check: `python tracker.py check w10.dedup`
 """
 
 import hashlib
@@ -56,7 +56,10 @@ def shingles(text: str, k: int = 5) -> set[str]:
 
 
 def jaccard(a: set, b: set) -> float:
-    """|a & b| / |a | b|, and 0.0 when both sets are empty."""
+    """|a & b| / |a | b|, and 0.0 when both sets are empty.
+
+    Example: jaccard({1, 2, 3}, {2, 3, 4, 5}) == 2 / 5.
+    """
     union = len(a | b)
     return len(a & b) / union if union else 0.0
 
@@ -85,6 +88,8 @@ def minhash_signature(shingle_set: set[str], num_perm: int = 128, seed: int = 0)
         signature[i] = min over s in shingle_set of (a[i] * h + b[i]) mod P
     computed in numpy uint64 (no overflow: a * h + b < 2**63). The empty set's signature is P in
     every position (larger than any hash value).
+    Example: minhash_signature(set(), 4) -> [P, P, P, P]; two equal sets get equal signatures, and
+    signature[i] is always one of the set's hashed values (a[i] * h + b[i]) mod P.
 
     Returns:
         (num_perm,) uint64 array.
@@ -111,9 +116,13 @@ def lsh_candidate_pairs(signatures: np.ndarray, bands: int, rows: int) -> set[tu
     column. Hash each band into buckets (a dict keyed by the band's values) instead of comparing
     all pairs.
 
+    Example: signatures [[1, 2, 3, 4], [1, 2, 9, 9], [5, 6, 3, 4]] with bands=2, rows=2 -> {(0, 1),
+    (0, 2)} (documents 0 and 1 agree on band 0, documents 0 and 2 on band 1).
+
     Args:
         signatures: (N, num_perm) array, one MinHash signature per row.
-        bands, rows: with bands * rows == num_perm, else ValueError.
+        bands, rows: with bands * rows == num_perm exactly (fewer columns as well as more:
+            ValueError).
 
     Returns:
         the set of candidate pairs (i, k) with i < k.
@@ -150,7 +159,10 @@ def near_dedup(
     seed)`), find candidate pairs with `lsh_candidate_pairs(signatures, bands, rows)`, and confirm
     a candidate pair when the exact `jaccard` of its shingle sets is >= threshold. Then go through
     the documents in order: document k is dropped when a confirmed pair joins it to an earlier
-    document that was kept; otherwise it is kept.
+    document that was kept; otherwise it is kept. k, num_perm, seed, bands and rows are passed on
+    as given; a pair whose exact Jaccard equals the threshold is confirmed.
+    Example: near_dedup([a, b, a]) for two unrelated texts a, b of 5 words or more -> [0, 1];
+    near_dedup([d, d reversed], k=1) -> [0] (the same words, Jaccard 1 at k = 1).
 
     Returns:
         the kept indices, increasing.

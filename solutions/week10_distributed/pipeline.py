@@ -8,7 +8,7 @@ backwards: every stage holds the activations of all M micro-batches. 1F1B (PipeD
 Narayanan et al. 2021) starts the backwards as early as possible and alternates one forward, one
 backward: the same length, 2 (M + S - 1) ticks, and the same bubble, (S - 1) / (M + S - 1), but
 stage s holds at most min(S - s, M) micro-batches' activations instead of M.
-Check: `pytest checks/week10_distributed/test_pipeline.py`
+Check: `python tracker.py check w10.pipeline`
 """
 
 IDLE = ""
@@ -26,6 +26,9 @@ def simulate(stage_ops: list[list[str]]) -> list[list[str]]:
     forwards need nothing); B<m> on stage s < S-1 needs B<m> on stage s+1; B<m> on the last stage
     needs F<m> on the last stage. Otherwise the stage idles at tick t. One op per stage per tick.
     If at some tick no stage can run anything and ops remain, the order deadlocks: ValueError.
+
+    Example: simulate([["F0", "B0"], ["F0", "B0"]]) -> [["F0", ""], ["", "F0"], ["", "B0"],
+    ["B0", ""]]; simulate([["B0", "F0"], ["F0", "B0"]]) raises ValueError (a deadlock).
 
     Returns:
         the table: table[t][s] is the op stage s runs at tick t, or IDLE (""); one row per tick
@@ -96,6 +99,7 @@ def bubble_fraction(table: list[list[str]]) -> float:
     """The fraction of (tick, stage) slots of `table` that are IDLE; 0.0 for an empty table.
 
     For GPipe and 1F1B with one tick per op it equals (S - 1) / (M + S - 1).
+    Example: [["F0", "", ""], ["B0", "F0", ""], ["", "", ""]] -> 6 idle of 9 slots = 0.667.
     """
     slots = sum(len(row) for row in table)
     idle = sum(1 for row in table for op in row if op == IDLE)
@@ -107,6 +111,7 @@ def peak_in_flight(table: list[list[str]]) -> list[int]:
     ticks of (forwards run so far - backwards run so far), counting the ops of that tick.
 
     GPipe: M on every stage. 1F1B: min(S - s, M) on stage s.
+    Example: [["F0", ""], ["F1", "F0"], ["B0", "B0"], ["B1", ""]] -> [2, 1].
     """
     S = len(table[0]) if table else 0
     peak = [0] * S

@@ -5,7 +5,7 @@ when the vocabulary has fewer than 65,536 entries, half the bytes of int32), rea
 `np.memmap`. A manifest (JSON) lists the shards in order with their token counts and checksums,
 and is rewritten atomically after every finished shard, so a killed run restarts where it
 stopped instead of writing a shard twice.
-Check: `pytest checks/week10_distributed/test_shards.py`
+Check: `python tracker.py check w10.shards`
 """
 
 import hashlib
@@ -48,7 +48,10 @@ def encode_shard(task: tuple) -> dict:
     little-endian uint16 (`np.asarray(ids, dtype="<u2").tofile(...)`) to a temporary file
     `shard_name(index) + ".tmp"` that is then renamed (`os.replace`) to `shard_name(index)`, so a
     shard file is never half-written. Raises ValueError (before writing) if any id is < 0 or
-    >= 65536: it would not fit in uint16.
+    >= 65536: it would not fit in uint16 (0 and 65535 are accepted).
+    Example: (3, ["hi", ""], byte_encode, 256, d) writes d/shard_00003.bin holding the ids [104,
+    105, 256, 256] (8 bytes) and returns {"file": "shard_00003.bin", "docs": 2, "tokens": 4,
+    "sha256": ...}.
 
     Returns:
         {"file": shard_name(index), "docs": len(docs), "tokens": number of ids,
@@ -99,8 +102,10 @@ def tokenize_to_shards(
 
     Resuming: if OUT_DIR/MANIFEST exists with the same docs_per_shard, total_docs and eot, its
     listed shards are kept and never recomputed or rewritten (a run that is killed and started
-    again writes each shard once); only the shards after them are encoded. With any other
-    parameters the old manifest is ignored and every shard is written again.
+    again writes each shard once); only the shards after them are encoded. If any one of the
+    three differs, the old manifest is ignored and every shard is written again.
+    Example: 12 documents, docs_per_shard=5 -> shards of 5, 5 and 2 documents; run again with
+    eot changed (or 13 documents) and all three are rewritten.
 
     Parallelism: `workers` > 0 uses a `multiprocessing.Pool(workers)` and its `imap` (which
     returns results in task order); `workers == 0` encodes in this process (same output).

@@ -8,7 +8,7 @@ c_fc column-parallel (gelu acts elementwise on each rank's slice), c_proj row-pa
 Autograd needs the conjugate collectives: an identity in the forward pass is an all-reduce in the
 backward pass (the input's gradient sums the contributions of every rank's slice) and vice versa.
 `torch.distributed.tensor.parallel` (ColwiseParallel, RowwiseParallel) is the library version.
-Check: `pytest checks/week10_distributed/test_tensor_parallel.py`
+Check: `python tracker.py check w10.tensor_parallel`
 """
 
 import torch
@@ -20,32 +20,58 @@ from solutions.week05_gpt.model import MLP, gelu
 
 
 class _CopyToParallel(torch.autograd.Function):
+    """Identity forward, all-reduce backward: see copy_to_parallel."""
+
     @staticmethod
     def forward(ctx, x):
+        """x (...) -> a tensor with x's values, unchanged (no communication).
+
+        Example: rank 0 and rank 1 both pass [1.0, 2.0] -> both get [1.0, 2.0].
+        """
         return x.view_as(x)
 
     @staticmethod
     def backward(ctx, grad):
+        """grad (...) -> the SUM of every rank's grad (an all-reduce), the same on every rank;
+        the incoming `grad` itself is not modified.
+
+        Example: rank 0's grad [1.0, 0.0] and rank 1's [0.5, 2.0] -> [1.5, 2.0] on both ranks.
+        """
         grad = grad.clone()
         dist.all_reduce(grad)  # every rank's slice used the whole input: sum their gradients
         return grad
 
 
 class _ReduceFromParallel(torch.autograd.Function):
+    """All-reduce forward, identity backward: see reduce_from_parallel."""
+
     @staticmethod
     def forward(ctx, x):
+        """x (...) -> the SUM of every rank's x, the same on every rank; x itself keeps its values.
+
+        Example: rank 0's [1.0, 2.0] and rank 1's [3.0, 4.0] -> [4.0, 6.0] on both ranks, and
+        rank 0's x is still [1.0, 2.0].
+        """
         x = x.clone()
         dist.all_reduce(x)
         return x
 
     @staticmethod
     def backward(ctx, grad):
+        """grad (...) -> grad unchanged: each partial term of a sum gets the sum's gradient."""
         return grad  # the sum's gradient reaches every partial term unchanged
 
 
 class _GatherFromParallel(torch.autograd.Function):
+    """All-gather forward, slice backward: see gather_from_parallel."""
+
     @staticmethod
     def forward(ctx, x):
+        """x (..., w) -> (..., world_size * w): every rank's x concatenated along the last
+        dimension, rank 0's first, the same on every rank.
+
+        Example: rank 0's [[1, 2]] and rank 1's [[3, 4]] -> [[1, 2, 3, 4]] on both ranks.
+        """
         world = dist.get_world_size()
         parts = [torch.empty_like(x) for _ in range(world)]
         dist.all_gather(parts, x.contiguous())
@@ -54,6 +80,10 @@ class _GatherFromParallel(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad):
+        """grad (..., world_size * w) -> this rank's columns [rank * w, (rank + 1) * w) of it.
+
+        Example: grad [[10, 20, 30, 40]] -> rank 0 gets [[10, 20]], rank 1 [[30, 40]].
+        """
         r = dist.get_rank()
         return grad[..., r * ctx.width : (r + 1) * ctx.width].contiguous()
 
@@ -81,6 +111,7 @@ def gather_from_parallel(x: torch.Tensor) -> torch.Tensor:
 
 
 def _split(n: int, what: str) -> tuple[int, int]:
+    """(this rank, n // world_size); ValueError when n does not split evenly (given)."""
     world, rank = dist.get_world_size(), dist.get_rank()
     if n % world:
         raise ValueError(f"{what} = {n} is not divisible by the world size {world}")
@@ -98,6 +129,15 @@ class ColumnParallelLinear(nn.Module):
     """
 
     def __init__(self, full: nn.Linear, gather_output: bool = False):
+        """Keep this rank's rows of full.weight (and of full.bias; None for a Linear built with
+        bias=False) as new Parameters holding copies; `full` is not changed or tied to them.
+
+        Raises:
+            ValueError: if full.out_features is not a multiple of the world size.
+
+        Example: nn.Linear(5, 6) on 2 ranks -> rank 1's weight is full.weight[3:6] (3, 5) and its
+        bias full.bias[3:6].
+        """
         super().__init__()
         rank, o = _split(full.out_features, "out_features")
         self.gather_output = gather_output
@@ -110,6 +150,8 @@ class ColumnParallelLinear(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (..., in), the same on every rank -> (..., o) this rank's slice of full(x), or the
+        whole (..., out) with gather_output; x's gradient sums every rank's contribution."""
         y = F.linear(copy_to_parallel(x), self.weight, self.bias)
         return gather_from_parallel(y) if self.gather_output else y
 
@@ -126,6 +168,15 @@ class RowParallelLinear(nn.Module):
     """
 
     def __init__(self, full: nn.Linear, input_is_parallel: bool = True):
+        """Keep this rank's columns of full.weight as a new Parameter (a copy) and the whole bias
+        (a copy; None for a Linear built with bias=False).
+
+        Raises:
+            ValueError: if full.in_features is not a multiple of the world size.
+
+        Example: nn.Linear(6, 5) on 2 ranks -> rank 1's weight is full.weight[:, 3:6] (5, 3) and
+        its bias all 5 values of full.bias.
+        """
         super().__init__()
         rank, i = _split(full.in_features, "in_features")
         self.rank, self.width = rank, i
@@ -134,6 +185,8 @@ class RowParallelLinear(nn.Module):
         self.bias = nn.Parameter(full.bias.detach().clone()) if full.bias is not None else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (..., i) this rank's input slice (or the full (..., in) with input_is_parallel=False)
+        -> (..., out) the whole output full(x_full), the same on every rank."""
         if not self.input_is_parallel:
             x = x[..., self.rank * self.width : (self.rank + 1) * self.width]
         y = reduce_from_parallel(F.linear(x, self.weight))
@@ -149,9 +202,11 @@ class ParallelMLP(nn.Module):
     """
 
     def __init__(self, mlp: MLP):
+        """c_fc and c_proj as described above, built from mlp's layers (mlp is not changed)."""
         super().__init__()
         self.c_fc = ColumnParallelLinear(mlp.c_fc, gather_output=False)
         self.c_proj = RowParallelLinear(mlp.c_proj, input_is_parallel=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, T, C), the same on every rank -> mlp(x) (B, T, C) on every rank (eval mode)."""
         return self.c_proj(gelu(self.c_fc(x)))

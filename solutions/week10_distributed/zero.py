@@ -5,7 +5,7 @@ is most of a model's training memory. ZeRO-1 gives each parameter one owner rank
 keeps its optimizer state and updates it, then sends the new values to everyone, so each rank
 holds about 1/world_size of the state. `torch.distributed.optim.ZeroRedundancyOptimizer` is the
 library version.
-Check: `pytest checks/week10_distributed/test_zero.py`
+Check: `python tracker.py check w10.zero`
 """
 
 import torch
@@ -25,10 +25,24 @@ class Zero1Optimizer:
     "all-gather" of the updated parameters). Afterwards every rank holds the same parameters as an
     unsharded optimizer on one process would.
 
-    Example: 5 parameters on 2 ranks: rank 0 owns parameters 0, 2, 4 and rank 1 owns 1, 3.
+    A rank that owns no parameter (fewer parameters than ranks): torch optimizers raise
+    ValueError("optimizer got an empty parameter list"), so that rank builds no local optimizer
+    (self.optimizer is None); its step() only takes part in the broadcasts, and its state_numel()
+    is 0.
+
+    Example: 5 parameters on 2 ranks: rank 0 owns parameters 0, 2, 4 and rank 1 owns 1, 3. One
+    parameter on 2 ranks: rank 1 owns nothing.
     """
 
     def __init__(self, params, optimizer_class=torch.optim.AdamW, **defaults):
+        """Keep the parameters in the order given, this rank and the world size (from
+        torch.distributed), the owned parameters, and the local optimizer built over them.
+
+        Attributes:
+            params: list of every parameter; owned: this rank's share, in order; optimizer:
+                optimizer_class(owned, **defaults) (any torch optimizer class; SGD, AdamW, ...),
+                or None when this rank owns no parameter.
+        """
         self.params = list(params)
         self.rank = dist.get_rank()
         self.world_size = dist.get_world_size()
@@ -37,7 +51,8 @@ class Zero1Optimizer:
         self.optimizer = optimizer_class(self.owned, **defaults) if self.owned else None
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Clear the gradients of every parameter, owned or not."""
+        """Clear the gradients of every parameter, owned or not: set them to None, or with
+        set_to_none=False zero each existing gradient in place (it stays a tensor of zeros)."""
         for p in self.params:
             if set_to_none:
                 p.grad = None
@@ -46,7 +61,11 @@ class Zero1Optimizer:
 
     @torch.no_grad()
     def step(self) -> None:
-        """Update the owned parameters, then broadcast every parameter from its owner."""
+        """Update the owned parameters, then broadcast every parameter from its owner.
+
+        Example: 3 parameters on 2 ranks: rank 0 steps parameters 0 and 2, rank 1 steps 1; then
+        parameter 0 is broadcast from rank 0, 1 from rank 1, 2 from rank 0, on both ranks.
+        """
         if self.optimizer is not None:
             self.optimizer.step()
         for i, p in enumerate(self.params):
@@ -55,7 +74,11 @@ class Zero1Optimizer:
     def state_numel(self) -> int:
         """The number of optimizer-state elements this rank holds: the sum of `numel()` of the
         tensors with at least one dimension in the local optimizer's `state` (Adam's scalar step
-        counter does not count); 0 before the first step or with no owned parameter."""
+        counter does not count); 0 before the first step or with no owned parameter.
+
+        Example: AdamW owning parameters of 6 and 4 values after one step -> 2 * (6 + 4) = 20;
+        SGD with momentum -> 10 (one momentum_buffer each).
+        """
         if self.optimizer is None:
             return 0
         return sum(
