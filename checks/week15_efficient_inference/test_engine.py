@@ -20,7 +20,8 @@ from roadmap.checking import assert_close, generator
 from roadmap.impl import load
 from solutions.week08_inference.sampling import sample_next
 
-cache_mod = load("week15_efficient_inference.paged_cache")
+bm_mod = load("week15_efficient_inference.block_manager")
+kv_mod = load("week15_efficient_inference.kv_store")
 mod = load("week15_efficient_inference.engine")
 
 PER_SEQUENCE = (
@@ -28,6 +29,23 @@ PER_SEQUENCE = (
     "attends to keys 0 .. its own position of ITS sequence only (a mask per row; padding masked); "
     "return the logits of each chunk's LAST token"
 )
+
+
+def paged(model, num_blocks, block_size):
+    """An empty paged cache for the model: the block manager and the tensors."""
+    return bm_mod.BlockManager(num_blocks, block_size), kv_mod.KVStore.for_model(
+        model, num_blocks, block_size
+    )
+
+
+def stored_keys(cache, kv, seq_id, layer):
+    """The keys of positions 0 .. length - 1 of one sequence, read from the store's tensor at the
+    slots of its block table (by hand, not through the store's gather)."""
+    bs = cache.block_size
+    table = cache.tables[seq_id]
+    blocks = [table[p // bs] for p in range(cache.lengths[seq_id])]
+    offsets = [p % bs for p in range(cache.lengths[seq_id])]
+    return kv.k[layer, blocks, offsets]
 
 
 def full_last_logits(model, tokens):
@@ -58,14 +76,14 @@ def test_batched_forward_mixes_prefills_and_decodes():
         i: torch.randint(0, 23, (n,), generator=g).tolist()
         for i, n in [(0, 6), (1, 4), (2, 9), (3, 7)]
     }
-    cache = cache_mod.PagedKVCache.for_model(model, num_blocks=20, block_size=4)
+    cache, kv = paged(model, num_blocks=20, block_size=4)
     steps = [
         ([0, 1, 2], [seqs[0][:5], seqs[1][:1], seqs[2]]),
         ([0, 1, 3], [seqs[0][5:], seqs[1][1:], seqs[3]]),
     ]
     seen = {i: [] for i in seqs}
     for n_step, (sids, chunks) in enumerate(steps, 1):
-        logits = mod.batched_forward(model, cache, sids, chunks)
+        logits = mod.batched_forward(model, cache, kv, sids, chunks)
         assert tuple(logits.shape) == (len(sids), 23), (
             f"batched_forward step {n_step}: expected logits (B=3, V=23), got {tuple(logits.shape)}"
         )
@@ -84,12 +102,11 @@ def test_batched_forward_mixes_prefills_and_decodes():
                 f"{cache.lengths[sid]}\n  likely cause: reserve each chunk with cache.append_slots"
             )
     for sid, tokens in seen.items():
-        k, _ = cache.gather(sid, 0)
         assert_close(
-            k,
+            stored_keys(cache, kv, sid, 0),
             layer0_keys(model, tokens),
             atol=1e-4,
-            what=f"cache.gather(seq {sid}, layer 0) after batched_forward",
+            what=f"the layer-0 keys of seq {sid} in the KVStore after batched_forward",
             hint="write the keys of real tokens only, at the slots append_slots returned, in "
             "position order; padding must never be written",
         )
@@ -101,9 +118,8 @@ def test_batched_forward_rows_do_not_depend_on_the_batch():
     g = generator(2)
     a = torch.randint(0, 23, (3,), generator=g).tolist()
     others = [torch.randint(0, 23, (n,), generator=g).tolist() for n in (11, 6)]
-    alone = mod.batched_forward(model, cache_mod.PagedKVCache.for_model(model, 20, 4), [0], [a])
-    cache = cache_mod.PagedKVCache.for_model(model, 20, 4)
-    batched = mod.batched_forward(model, cache, [5, 0, 6], [others[0], a, others[1]])
+    alone = mod.batched_forward(model, *paged(model, 20, 4), [0], [a])
+    batched = mod.batched_forward(model, *paged(model, 20, 4), [5, 0, 6], [others[0], a, others[1]])
     assert_close(
         batched[1],
         alone[0],
@@ -113,32 +129,107 @@ def test_batched_forward_rows_do_not_depend_on_the_batch():
     )
 
 
-def engine_outputs(model, prompts, news, num_blocks, eos=None, max_running=32):
-    engine = mod.Engine(model, num_blocks=num_blocks, block_size=4, max_running=max_running)
+def test_a_fork_continues_its_shared_prefix_through_copy_on_write():
+    """block_size 4: seq 0 prefills 6 tokens (blocks 0 and 1, the second half full); fork(0, 1)
+    shares both. One batched_forward feeds seq 0 token a and seq 1 token b: seq 0 copies the shared
+    half-full block (the pair append_slots returns), seq 1 then writes into the old one. Both rows
+    equal the model on their own 7 tokens, and again after one more token each."""
+    model = tiny_gpt(seed=7)
+    g = generator(7)
+    prefix = torch.randint(0, 23, (6,), generator=g).tolist()
+    cache, kv = paged(model, num_blocks=8, block_size=4)
+    mod.batched_forward(model, cache, kv, [0], [prefix])
+    cache.fork(0, 1)
+    seqs = {0: list(prefix), 1: list(prefix)}
+    for step, (a, b) in enumerate([(3, 17), (9, 9)], 1):
+        logits = mod.batched_forward(model, cache, kv, [0, 1], [[a], [b]])
+        seqs[0].append(a)
+        seqs[1].append(b)
+        for row in (0, 1):
+            assert_close(
+                logits[row],
+                full_last_logits(model, seqs[row]),
+                atol=1e-4,
+                what=f"batched_forward after fork(0, 1), step {step}, seq {row} (7 + {step - 1} "
+                "tokens, the first 6 shared)",
+                hint="perform the block copies append_slots returns (kv.copy_blocks) BEFORE writing "
+                "any key or value: the copy must hold the shared prefix, not this step's tokens",
+            )
+    assert cache.tables[0][0] == cache.tables[1][0] and cache.tables[0][1] != cache.tables[1][1], (
+        f"after the fork wrote: tables {cache.tables}; the full first block stays shared"
+    )
+
+
+def test_a_request_at_the_model_context_limit_and_one_filling_the_whole_cache():
+    """The model's block_size is 48: prompt 40 + 8 new tokens = 48 positions runs (the last fed
+    token sits at position 46) and equals one-at-a-time generation; 41 + 8 is refused at submit.
+    A cache of exactly ceil(16 / 4) = 4 blocks of 4 serves a request of 10 + 6 = 16 positions
+    alone (3 blocks is refused at submit)."""
+    model = tiny_gpt(seed=8)
+    g = generator(8)
+    long = torch.randint(0, 23, (40,), generator=g).tolist()
+    engine = mod.Engine(model, num_blocks=30, block_size=4)
+    got = engine.generate([long], mod.SamplingParams(max_new_tokens=8))
+    assert got[0] == greedy_one_at_a_time(model, long, 8), (
+        f"a request of 40 + 8 = 48 positions (the model's block_size) gave {got[0]}, expected "
+        f"{greedy_one_at_a_time(model, long, 8)}\n  likely cause: feed each sequence its uncomputed "
+        "tokens (seq.tokens[seq.num_computed:]) at their absolute positions and report the token "
+        "sampled from its own logits row"
+    )
+    with pytest.raises(ValueError):
+        engine.submit(long + [1], mod.SamplingParams(max_new_tokens=8))
+    prompt = long[:10]
+    small = mod.Engine(model, num_blocks=4, block_size=4)
+    got = small.generate([prompt], mod.SamplingParams(max_new_tokens=6))
+    assert got[0] == greedy_one_at_a_time(model, prompt, 6) and small.cache.num_free_blocks == 4, (
+        f"Engine(num_blocks=4, block_size=4) serving 10 + 6 = 16 positions (all 4 blocks): got "
+        f"{got[0]}, {small.cache.num_free_blocks} blocks free at the end (expected 4)"
+    )
+    with pytest.raises(ValueError):
+        mod.Engine(model, num_blocks=3, block_size=4).submit(
+            prompt, mod.SamplingParams(max_new_tokens=6)
+        )
+
+
+def engine_outputs(model, prompts, news, num_blocks, block_size=4, eos=None, max_running=32):
+    engine = mod.Engine(
+        model, num_blocks=num_blocks, block_size=block_size, max_running=max_running
+    )
     params = [mod.SamplingParams(max_new_tokens=n, eos_token_id=eos) for n in news]
     return engine, engine.generate(prompts, params)
 
 
 @functools.cache
 def thirty_two_requests():
-    """The model, 32 requests and their one-at-a-time greedy outputs (computed once per session)."""
+    """The model and 32 requests (built once per session)."""
     model = tiny_gpt(seed=3)
     prompts, news = random_requests(32, seed=3)
-    expected = [greedy_one_at_a_time(model, p, n) for p, n in zip(prompts, news)]
-    return model, prompts, news, expected
+    return model, prompts, news
 
 
-@pytest.mark.parametrize("num_blocks,preempt", [(300, False), (14, True)])
-def test_greedy_outputs_equal_one_at_a_time_generation(num_blocks, preempt):
+@functools.cache
+def thirty_two_oracle():
+    """Their one-at-a-time greedy outputs (computed once per session, after the engine ran)."""
+    model, prompts, news = thirty_two_requests()
+    return [greedy_one_at_a_time(model, p, n) for p, n in zip(prompts, news)]
+
+
+@pytest.mark.parametrize(
+    "num_blocks,block_size,preempt", [(300, 4, False), (14, 4, True), (11, 5, True), (48, 1, True)]
+)
+def test_greedy_outputs_equal_one_at_a_time_generation(num_blocks, block_size, preempt):
     """32 requests, prompts of 1..20 tokens, 1..20 new tokens, greedy: the engine's outputs equal
-    rerunning the model one request at a time. With 14 blocks of 4 the engine must preempt; the
-    recomputed sequences still give the same tokens. All blocks are free at the end."""
-    model, prompts, news, oracle = thirty_two_requests()
-    engine, got = engine_outputs(model, prompts, news, num_blocks)
+    rerunning the model one request at a time, with blocks of 4, 5 and 1 position. With 14 blocks
+    of 4, 11 of 5 or 48 of 1 the engine must preempt; the recomputed sequences still give the
+    same tokens. All blocks are free at the end."""
+    model, prompts, news = thirty_two_requests()
+    engine, got = engine_outputs(model, prompts, news, num_blocks, block_size)
+    oracle = thirty_two_oracle()
     for i, (p, n) in enumerate(zip(prompts, news)):
         expected = oracle[i]
         assert got[i] == expected, (
-            f"Engine(num_blocks={num_blocks}).generate, request {i} (prompt of {len(p)}, "
+            f"Engine(num_blocks={num_blocks}, block_size={block_size}).generate, request {i} "
+            f"(prompt of {len(p)}, "
             f"{n} new tokens, greedy): expected {expected}, got {got[i]}\n  likely cause: "
             + (
                 "after a preemption, feed seq.tokens[seq.num_computed:] (prompt + output so far)"

@@ -1,20 +1,23 @@
 """Checks for w15.scheduler: FIFO admission under a block budget, decode, retire, preempt, cancel.
 
 The checks play the engine: after each `schedule()` they append the planned positions to a real
-paged cache (len(seq.tokens) - seq.num_computed per scheduled sequence) and report scripted tokens
-with `record_token`. Expected plans are derived by hand in each docstring.
+block manager (len(seq.tokens) - seq.num_computed per scheduled sequence) and report scripted
+tokens with `record_token`. No tensors anywhere: the scheduler plans with the block manager's
+tables alone. Expected plans are derived by hand in each docstring.
 """
 
 import random
 
+import pytest
+
 from roadmap.impl import load
 
-cache_mod = load("week15_efficient_inference.paged_cache")
+bm_mod = load("week15_efficient_inference.block_manager")
 mod = load("week15_efficient_inference.scheduler")
 
 
 def setup(num_blocks, block_size, max_running=32):
-    cache = cache_mod.PagedKVCache(1, 1, 2, num_blocks, block_size)
+    cache = bm_mod.BlockManager(num_blocks, block_size)
     return cache, mod.Scheduler(cache, max_running)
 
 
@@ -66,13 +69,32 @@ def test_no_skipping_ahead_of_a_prompt_that_does_not_fit():
     )
 
 
-def test_max_running_caps_admission():
-    cache, sched = setup(50, 4, max_running=2)
-    for i in range(4):
-        sched.add(seq(i, 3))
+@pytest.mark.parametrize("max_running", [1, 2, 3])
+def test_max_running_caps_admission_on_both_sides(max_running):
+    """max_running = m with 5 small prompts and room for all: the first m are admitted (the m-th
+    still is), the (m+1)-th waits; the next step admits nothing while m run; when one finishes,
+    exactly one more is admitted."""
+    cache, sched = setup(50, 4, max_running=max_running)
+    for i in range(5):
+        sched.add(seq(i, 3, max_new=1 if i == 0 else 5))
     batch = sched.schedule()
-    assert ids(batch.prefill) == [0, 1], (
-        f"max_running=2 with 4 small prompts: expected prefill [0, 1], got {ids(batch.prefill)}"
+    assert ids(batch.prefill) == list(range(max_running)), (
+        f"max_running={max_running} with 5 small prompts and 50 free blocks: expected prefill "
+        f"{list(range(max_running))}, got {ids(batch.prefill)}\n  likely cause: admit while FEWER "
+        "than max_running sequences run (the last admitted makes it exactly max_running)"
+    )
+    run_plan(cache, batch)
+    for s in batch.prefill:
+        sched.record_token(s, 7)  # seq 0 (max_new 1) finishes
+    assert batch.prefill[0].status == "finished", (
+        f"seq 0 with max_new_tokens 1 got 1 token: expected status 'finished', got "
+        f"{batch.prefill[0].status!r}\n  likely cause: finish once the sequence has max_new_tokens "
+        "outputs (>=, not >)"
+    )
+    batch = sched.schedule()
+    assert ids(batch.prefill) == [max_running], (
+        f"max_running={max_running}, one sequence finished: expected exactly one more admitted "
+        f"([{max_running}]), got {ids(batch.prefill)}"
     )
 
 
@@ -142,6 +164,58 @@ def test_admission_keeps_the_decode_room_of_running_sequences():
     )
 
 
+@pytest.mark.parametrize("num_blocks,preempted", [(4, []), (3, [1])])
+def test_preemption_starts_one_block_short_of_the_decode_room(num_blocks, preempted):
+    """Blocks of 2; two prompts of 2 tokens (1 full block each) are admitted and get one token each.
+    Next step both need a new block: 2 needed. With 4 blocks (2 free) that fits exactly and
+    nobody is preempted; with 3 blocks (1 free) the youngest, seq 1, is preempted."""
+    cache, sched = setup(num_blocks, 2)
+    sched.add(seq(0, 2))
+    sched.add(seq(1, 2))
+    b1 = sched.schedule()
+    assert ids(b1.prefill) == [0, 1], f"both prompts fit {num_blocks} blocks: got {ids(b1.prefill)}"
+    run_plan(cache, b1)
+    for s in b1.sequences:
+        sched.record_token(s, 7)
+    b2 = sched.schedule()
+    assert ids(b2.preempted) == preempted and ids(b2.decode) == [0, 1][: 2 - len(preempted)], (
+        f"{num_blocks} blocks of 2, two running sequences needing 1 block each for their next "
+        f"token, {num_blocks - 2} free: "
+        f"expected preempted {preempted}, got preempted {ids(b2.preempted)}, decode "
+        f"{ids(b2.decode)}\n  likely cause: preempt only while the running sequences need MORE "
+        "blocks than are free (needing exactly the free blocks fits)"
+    )
+
+
+def test_a_step_that_preempts_two_counts_two_and_keeps_their_order():
+    """3 blocks of 2, three prompts of 2 tokens: all admitted (3 blocks), one token each. Next step
+    they need 3 blocks, 0 free: preempt seq 2 (1 free, 2 needed), then seq 1 (2 free, 1 needed).
+    num_preemptions counts sequences: 2. Each victim went to the front in turn, so waiting is
+    [1, 2] (arrival order kept) ahead of seq 3."""
+    cache, sched = setup(3, 2)
+    for i in range(3):
+        sched.add(seq(i, 2))
+    b1 = sched.schedule()
+    run_plan(cache, b1)
+    for s in b1.sequences:
+        sched.record_token(s, 7)
+    sched.add(seq(3, 1))
+    b2 = sched.schedule()
+    assert sorted(ids(b2.preempted)) == [1, 2] and ids(b2.decode) == [0], (
+        f"three running sequences needing 1 block each, none free: expected seq 2 then seq 1 "
+        f"preempted and seq 0 decoding, got preempted {ids(b2.preempted)}, decode {ids(b2.decode)}"
+    )
+    assert sched.num_preemptions == 2, (
+        f"num_preemptions after one step that preempted two sequences: expected 2, got "
+        f"{sched.num_preemptions}\n  likely cause: count every preempted sequence, not every step "
+        "that preempted"
+    )
+    assert ids(sched.waiting) == [1, 2, 3], (
+        f"waiting after preempting seq 2, then seq 1 (each put at the FRONT): expected [1, 2, 3], "
+        f"got {ids(sched.waiting)}"
+    )
+
+
 def test_record_token_retires_on_eos_and_on_length_and_frees_blocks():
     """Seq 0 (eos 9) gets tokens 4, 9: finished after the 2nd with reason 'eos' (9 is kept).
     Seq 1 (max_new 3) gets 4, 4, 4: finished with reason 'length'. Both leave running, their
@@ -179,6 +253,25 @@ def test_record_token_retires_on_eos_and_on_length_and_frees_blocks():
     )
 
 
+def test_eos_as_the_last_allowed_token_finishes_with_reason_eos():
+    """max_new_tokens 2, eos 9: tokens 4, 9 -> finished after the 2nd with reason 'eos' (both rules
+    hold; the eos rule is checked first). Tokens 4, 5 -> 'length'."""
+    cache, sched = setup(8, 4)
+    a, b = seq(0, 3, max_new=2, eos=9), seq(1, 3, max_new=2, eos=9)
+    sched.add(a)
+    sched.add(b)
+    run_plan(cache, sched.schedule())
+    sched.record_token(a, 4)
+    sched.record_token(b, 4)
+    assert sched.record_token(a, 9) and a.finish_reason == "eos", (
+        f"record_token(seq, eos) as its max_new_tokens-th token: expected finished with reason "
+        f"'eos', got {a.finish_reason!r}\n  likely cause: test the eos token before the length"
+    )
+    assert sched.record_token(b, 5) and b.finish_reason == "length", (
+        f"the max_new_tokens-th token (not eos): expected reason 'length', got {b.finish_reason!r}"
+    )
+
+
 def test_cancel_waiting_and_running():
     cache, sched = setup(8, 4, max_running=1)
     a, b = seq(0, 5), seq(1, 5)
@@ -194,13 +287,14 @@ def test_cancel_waiting_and_running():
     assert sched.cancel(0) is None, "cancel of a finished sequence returns None"
 
 
-def test_a_random_workload_finishes_everything_and_frees_every_block():
+@pytest.mark.parametrize("num_blocks,block_size", [(10, 4), (13, 3), (30, 1)])
+def test_a_random_workload_finishes_everything_and_frees_every_block(num_blocks, block_size):
     """40 sequences (prompts 1..9, outputs 1..8, tokens 1..5 scripted, eos 0 never drawn) through
-    a 10-block cache of 4: each step must be executable (append_slots never runs out), every
-    sequence ends with its max_new_tokens outputs, preemptions happen, all blocks are free at
-    the end."""
+    a small cache (10 blocks of 4, 13 of 3, 30 of 1): each step must be executable (append_slots
+    never runs out), every sequence ends with its max_new_tokens outputs, preemptions happen, all
+    blocks are free at the end."""
     rng = random.Random(4)
-    cache, sched = setup(10, 4, max_running=6)
+    cache, sched = setup(num_blocks, block_size, max_running=6)
     seqs = [seq(i, rng.randint(1, 9), max_new=rng.randint(1, 8), eos=0) for i in range(40)]
     pending = list(seqs)
     for step in range(2000):
@@ -218,7 +312,7 @@ def test_a_random_workload_finishes_everything_and_frees_every_block():
         )
         try:
             run_plan(cache, batch)
-        except cache_mod.OutOfBlocks as e:
+        except bm_mod.OutOfBlocks as e:
             raise AssertionError(
                 f"step {step}: the plan does not fit the cache ({e})\n  likely cause: reserve "
                 "blocks_needed(seq, 1) for every running sequence before admitting, and preempt "
@@ -232,8 +326,10 @@ def test_a_random_workload_finishes_everything_and_frees_every_block():
         if len(s.output) != s.max_new_tokens
     ]
     assert not short, f"sequences without all their tokens (id, got, wanted): {short[:5]}"
-    assert sched.num_preemptions > 0, "this workload must preempt at least once (10 blocks only)"
-    assert cache.num_free_blocks == 10 and not cache.tables, (
-        f"after every sequence finished {cache.num_free_blocks} of 10 blocks are free\n"
+    assert sched.num_preemptions > 0, (
+        f"this workload must preempt at least once ({num_blocks} blocks of {block_size} only)"
+    )
+    assert cache.num_free_blocks == num_blocks and not cache.tables, (
+        f"after every sequence finished {cache.num_free_blocks} of {num_blocks} blocks are free\n"
         "  likely cause: a finished or preempted sequence's blocks never freed"
     )

@@ -15,7 +15,7 @@ API (week 18's server builds on it):
     engine.cancel(rid)                     # stop a request; its blocks are freed at once
     engine.generate(prompts, params)       # or all at once: list of output token lists
 References: Kwon et al. 2023 (vLLM), Yu et al. 2022 (Orca).
-Check: `pytest checks/week15_efficient_inference/test_engine.py`
+Check: `python tracker.py check w15.engine`
 """
 
 from collections.abc import Iterator
@@ -28,7 +28,8 @@ from solutions.week05_gpt.model import GPT
 from solutions.week08_inference import sampling
 from solutions.week08_inference.penalty import apply_repetition_penalty
 
-from .paged_cache import PagedKVCache
+from .block_manager import BlockManager
+from .kv_store import KVStore
 from .scheduler import Scheduler, Sequence
 
 
@@ -58,32 +59,44 @@ class StepOutput:
 
 @torch.inference_mode()
 def batched_forward(
-    model: GPT, cache: PagedKVCache, seq_ids: list[int], chunks: list[list[int]]
+    model: GPT, cache: BlockManager, kv: KVStore, seq_ids: list[int], chunks: list[list[int]]
 ) -> torch.Tensor:
     """One forward pass for several sequences at once, each continuing its own paged cache.
 
     Sequence b feeds the tokens chunks[b] (a whole prompt, or one new token) at positions
     start_b .. start_b + n_b - 1, where start_b = cache.lengths[seq_ids[b]] before the call (0 for a
-    new sequence). The call reserves those positions with `cache.append_slots`, writes every layer's
-    keys and values there, and lets each new token attend causally to its own sequence only:
-    positions 0 .. its own. The N = sum n_b new tokens are packed into one (N, C) tensor for
-    everything that works token by token (embeddings, LayerNorms, c_attn, c_proj, MLP): those
-    weight matmuls run once for the whole batch with no padding. Only attention pads, to
-    (B, longest chunk) queries against (B, longest context) keys, with a mask; padding is never
-    written to the cache and never changes a real token's output.
+    new sequence). The call reserves those positions with `cache.append_slots`, performs the block
+    copies it returns (`kv.copy_blocks`, before any write: a forked sequence's shared block is
+    copied with the prefix it holds), writes every layer's keys and values at the positions'
+    slots, and lets each new token attend causally to its own sequence only: positions 0 .. its
+    own, read through its block table (`kv.gather`). The N = sum n_b new tokens are packed into
+    one (N, C) tensor for everything that works token by token (embeddings, LayerNorms, c_attn,
+    c_proj, MLP): those weight matmuls run once for the whole batch with no padding. Only
+    attention pads, to (B, longest chunk) queries against (B, longest context) keys, with a mask;
+    padding is never written to the cache and never changes a real token's output.
+
+    Example: block_size 4, seq 0 holds 5 positions: chunks [[7], [1, 2, 3]] for seq_ids [0, 9]
+    feed position 5 of seq 0 and positions 0..2 of the new seq 9; logits row 0 is the model's
+    prediction after seq 0's 6 tokens, row 1 after [1, 2, 3].
 
     Args:
-        model: a week-05 GPT in eval mode.
-        cache: the paged cache, with enough free blocks for every chunk.
+        model: a week-05 GPT in eval mode (left in eval mode; its weights are not changed).
+        cache: the block manager, with enough free blocks for every chunk.
+        kv: the tensors of the cache (as many blocks and the same block_size as `cache`).
         seq_ids: B distinct sequence ids.
         chunks: B non-empty lists of token ids.
 
     Returns:
         (B, V) logits of the LAST token of each chunk: equal (up to float rounding) to
         model(all tokens of sequence b so far)[0][0, -1].
+
+    Raises:
+        OutOfBlocks: (from append_slots) if the cache cannot hold the chunks.
     """
-    # TODO(w15.engine): reserve slots, pack the new tokens, write each layer's k/v, attend per sequence (padded, masked), return the last logits
-    raise NotImplementedError("w15.engine: batched_forward")
+    # TODO(w15.engine): return each chunk's last logits from ONE pass, caching all new keys/values
+    raise NotImplementedError(
+        "w15.engine: write batched_forward in exercises/week15_efficient_inference/engine.py"
+    )
 
 
 class Engine:
@@ -92,13 +105,19 @@ class Engine:
     Not thread-safe: call submit, cancel and step from one thread (a server runs the loop in one
     background thread and hands requests to it through a queue). `sequences[request_id]` keeps
     every request's record (prompt, output, finish_reason) after it finishes.
+
+    Attributes:
+        cache: the BlockManager (block tables, free blocks; `cache.num_free_blocks`).
+        kv: the KVStore (the key and value tensors of every layer).
+        scheduler: the Scheduler, planning with `cache` alone.
     """
 
     def __init__(
         self, model: GPT, *, num_blocks: int = 256, block_size: int = 16, max_running: int = 32
     ):
         self.model = model.eval()
-        self.cache = PagedKVCache.for_model(model, num_blocks, block_size)
+        self.cache = BlockManager(num_blocks, block_size)  # the tables: who holds which block
+        self.kv = KVStore.for_model(model, num_blocks, block_size)  # the tensors
         self.scheduler = Scheduler(self.cache, max_running)
         self.params: dict[int, SamplingParams] = {}
         self.generators: dict[int, torch.Generator | None] = {}
@@ -121,7 +140,7 @@ class Engine:
             raise ValueError(
                 f"prompt + max_new_tokens = {total} > block_size {self.model.config.block_size}"
             )
-        if -(-total // self.cache.block_size) > self.cache.allocator.num_blocks:
+        if -(-total // self.cache.block_size) > self.cache.num_blocks:
             raise ValueError(f"a request of {total} tokens needs more blocks than the cache has")
         rid = self._next_id
         self._next_id += 1
@@ -172,9 +191,13 @@ class Engine:
         batched_forward call; pick each next token with `sample`; report it to the scheduler with
         record_token (which retires finished sequences and frees their blocks); return the
         outputs in the order of batch.sequences.
+        Example: two requests just submitted: the first step prefills both and returns two
+        StepOutputs (request 0 then 1), each with the first new token of its request.
         """
-        # TODO(w15.engine): schedule, one batched_forward over the uncomputed tokens, sample, record_token, return StepOutputs
-        raise NotImplementedError("w15.engine: step")
+        # TODO(w15.engine): advance each scheduled request one token in one pass; report the tokens
+        raise NotImplementedError(
+            "w15.engine: write Engine.step in exercises/week15_efficient_inference/engine.py"
+        )
 
     def stream(self) -> Iterator[StepOutput]:
         """Step until every request has finished, yielding each new token as it is produced."""

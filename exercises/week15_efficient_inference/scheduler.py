@@ -1,4 +1,4 @@
-"""A continuous-batching scheduler: waiting and running queues over a paged KV cache.
+"""A continuous-batching scheduler: waiting and running queues over a paged cache's block manager.
 
 Static batching starts a batch and waits for its longest request; the GPU (or CPU) idles on the
 finished rows. Continuous batching (Orca) decides again at every step: finished sequences leave at
@@ -7,17 +7,18 @@ by one token per step. When the cache runs out of blocks for the next decode ste
 recently admitted sequence is *preempted*: its blocks are freed and it goes back to the front of
 the waiting queue, to be recomputed (prompt + the tokens it already produced) when blocks free up.
 
-The scheduler only decides; the engine (engine.py) runs the model and reports each new token back
-with `record_token`.
+The scheduler only decides, with the block manager's tables alone (no tensors): the engine
+(engine.py) reserves the planned positions, runs the model and reports each new token back with
+`record_token`.
 Papers: Yu et al. 2022 (Orca, iteration-level scheduling), Kwon et al. 2023 (vLLM, preemption by
 recomputation).
-Check: `pytest checks/week15_efficient_inference/test_scheduler.py`
+Check: `python tracker.py check w15.scheduler`
 """
 
 from collections import deque
 from dataclasses import dataclass, field
 
-from .paged_cache import PagedKVCache
+from .block_manager import BlockManager
 
 
 @dataclass(eq=False)  # identity: two requests with the same tokens are still two
@@ -56,13 +57,17 @@ class Scheduler:
     """FIFO admission under a block budget, one decode step for all, LIFO preemption.
 
     Attributes:
+        cache: the block manager (tables and free blocks only; the scheduler never needs the
+            tensors): it asks it how many blocks a step needs and frees finished sequences.
+        max_running: at most this many sequences run at once.
         waiting: sequences not in the cache, oldest (or most recently preempted) first.
         running: sequences in the cache, in admission order.
         finished: every finished sequence, in finishing order.
-        num_preemptions: how many preemptions happened so far.
+        num_preemptions: how many sequences were preempted so far (a step that preempts two
+            counts two).
     """
 
-    def __init__(self, cache: PagedKVCache, max_running: int = 32):
+    def __init__(self, cache: BlockManager, max_running: int = 32):
         self.cache = cache
         self.max_running = max_running
         self.waiting: deque[Sequence] = deque()
@@ -99,7 +104,8 @@ class Scheduler:
            prompt is never starved). If step 1 preempted anything, nothing is admitted this step
            (the cache is full).
            Example: 6 free blocks, no running sequence, prompts needing 2, 3, 1, 1 blocks ->
-           the first three are admitted (2 + 3 + 1 = 6), the fourth waits.
+           the first three are admitted (2 + 3 + 1 = 6), the fourth waits. A running set needing
+           exactly the free blocks is not preempted; one block more preempts.
 
         Nothing is allocated here (the free count does not change while you plan): the engine
         appends the planned positions right after.
@@ -107,8 +113,10 @@ class Scheduler:
         Returns:
             Batch(prefill, decode, preempted).
         """
-        # TODO(w15.scheduler): preempt the youngest until the decode room fits, then admit FIFO while prompts fit
-        raise NotImplementedError("w15.scheduler: schedule")
+        # TODO(w15.scheduler): plan the step: room for all running sequences first, then FIFO admits
+        raise NotImplementedError(
+            "w15.scheduler: write Scheduler.schedule in exercises/week15_efficient_inference/scheduler.py"
+        )
 
     def record_token(self, seq: Sequence, token: int) -> bool:
         """Append a sampled token to a running sequence; retire it if that finished it.
@@ -118,12 +126,17 @@ class Scheduler:
         the token equals its eos_token_id, else "length" once it has max_new_tokens outputs. A
         finished sequence gets status "finished", its blocks are freed, it leaves `running` and
         is appended to `finished`.
+        Example: prompt [1, 2, 3], max_new_tokens 2, eos 9, prefilled: record_token(seq, 4) ->
+        False, num_computed 3, output [4]; record_token(seq, 5) -> True, num_computed 4, reason
+        "length" (record_token(seq, 9) instead would finish with reason "eos", 9 kept in output).
 
         Returns:
             True if the sequence finished.
         """
-        # TODO(w15.scheduler): set num_computed, append the token, retire on eos or length (free the blocks)
-        raise NotImplementedError("w15.scheduler: record_token")
+        # TODO(w15.scheduler): record the token; retire the sequence and free its blocks once done
+        raise NotImplementedError(
+            "w15.scheduler: write Scheduler.record_token in exercises/week15_efficient_inference/scheduler.py"
+        )
 
     def cancel(self, seq_id: int) -> Sequence | None:
         """Stop a waiting or running sequence now: reason "cancelled", its blocks freed.

@@ -15,7 +15,7 @@ API (week 18's server builds on it):
     engine.cancel(rid)                     # stop a request; its blocks are freed at once
     engine.generate(prompts, params)       # or all at once: list of output token lists
 References: Kwon et al. 2023 (vLLM), Yu et al. 2022 (Orca).
-Check: `pytest checks/week15_efficient_inference/test_engine.py`
+Check: `python tracker.py check w15.engine`
 """
 
 from collections.abc import Iterator
@@ -28,7 +28,8 @@ from solutions.week05_gpt.model import GPT
 from solutions.week08_inference import sampling
 from solutions.week08_inference.penalty import apply_repetition_penalty
 
-from .paged_cache import PagedKVCache
+from .block_manager import BlockManager
+from .kv_store import KVStore
 from .scheduler import Scheduler, Sequence
 
 
@@ -58,36 +59,54 @@ class StepOutput:
 
 @torch.inference_mode()
 def batched_forward(
-    model: GPT, cache: PagedKVCache, seq_ids: list[int], chunks: list[list[int]]
+    model: GPT, cache: BlockManager, kv: KVStore, seq_ids: list[int], chunks: list[list[int]]
 ) -> torch.Tensor:
     """One forward pass for several sequences at once, each continuing its own paged cache.
 
     Sequence b feeds the tokens chunks[b] (a whole prompt, or one new token) at positions
     start_b .. start_b + n_b - 1, where start_b = cache.lengths[seq_ids[b]] before the call (0 for a
-    new sequence). The call reserves those positions with `cache.append_slots`, writes every layer's
-    keys and values there, and lets each new token attend causally to its own sequence only:
-    positions 0 .. its own. The N = sum n_b new tokens are packed into one (N, C) tensor for
-    everything that works token by token (embeddings, LayerNorms, c_attn, c_proj, MLP): those
-    weight matmuls run once for the whole batch with no padding. Only attention pads, to
-    (B, longest chunk) queries against (B, longest context) keys, with a mask; padding is never
-    written to the cache and never changes a real token's output.
+    new sequence). The call reserves those positions with `cache.append_slots`, performs the block
+    copies it returns (`kv.copy_blocks`, before any write: a forked sequence's shared block is
+    copied with the prefix it holds), writes every layer's keys and values at the positions'
+    slots, and lets each new token attend causally to its own sequence only: positions 0 .. its
+    own, read through its block table (`kv.gather`). The N = sum n_b new tokens are packed into
+    one (N, C) tensor for everything that works token by token (embeddings, LayerNorms, c_attn,
+    c_proj, MLP): those weight matmuls run once for the whole batch with no padding. Only
+    attention pads, to (B, longest chunk) queries against (B, longest context) keys, with a mask;
+    padding is never written to the cache and never changes a real token's output.
+
+    Example: block_size 4, seq 0 holds 5 positions: chunks [[7], [1, 2, 3]] for seq_ids [0, 9]
+    feed position 5 of seq 0 and positions 0..2 of the new seq 9; logits row 0 is the model's
+    prediction after seq 0's 6 tokens, row 1 after [1, 2, 3].
 
     Args:
-        model: a week-05 GPT in eval mode.
-        cache: the paged cache, with enough free blocks for every chunk.
+        model: a week-05 GPT in eval mode (left in eval mode; its weights are not changed).
+        cache: the block manager, with enough free blocks for every chunk.
+        kv: the tensors of the cache (as many blocks and the same block_size as `cache`).
         seq_ids: B distinct sequence ids.
         chunks: B non-empty lists of token ids.
 
     Returns:
         (B, V) logits of the LAST token of each chunk: equal (up to float rounding) to
         model(all tokens of sequence b so far)[0][0, -1].
+
+    Raises:
+        OutOfBlocks: (from append_slots) if the cache cannot hold the chunks.
     """
-    dev = cache.k.device
+    dev = kv.k.device
     B = len(seq_ids)
     n = torch.tensor([len(c) for c in chunks], device=dev)  # (B,)
-    start = torch.tensor([cache.lengths.get(s, 0) for s in seq_ids], device=dev)  # (B,)
-    slots = [cache.append_slots(s, len(c)) for s, c in zip(seq_ids, chunks)]
-    write_slots = torch.tensor([s for row in slots for s in row], dtype=torch.long, device=dev)
+    starts = [cache.lengths.get(s, 0) for s in seq_ids]
+    start = torch.tensor(starts, device=dev)  # (B,)
+    copies = [pair for s, c in zip(seq_ids, chunks) for pair in cache.append_slots(s, len(c))]
+    # subtle: copy before any write; the copy must carry the shared prefix, not this step's keys
+    kv.copy_blocks(copies)
+    slots = [
+        cache.slot(s, p)
+        for s, c, p0 in zip(seq_ids, chunks, starts)
+        for p in range(p0, p0 + len(c))
+    ]
+    write_slots = torch.tensor(slots, dtype=torch.long, device=dev)  # (N,)
     tokens = torch.tensor([t for c in chunks for t in c], dtype=torch.long, device=dev)  # (N,)
     Tq = int(n.max())
     t = torch.arange(Tq, device=dev)
@@ -96,11 +115,10 @@ def batched_forward(
     pos = qpos[valid]  # (N,) the packed tokens' positions, sequence by sequence
     # read whole blocks: a sequence's table lists its blocks in position order, so gathering them
     # gives positions 0 .. nb * bs - 1; positions past its length are masked below
-    bs = cache.block_size
-    table = cache.block_table_tensor(seq_ids).flatten()  # (B * nb,)
-    Tk = table.numel() // B * bs
+    tables = torch.tensor(cache.block_tables(seq_ids), dtype=torch.long, device=dev)  # (B, nb)
+    Tk = tables.shape[1] * cache.block_size
     kpos = torch.arange(Tk, device=dev)  # (Tk,)
-    # subtle: padded query rows get key 0 too, so no row of the mask is empty (softmax of all -inf)
+    # padded query rows get key 0 too, so no row of the mask is empty (softmax of all -inf)
     mask = (kpos[None, None, :] <= qpos[:, :, None]) | (kpos == 0)  # (B, Tq, Tk)
     mask = mask[:, None]  # (B, 1, Tq, Tk), broadcast over heads
 
@@ -111,11 +129,10 @@ def batched_forward(
         H = block.attn.n_head
         D = C // H
         q, k, v = block.attn.c_attn(block.ln_1(x)).split(C, dim=1)  # 3 x (N, C)
-        flat_k, flat_v = cache.flat(layer)  # (slots, H, D)
-        flat_k[write_slots] = k.view(-1, H, D)  # write first: a token attends to itself
-        flat_v[write_slots] = v.view(-1, H, D)
-        keys = cache.k[layer].index_select(0, table).view(B, Tk, H, D).transpose(1, 2)
-        values = cache.v[layer].index_select(0, table).view(B, Tk, H, D).transpose(1, 2)
+        # write before reading: a token attends to itself
+        kv.write(layer, write_slots, k.view(-1, H, D), v.view(-1, H, D))
+        keys, values = kv.gather(layer, tables)  # 2 x (B, Tk, H, D)
+        keys, values = keys.transpose(1, 2), values.transpose(1, 2)  # 2 x (B, H, Tk, D)
         q_pad = q.new_zeros(B, Tq, H, D)
         q_pad[valid] = q.view(-1, H, D)
         y = F.scaled_dot_product_attention(
@@ -134,13 +151,19 @@ class Engine:
     Not thread-safe: call submit, cancel and step from one thread (a server runs the loop in one
     background thread and hands requests to it through a queue). `sequences[request_id]` keeps
     every request's record (prompt, output, finish_reason) after it finishes.
+
+    Attributes:
+        cache: the BlockManager (block tables, free blocks; `cache.num_free_blocks`).
+        kv: the KVStore (the key and value tensors of every layer).
+        scheduler: the Scheduler, planning with `cache` alone.
     """
 
     def __init__(
         self, model: GPT, *, num_blocks: int = 256, block_size: int = 16, max_running: int = 32
     ):
         self.model = model.eval()
-        self.cache = PagedKVCache.for_model(model, num_blocks, block_size)
+        self.cache = BlockManager(num_blocks, block_size)  # the tables: who holds which block
+        self.kv = KVStore.for_model(model, num_blocks, block_size)  # the tensors
         self.scheduler = Scheduler(self.cache, max_running)
         self.params: dict[int, SamplingParams] = {}
         self.generators: dict[int, torch.Generator | None] = {}
@@ -163,7 +186,7 @@ class Engine:
             raise ValueError(
                 f"prompt + max_new_tokens = {total} > block_size {self.model.config.block_size}"
             )
-        if -(-total // self.cache.block_size) > self.cache.allocator.num_blocks:
+        if -(-total // self.cache.block_size) > self.cache.num_blocks:
             raise ValueError(f"a request of {total} tokens needs more blocks than the cache has")
         rid = self._next_id
         self._next_id += 1
@@ -214,13 +237,16 @@ class Engine:
         batched_forward call; pick each next token with `sample`; report it to the scheduler with
         record_token (which retires finished sequences and frees their blocks); return the
         outputs in the order of batch.sequences.
+        Example: two requests just submitted: the first step prefills both and returns two
+        StepOutputs (request 0 then 1), each with the first new token of its request.
         """
         batch = self.scheduler.schedule()
         seqs = batch.sequences
         if not seqs:
             return []
         chunks = [s.tokens[s.num_computed :] for s in seqs]
-        logits = batched_forward(self.model, self.cache, [s.seq_id for s in seqs], chunks)
+        ids = [s.seq_id for s in seqs]
+        logits = batched_forward(self.model, self.cache, self.kv, ids, chunks)  # (B, V)
         outputs = []
         for seq, tok in zip(seqs, self.sample(seqs, logits)):
             done = self.scheduler.record_token(seq, tok)
