@@ -73,6 +73,18 @@ def test_alpaca_prompt_missing_input_key_and_verbatim_text():
     )
 
 
+def test_alpaca_input_of_spaces_is_an_input():
+    """Only a missing or empty ("") input means no input: "  " is inserted as it is."""
+    record = {"instruction": "Echo.", "input": "  ", "output": "  "}
+    expected = PRE_INPUT + "\n\n### Instruction:\nEcho.\n\n### Input:\n  \n\n### Response:\n"
+    check_text(
+        mod.format_alpaca(record),
+        expected,
+        "format_alpaca(record with input '  ')",
+        "only a missing key or '' means no input; test the value itself, do not strip it first",
+    )
+
+
 def test_chatml_known_conversation():
     messages = [
         {"role": "system", "content": "Be brief."},

@@ -60,11 +60,19 @@ def test_hf_tokenizer_encodes_like_week06_with_eos_and_pad(hf_tok):
     )
 
 
-def test_missing_specials_are_refused():
+@pytest.mark.parametrize("missing", ["<|im_end|>", "<PAD>"])
+def test_a_missing_special_is_refused(missing):
     from solutions.week06_tokenizers.tokenizer import BPETokenizer
 
+    present = "<PAD>" if missing == "<|im_end|>" else "<|im_end|>"
+    specials = {present: 256}
     with pytest.raises(ValueError):
-        mod.to_hf_tokenizer(BPETokenizer({}, special_tokens={"<PAD>": 256}))
+        mod.to_hf_tokenizer(BPETokenizer({}, special_tokens=specials))
+        raise AssertionError(
+            f"to_hf_tokenizer(tok without {missing!r}) did not raise\n  likely cause: both "
+            "'<PAD>' and '<|im_end|>' must be special tokens of tok; raise ValueError if either "
+            "is missing"
+        )
 
 
 def test_template_renders_like_chatml(hf_tok):

@@ -32,7 +32,7 @@ def examples_of(lengths, seed, vocab=259):
 
 def test_pack_known_rows():
     """Lengths 3, 2, 4 into rows of 5: [e0 e0 e0 e1 e1], [e2 e2 e2 e2 pad]."""
-    examples = [([1, 2, 3], [-100, 2, 3]), ([4, 5], [4, 5]), ([6, 7, 8, 9], [-100, -100, 8, 9])]
+    examples = [([1, 2, 3], [1, 2, 3]), ([4, 5], [4, 5]), ([6, 7, 8, 9], [6, -100, 8, 9])]
     out = mod.pack(examples, seq_len=5, pad_id=0)
     expected = {
         "input_ids": [[1, 2, 3, 4, 5], [6, 7, 8, 9, 0]],
@@ -42,8 +42,9 @@ def test_pack_known_rows():
     }
     hints = {
         "input_ids": "fill rows in order, next-fit; pad the rest of a row with pad_id",
-        "labels": "each example's FIRST label becomes -100 (the previous example's last token "
-        "would predict it); padding labels are -100",
+        "labels": "EVERY example's first label becomes -100, also the first of a row (in a "
+        "packed row that slot is the target of the previous example's last token); padding "
+        "labels are -100",
         "position_ids": "positions restart at 0 for every example (padding: 0)",
         "doc_ids": "doc_ids[r, t] is the index of the example in the input list; padding -1",
     }
@@ -91,10 +92,12 @@ def test_pack_is_next_fit_in_order_and_exact_fits():
 
 
 def test_block_causal_mask_known_answer():
-    doc_ids = torch.tensor([[0, 0, 1, 1, -1], [3, 3, 3, 3, 3]])
+    """Row 0 ends with two padding slots: they form one causal block of their own (the second
+    pad sees the first), as the rule same doc_id AND j <= i says."""
+    doc_ids = torch.tensor([[0, 0, 1, -1, -1], [3, 3, 3, 3, 3]])
     expected = torch.tensor(
         [
-            [[1, 0, 0, 0, 0], [1, 1, 0, 0, 0], [0, 0, 1, 0, 0], [0, 0, 1, 1, 0], [0, 0, 0, 0, 1]],
+            [[1, 0, 0, 0, 0], [1, 1, 0, 0, 0], [0, 0, 1, 0, 0], [0, 0, 0, 1, 0], [0, 0, 0, 1, 1]],
             [[1, 0, 0, 0, 0], [1, 1, 0, 0, 0], [1, 1, 1, 0, 0], [1, 1, 1, 1, 0], [1, 1, 1, 1, 1]],
         ],
         dtype=torch.bool,
@@ -103,8 +106,9 @@ def test_block_causal_mask_known_answer():
     assert_close(
         got,
         expected,
-        what="block_causal_mask(doc_ids [[0, 0, 1, 1, -1], [3, 3, 3, 3, 3]])",
-        hint="mask[b, i, j] = (doc_ids[b, i] == doc_ids[b, j]) and j <= i, as a bool tensor",
+        what="block_causal_mask(doc_ids [[0, 0, 1, -1, -1], [3, 3, 3, 3, 3]])",
+        hint="mask[b, i, j] = (doc_ids[b, i] == doc_ids[b, j]) and j <= i, as a bool tensor; the "
+        "padding slots (-1) are one block like any other id",
     )
 
 

@@ -126,3 +126,64 @@ def test_old_predictions_unchanged_and_new_tokens_usable():
         hint="both new rows start at the same mean row",
     )
     assert torch.isfinite(with_new).all(), "the model gives non-finite logits for the new ids"
+
+
+def test_a_padded_vocabulary_that_already_has_room_is_not_resized():
+    """A model whose V (300) is larger than the tokenizer's ids (0..257, as when V is padded to a
+    multiple of 64): the new ids 258 and 259 already have rows, so V' = max(V, max id + 1) = 300
+    and the embedding is kept as it is."""
+    tok, model = setup(vocab_size=300, seed=3)
+    before = model.transformer.wte.weight.detach().clone()
+    try:
+        ids = mod.add_special_tokens(tok, model, CHAT)
+    except NotImplementedError:
+        raise
+    except RuntimeError as error:  # e.g. copying 300 old rows into a 260-row embedding
+        raise AssertionError(
+            f"add_special_tokens on a 300-row model with new ids 258, 259 raised {error!r}\n  "
+            "likely cause: V' = max(old V, max id + 1): this model already has rows for the new "
+            "ids, so keep its embedding (never shrink it)"
+        ) from error
+    assert ids == [258, 259], f"add_special_tokens returned {ids}, expected [258, 259]"
+    shape = tuple(model.transformer.wte.weight.shape)
+    assert shape == (300, 36) and model.config.vocab_size == 300, (
+        f"a 300-row model and new ids 258, 259: wte is now {shape}, vocab_size "
+        f"{model.config.vocab_size}; expected (300, 36) and 300\n  likely cause: V' = max(old V, "
+        "max id + 1): grow only when an id has no row (never by the number of new tokens, never "
+        "shrink)"
+    )
+    assert_close(
+        model.transformer.wte.weight,
+        before,
+        atol=0,
+        rtol=0,
+        what="wte of a padded model after adding ids that already have rows",
+        hint="resize only when a new id needs a row",
+    )
+
+
+def test_a_token_listed_twice_gets_one_id_and_dtype_is_kept():
+    """["<x>", "<x>"] registers one token (the second time it is already special): ids [258, 258]
+    and V' = 259. A float64 model gets a float64 embedding (same dtype and device as the old one)."""
+    tok, model = setup(seed=4)
+    model = model.double()
+    old = model.transformer.wte.weight.detach().clone()
+    ids = mod.add_special_tokens(tok, model, ["<x>", "<x>"])
+    assert ids == [258, 258] and model.config.vocab_size == 259, (
+        f"add_special_tokens(['<x>', '<x>']) returned {ids} with vocab_size "
+        f"{model.config.vocab_size}; expected [258, 258] and 259\n  likely cause: a token that "
+        "is already special (also because it was added a moment ago) keeps its id"
+    )
+    wte = model.transformer.wte.weight
+    assert wte.dtype == torch.float64, (
+        f"the new embedding of a float64 model is {wte.dtype}\n  likely cause: create it with the "
+        "old weight's dtype and device"
+    )
+    assert_close(
+        wte[:258],
+        old,
+        atol=0,
+        rtol=0,
+        what="wte.weight[:258] of a float64 model",
+        hint="copy the old rows exactly, in the old dtype",
+    )
