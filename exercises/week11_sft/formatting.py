@@ -4,7 +4,7 @@ An instruction-tuned model only ever sees text; the format decides where the pro
 answer begins, and which token ends the answer. Alpaca (Taori et al. 2023) is a single-turn prompt
 with `### Instruction:` / `### Input:` / `### Response:` headers; ChatML (OpenAI, used by Qwen and
 many others) wraps every message in `<|im_start|>role\\n ... <|im_end|>\\n`.
-Check: `pytest checks/week11_sft/test_formatting.py`
+Check: `python tracker.py check w11.formatting`
 """
 
 ALPACA_PREAMBLE = (
@@ -22,7 +22,7 @@ IM_END = "<|im_end|>"  # ends a message: the token an assistant turn is trained 
 def format_alpaca(record: dict) -> str:
     """The Alpaca prompt of one record, ending where the response begins.
 
-    Without an input (record["input"] missing or ""):
+    Without an input (record["input"] missing or ""; any other value, even "  ", is an input):
         ALPACA_PREAMBLE + "\\n\\n### Instruction:\\n" + instruction + "\\n\\n### Response:\\n"
     With an input:
         ALPACA_PREAMBLE_INPUT + "\\n\\n### Instruction:\\n" + instruction
@@ -33,8 +33,10 @@ def format_alpaca(record: dict) -> str:
     Example: format_alpaca({"instruction": "Add 2 and 3.", "input": ""}) ==
         ALPACA_PREAMBLE + "\\n\\n### Instruction:\\nAdd 2 and 3.\\n\\n### Response:\\n"
     """
-    # TODO(w11.formatting): build the Alpaca prompt, with the input section only when there is an input
-    raise NotImplementedError("w11.formatting: format_alpaca")
+    # TODO(w11.formatting): return the record's Alpaca prompt, ending where the response begins
+    raise NotImplementedError(
+        "w11.formatting: write format_alpaca in exercises/week11_sft/formatting.py"
+    )
 
 
 def record_to_messages(record: dict) -> list[dict[str, str]]:
@@ -59,5 +61,7 @@ def render_chatml(messages: list[dict[str, str]], add_generation_prompt: bool = 
         "<|im_start|>user\\nHi<|im_end|>\\n<|im_start|>assistant\\n"
     Content is inserted as it is (no stripping); any role name is allowed (system, user, ...).
     """
-    # TODO(w11.formatting): frame every message as <|im_start|>role\n content <|im_end|>\n, then the optional generation prompt
-    raise NotImplementedError("w11.formatting: render_chatml")
+    # TODO(w11.formatting): return the conversation as ChatML text, generation prompt only if asked
+    raise NotImplementedError(
+        "w11.formatting: write render_chatml in exercises/week11_sft/formatting.py"
+    )

@@ -2,7 +2,7 @@
 
 The same function shows the model before and after fine-tuning: a base model rambles past the end
 of its answer, a tuned one emits the end token (`<|im_end|>` in ChatML) and stops.
-Check: `pytest checks/week11_sft/test_generate.py`
+Check: `python tracker.py check w11.generate`
 """
 
 import torch
@@ -31,6 +31,11 @@ def generate_response(
 
     Returns:
         the new ids, a list of at most max_new_tokens ints, never containing stop_id.
+
+    Example: greedy (params None), prompt [3, 1], a model whose argmax is 5, then 7, then 2:
+    stop_id 2 -> [5, 7]; stop_id 9 with max_new_tokens 2 -> [5, 7].
     """
-    # TODO(w11.generate): sample with sample_next one token at a time until stop_id or max_new_tokens
-    raise NotImplementedError("w11.generate: generate_response")
+    # TODO(w11.generate): return the model's answer to the prompt, stop token excluded
+    raise NotImplementedError(
+        "w11.generate: write generate_response in exercises/week11_sft/generate.py"
+    )

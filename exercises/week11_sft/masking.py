@@ -4,7 +4,7 @@ In supervised fine-tuning the prompt is given, not predicted: its tokens get the
 `F.cross_entropy(ignore_index=-100)` skips, so only the response and the token that ends it are
 trained. Labels follow the transformers convention: `labels` is aligned with `input_ids` (not
 shifted); the loss shifts them, position t predicting labels[t + 1].
-Check: `pytest checks/week11_sft/test_masking.py`
+Check: `python tracker.py check w11.masking`
 """
 
 import torch
@@ -27,8 +27,8 @@ def build_example(
     Returns:
         (input_ids, labels), two lists of the same length.
     """
-    # TODO(w11.masking): input = prompt + response + [end_id]; labels -100 on the prompt
-    raise NotImplementedError("w11.masking: build_example")
+    # TODO(w11.masking): return ids and labels that train the response and its end only
+    raise NotImplementedError("w11.masking: write build_example in exercises/week11_sft/masking.py")
 
 
 def chat_example(tok, messages: list[dict[str, str]]) -> tuple[list[int], list[int]]:
@@ -42,12 +42,17 @@ def chat_example(tok, messages: list[dict[str, str]]) -> tuple[list[int], list[i
     what trl's `assistant_only_loss=True` trains with a `{% generation %}` block around the
     assistant's content and "<|im_end|>".
 
+    Example: with a byte-level tok ("<|im_start|>" 257, "<|im_end|>" 258, every ASCII character
+    its byte), [user "Hi", assistant "Yo"] gives 25 ids: 257 "user\n" "Hi" 258 "\n" 257
+    "assistant\n" "Yo" 258 "\n"; the labels are -100 for the first 21 ids, then 89 ("Y"), 111
+    ("o"), 258, then -100 for the last "\n".
+
     Args:
         tok: a tokenizer whose `encode` knows "<|im_start|>" and "<|im_end|>" as special tokens.
         messages: [{"role": ..., "content": ...}, ...].
     """
-    # TODO(w11.masking): encode each message's pieces; train only assistant content + <|im_end|>
-    raise NotImplementedError("w11.masking: chat_example")
+    # TODO(w11.masking): return ids and labels that train only what the assistant says
+    raise NotImplementedError("w11.masking: write chat_example in exercises/week11_sft/masking.py")
 
 
 def collate(examples: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str, torch.Tensor]:
@@ -58,9 +63,13 @@ def collate(examples: list[tuple[list[int], list[int]]], pad_id: int) -> dict[st
         attention_mask (B, T) int64: 1 on real tokens, 0 on padding; T = the longest example.
         Padding is decided by each example's length, never by comparing ids with pad_id, so a
         pad_id that is also a real token (e.g. pad = end token) does not mask that token.
+
+    Example: [([5, 6, 2], [-100, 6, 2]), ([7, 2], [7, 2])] with pad_id 2 -> input_ids
+    [[5, 6, 2], [7, 2, 2]], labels [[-100, 6, 2], [7, 2, -100]], attention_mask [[1, 1, 1],
+    [1, 1, 0]].
     """
-    # TODO(w11.masking): pad right to the batch max by length: ids with pad_id, labels with -100, mask 1/0
-    raise NotImplementedError("w11.masking: collate")
+    # TODO(w11.masking): return the padded batch, padding decided by each example's length
+    raise NotImplementedError("w11.masking: write collate in exercises/week11_sft/masking.py")
 
 
 def response_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -74,6 +83,10 @@ def response_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         scalar: sum over (b, t) with labels[b, t + 1] != -100 of -log softmax(logits[b, t])[labels[b,
         t + 1]], divided by the number of such positions (one mean over the whole batch, as
         transformers' GPT2LMHeadModel(labels=...) computes it). labels[:, 0] is never a target.
+
+    Example: V = 2, logits [[[ln 3, 0], [ln 3, 0], [0, 0]]] (p = [3/4, 1/4] at positions 0 and 1),
+    labels [[-100, 0, 1]]: position 0 predicts 0 (NLL ln(4/3)), position 1 predicts 1 (NLL ln 4):
+    (ln(4/3) + ln 4) / 2 = 0.8370.
     """
-    # TODO(w11.masking): shift by one, cross-entropy with ignore_index=-100, one mean over the batch
-    raise NotImplementedError("w11.masking: response_loss")
+    # TODO(w11.masking): return the mean next-token NLL over every trained position of the batch
+    raise NotImplementedError("w11.masking: write response_loss in exercises/week11_sft/masking.py")

@@ -5,7 +5,7 @@ into fixed-length rows instead; for the result to equal running each example alo
 restart at every example: the position ids (0, 1, 2, ... again) and the attention (a token sees
 only earlier tokens of its own example: a block-diagonal causal mask). Krell et al. 2021 ("Efficient
 Sequence Packing without Cross-contamination") measure what is lost without them.
-Check: `pytest checks/week11_sft/test_packing.py`
+Check: `python tracker.py check w11.packing`
 """
 
 import torch
@@ -24,7 +24,8 @@ def pack(
     Next-fit: examples go into the current row in the order given; when the next one does not fit
     in what is left of the row, the row is padded and a new row starts. Never split or reorder.
     Inside a row each example keeps its ids and labels, except that its FIRST label becomes -100
-    (in a packed row that slot is the target of the previous example's last token). Position ids
+    (in a packed row that slot is the target of the previous example's last token; the first
+    example of a row too, so that every example is packed the same way). Position ids
     count 0, 1, ... from the start of each example. doc_ids holds the example's index in
     `examples`. Padding slots: input pad_id, label -100, position 0, doc id -1.
 
@@ -37,8 +38,8 @@ def pack(
     Returns:
         input_ids, labels, position_ids, doc_ids: each (R, seq_len) int64.
     """
-    # TODO(w11.packing): next-fit the examples into rows; first label -100, positions restart, doc ids
-    raise NotImplementedError("w11.packing: pack")
+    # TODO(w11.packing): return packed rows; each example keeps its ids, own positions, doc id
+    raise NotImplementedError("w11.packing: write pack in exercises/week11_sft/packing.py")
 
 
 def block_causal_mask(doc_ids: torch.Tensor) -> torch.Tensor:
@@ -50,9 +51,14 @@ def block_causal_mask(doc_ids: torch.Tensor) -> torch.Tensor:
 
     Returns:
         (B, T, T) bool, mask[b, i, j] = doc_ids[b, i] == doc_ids[b, j] and j <= i.
+
+    Example: doc_ids [[0, 0, 1, -1, -1]] -> rows [1, 0, 0, 0, 0], [1, 1, 0, 0, 0],
+    [0, 0, 1, 0, 0], [0, 0, 0, 1, 0], [0, 0, 0, 1, 1] (True as 1).
     """
-    # TODO(w11.packing): same doc_id AND j <= i, as a (B, T, T) bool tensor
-    raise NotImplementedError("w11.packing: block_causal_mask")
+    # TODO(w11.packing): return which keys each query may see: its own example, no future
+    raise NotImplementedError(
+        "w11.packing: write block_causal_mask in exercises/week11_sft/packing.py"
+    )
 
 
 def packed_attention(
@@ -67,9 +73,14 @@ def packed_attention(
 
     Returns:
         (B, T, C): c_proj of softmax(q k^T / sqrt(D) with -inf where mask is False) v, heads merged.
+
+    Example: with mask = the plain causal mask (ones(T, T).tril() for every row) the result equals
+    attn(x) in eval mode; a block-diagonal mask makes each block attend only inside itself.
     """
-    # TODO(w11.packing): the week-05 attention with attn_mask=mask in place of is_causal
-    raise NotImplementedError("w11.packing: packed_attention")
+    # TODO(w11.packing): return the layer's attention output with the mask deciding what is seen
+    raise NotImplementedError(
+        "w11.packing: write packed_attention in exercises/week11_sft/packing.py"
+    )
 
 
 def forward_packed(
@@ -84,6 +95,11 @@ def forward_packed(
 
     Returns:
         (B, T, V) logits.
+
+    Example: examples of lengths 3, 2, 4 packed into rows of 5: the logits of row 0 at slots 3..4
+    equal model(example 1 alone)[0][0] (its 2 positions), up to float rounding.
     """
-    # TODO(w11.packing): wte + wpe(position_ids), blocks with packed_attention, ln_f, lm_head
-    raise NotImplementedError("w11.packing: forward_packed")
+    # TODO(w11.packing): return packed logits equal to each example's logits alone
+    raise NotImplementedError(
+        "w11.packing: write forward_packed in exercises/week11_sft/packing.py"
+    )

@@ -4,7 +4,7 @@ An instruction-tuned model only ever sees text; the format decides where the pro
 answer begins, and which token ends the answer. Alpaca (Taori et al. 2023) is a single-turn prompt
 with `### Instruction:` / `### Input:` / `### Response:` headers; ChatML (OpenAI, used by Qwen and
 many others) wraps every message in `<|im_start|>role\\n ... <|im_end|>\\n`.
-Check: `pytest checks/week11_sft/test_formatting.py`
+Check: `python tracker.py check w11.formatting`
 """
 
 ALPACA_PREAMBLE = (
@@ -22,7 +22,7 @@ IM_END = "<|im_end|>"  # ends a message: the token an assistant turn is trained 
 def format_alpaca(record: dict) -> str:
     """The Alpaca prompt of one record, ending where the response begins.
 
-    Without an input (record["input"] missing or ""):
+    Without an input (record["input"] missing or ""; any other value, even "  ", is an input):
         ALPACA_PREAMBLE + "\\n\\n### Instruction:\\n" + instruction + "\\n\\n### Response:\\n"
     With an input:
         ALPACA_PREAMBLE_INPUT + "\\n\\n### Instruction:\\n" + instruction

@@ -2,7 +2,7 @@
 
 The same function shows the model before and after fine-tuning: a base model rambles past the end
 of its answer, a tuned one emits the end token (`<|im_end|>` in ChatML) and stops.
-Check: `pytest checks/week11_sft/test_generate.py`
+Check: `python tracker.py check w11.generate`
 """
 
 import torch
@@ -31,6 +31,9 @@ def generate_response(
 
     Returns:
         the new ids, a list of at most max_new_tokens ints, never containing stop_id.
+
+    Example: greedy (params None), prompt [3, 1], a model whose argmax is 5, then 7, then 2:
+    stop_id 2 -> [5, 7]; stop_id 9 with max_new_tokens 2 -> [5, 7].
     """
     was_training = model.training
     model.eval()

@@ -4,8 +4,8 @@ Your week-06 BPE becomes a `PreTrainedTokenizerFast` (via its HF `tokenizers` JS
 Jinja chat template; your week-05 GPT becomes a `GPT2LMHeadModel` (week-05 `export_hf`). trl's
 `SFTTrainer` then renders each conversation with the template, and with `assistant_only_loss=True`
 trains only the tokens the template marks with `{% generation %} ... {% endgeneration %}`: the same
-labels as masking.chat_example.
-Check: `pytest checks/week11_sft/test_hf_sft.py` (needs the hf extra: transformers, trl)
+labels as masking.chat_example. The checks need the hf extra (transformers, trl).
+Check: `python tracker.py check w11.trl`
 """
 
 from solutions.week06_tokenizers.export import to_hf_json
@@ -24,6 +24,9 @@ def chatml_template() -> str:
     "<|im_end|>" (not the "\\n" after it) sit inside `{% generation %} ... {% endgeneration %}`, so
     `return_assistant_tokens_mask=True` (and trl's assistant_only_loss) marks exactly those tokens.
     The template uses `messages` and `add_generation_prompt` only.
+
+    Example: [{"role": "user", "content": "Hi"}] with add_generation_prompt=True renders
+    "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n".
     """
     # "-" trims the template's own newlines, so only the quoted strings reach the output
     return (
@@ -46,6 +49,10 @@ def to_hf_tokenizer(tok: BPETokenizer):
     Built from week-06 `to_hf_json(tok)`; eos_token "<|im_end|>" (where an answer ends), pad_token
     "<PAD>" (never a real token, so padding can not be mistaken for text), chat_template =
     chatml_template(). Encodes exactly like `tok.encode`.
+
+    Example: for a tok with "<PAD>" 256 and "<|im_end|>" 258, hf(text,
+    add_special_tokens=False)["input_ids"] == tok.encode(text), hf.eos_token_id == 258 and
+    hf.pad_token_id == 256.
 
     Raises:
         ValueError: if tok lacks the special "<PAD>" or "<|im_end|>".
@@ -79,8 +86,10 @@ def sft_config(
     Training: assistant_only_loss=True, packing=False, max_steps, per_device_train_batch_size =
     batch_size, learning_rate with a constant schedule (lr_scheduler_type "constant", no warmup),
     weight_decay 0.0, max_length, logging_steps=1 (one loss per step in trainer.state.log_history),
-    disable_tqdm=True,
-    seed, output_dir = out_dir.
+    disable_tqdm=True, seed, output_dir = out_dir.
+
+    Example: sft_config("runs/x", max_steps=7, learning_rate=3e-3, batch_size=3, max_length=99,
+    seed=5) has .max_steps 7, .per_device_train_batch_size 3, .max_length 99, .seed 5.
     """
     from trl import SFTConfig
 

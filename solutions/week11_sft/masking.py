@@ -4,7 +4,7 @@ In supervised fine-tuning the prompt is given, not predicted: its tokens get the
 `F.cross_entropy(ignore_index=-100)` skips, so only the response and the token that ends it are
 trained. Labels follow the transformers convention: `labels` is aligned with `input_ids` (not
 shifted); the loss shifts them, position t predicting labels[t + 1].
-Check: `pytest checks/week11_sft/test_masking.py`
+Check: `python tracker.py check w11.masking`
 """
 
 import torch
@@ -44,6 +44,11 @@ def chat_example(tok, messages: list[dict[str, str]]) -> tuple[list[int], list[i
     what trl's `assistant_only_loss=True` trains with a `{% generation %}` block around the
     assistant's content and "<|im_end|>".
 
+    Example: with a byte-level tok ("<|im_start|>" 257, "<|im_end|>" 258, every ASCII character
+    its byte), [user "Hi", assistant "Yo"] gives 25 ids: 257 "user\n" "Hi" 258 "\n" 257
+    "assistant\n" "Yo" 258 "\n"; the labels are -100 for the first 21 ids, then 89 ("Y"), 111
+    ("o"), 258, then -100 for the last "\n".
+
     Args:
         tok: a tokenizer whose `encode` knows "<|im_start|>" and "<|im_end|>" as special tokens.
         messages: [{"role": ..., "content": ...}, ...].
@@ -70,6 +75,10 @@ def collate(examples: list[tuple[list[int], list[int]]], pad_id: int) -> dict[st
         attention_mask (B, T) int64: 1 on real tokens, 0 on padding; T = the longest example.
         Padding is decided by each example's length, never by comparing ids with pad_id, so a
         pad_id that is also a real token (e.g. pad = end token) does not mask that token.
+
+    Example: [([5, 6, 2], [-100, 6, 2]), ([7, 2], [7, 2])] with pad_id 2 -> input_ids
+    [[5, 6, 2], [7, 2, 2]], labels [[-100, 6, 2], [7, 2, -100]], attention_mask [[1, 1, 1],
+    [1, 1, 0]].
     """
     # pad to the batch's own max, not to a global length: short batches stay cheap
     T = max(len(ids) for ids, _ in examples)
@@ -95,6 +104,10 @@ def response_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         scalar: sum over (b, t) with labels[b, t + 1] != -100 of -log softmax(logits[b, t])[labels[b,
         t + 1]], divided by the number of such positions (one mean over the whole batch, as
         transformers' GPT2LMHeadModel(labels=...) computes it). labels[:, 0] is never a target.
+
+    Example: V = 2, logits [[[ln 3, 0], [ln 3, 0], [0, 0]]] (p = [3/4, 1/4] at positions 0 and 1),
+    labels [[-100, 0, 1]]: position 0 predicts 0 (NLL ln(4/3)), position 1 predicts 1 (NLL ln 4):
+    (ln(4/3) + ln 4) / 2 = 0.8370.
     """
     # shift: drop the last position's logits (nothing to predict) and the first label
     shift_logits = logits[:, :-1].reshape(-1, logits.size(-1))

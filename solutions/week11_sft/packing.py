@@ -5,7 +5,7 @@ into fixed-length rows instead; for the result to equal running each example alo
 restart at every example: the position ids (0, 1, 2, ... again) and the attention (a token sees
 only earlier tokens of its own example: a block-diagonal causal mask). Krell et al. 2021 ("Efficient
 Sequence Packing without Cross-contamination") measure what is lost without them.
-Check: `pytest checks/week11_sft/test_packing.py`
+Check: `python tracker.py check w11.packing`
 """
 
 import torch
@@ -24,7 +24,8 @@ def pack(
     Next-fit: examples go into the current row in the order given; when the next one does not fit
     in what is left of the row, the row is padded and a new row starts. Never split or reorder.
     Inside a row each example keeps its ids and labels, except that its FIRST label becomes -100
-    (in a packed row that slot is the target of the previous example's last token). Position ids
+    (in a packed row that slot is the target of the previous example's last token; the first
+    example of a row too, so that every example is packed the same way). Position ids
     count 0, 1, ... from the start of each example. doc_ids holds the example's index in
     `examples`. Padding slots: input pad_id, label -100, position 0, doc id -1.
 
@@ -76,6 +77,9 @@ def block_causal_mask(doc_ids: torch.Tensor) -> torch.Tensor:
 
     Returns:
         (B, T, T) bool, mask[b, i, j] = doc_ids[b, i] == doc_ids[b, j] and j <= i.
+
+    Example: doc_ids [[0, 0, 1, -1, -1]] -> rows [1, 0, 0, 0, 0], [1, 1, 0, 0, 0],
+    [0, 0, 1, 0, 0], [0, 0, 0, 1, 0], [0, 0, 0, 1, 1] (True as 1).
     """
     # block diagonal (same document) AND lower triangular (causal)
     T = doc_ids.size(1)
@@ -96,6 +100,9 @@ def packed_attention(
 
     Returns:
         (B, T, C): c_proj of softmax(q k^T / sqrt(D) with -inf where mask is False) v, heads merged.
+
+    Example: with mask = the plain causal mask (ones(T, T).tril() for every row) the result equals
+    attn(x) in eval mode; a block-diagonal mask makes each block attend only inside itself.
     """
     B, T, C = x.shape
     H = attn.n_head
@@ -121,6 +128,9 @@ def forward_packed(
 
     Returns:
         (B, T, V) logits.
+
+    Example: examples of lengths 3, 2, 4 packed into rows of 5: the logits of row 0 at slots 3..4
+    equal model(example 1 alone)[0][0] (its 2 positions), up to float rounding.
     """
     mask = block_causal_mask(doc_ids)  # (B, T, T), built once for every layer
     tr = model.transformer
