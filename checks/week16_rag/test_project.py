@@ -31,5 +31,5 @@ def test_project_writes_the_retrieval_and_answer_tables(tmp_path):
     )
     assert (tmp_path / "recall_latency.png").stat().st_size > 1000, "recall_latency.png is missing"
     answers = (tmp_path / "answers.md").read_text(encoding="utf-8")
-    assert "| extractive, top-3 hybrid chunks |" in answers and "course GPT" in answers, answers
+    assert "| extractive, top-3 hybrid chunks |" in answers and "base fine-tuned" in answers, answers
     assert (tmp_path / "metrics.txt").read_text().startswith("R@5 bm25 "), "metrics.txt missing"

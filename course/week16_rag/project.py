@@ -8,27 +8,34 @@ Documents are the 240 XQuAD-en paragraphs (SQuAD v1.1 format), cut into sentence
                       embedding speed on one thread
   recall_latency.png  recall@5 against query latency for every index setting
   answers.md          answer EM / F1 with vs without retrieval: an extractive reader (the best-
-                      matching sentence) and the course's week-05 GPT trained briefly here
+                      matching sentence) and the base model fine-tuned here into a reader
+The generative reader starts from a base (`--base DIR|ID`, default the course base, built on first
+use by the tree of `--impl`; the tiny one with `--short`; a run directory or a GPT-2-family Hugging
+Face model works too): it is fine-tuned briefly on prompt -> answer examples of the first half of
+the paragraphs (loss on the answer tokens only), then asked about the second half, with its own
+tokenizer and block size.
 Run: `python tracker.py project 16` (your code) or `python -m course.week16_rag.project --impl
 solutions`. `--short` takes 30 paragraphs and small settings; `--embedder hashing` swaps MiniLM for
 a feature-hashing bag of words (no model to load; what the check uses).
 """
 
+import copy
 import json
 import random
 import time
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from course.week05_gpt.data import CharTokenizer
+from course.base import add_base_flag, resolve_base
+from course.runs import RunTokenizer, load_run
 from roadmap.checking import adam
 from roadmap.impl import load
 from roadmap.project import parser, record, setup
-from solutions.week05_gpt.model import GPT, GPTConfig
+from solutions.week05_gpt.model import GPT
 from solutions.week08_inference.generate import generate_cached
 
 
@@ -43,12 +50,11 @@ class ProjectConfig:
     hnsw_m: int = 16
     ef_searches: tuple[int, ...] = (4, 8, 16, 32, 64)
     batch_size: int = 32  # embedding batch
-    gpt_questions: int = 100  # questions the course GPT answers (each with and without retrieval)
-    gpt_steps: int = 300  # training steps of the course GPT
-    gpt_dims: dict = field(
-        default_factory=lambda: dict(block_size=384, n_layer=2, n_head=4, n_embd=96)
-    )
-    max_new_tokens: int = 24
+    gpt_questions: int = 100  # questions the fine-tuned base answers (with and without retrieval)
+    finetune_steps: int = 300  # Adam steps fine-tuning the base into a reader
+    finetune_batch: int = 8  # examples per step
+    finetune_lr: float = 1e-3
+    max_new_tokens: int = 16  # answer tokens (XQuAD's median answer: 8); the prompt gets the rest
     seed: int = 1337
 
 
@@ -58,8 +64,7 @@ SHORT = ProjectConfig(
     nprobes=(1, 4),
     ef_searches=(8, 32),
     gpt_questions=5,
-    gpt_steps=10,
-    gpt_dims=dict(block_size=384, n_layer=1, n_head=2, n_embd=32),
+    finetune_steps=10,
 )
 KS = (1, 5, 10)
 
@@ -239,6 +244,27 @@ def best_sentence(question: str, passages: list[str]) -> str:
     return best
 
 
+def best_window(question: str, sentence: str, fits) -> str:
+    """`sentence` if fits(sentence); else the run of its consecutive words that shares the most
+    content words with the question among the widest runs whose best one fits (ties: the
+    earliest); "" if not even one word fits. A 128-token prompt rarely has room for a whole
+    sentence next to the question."""
+    prompt = load("week16_rag.prompt")
+    bm25 = load("week16_rag.bm25")
+    if fits(sentence):
+        return sentence
+    words = sentence.split(" ")
+    wanted = prompt.content_words(question)
+    shared = [wanted & set(bm25.tokenize(w)) for w in words]
+    for width in range(len(words) - 1, 0, -1):
+        starts = range(len(words) - width + 1)
+        best = max(starts, key=lambda i: len(set().union(*shared[i : i + width])))
+        window = " ".join(words[best : best + width])
+        if fits(window):
+            return window
+    return ""
+
+
 def answer_scores(predictions: list[str], questions: list[dict]) -> dict:
     metrics = load("week16_rag.metrics")
     em = [metrics.exact_match(p, q["answers"]) for p, q in zip(predictions, questions)]
@@ -250,31 +276,35 @@ def answer_scores(predictions: list[str], questions: list[dict]) -> dict:
     return dict(EM=float(np.mean(em)), F1=float(np.mean(f1)), contains=float(np.mean(contains)))
 
 
-def train_gpt(examples: list[str], tok: CharTokenizer, answers_from: list[int], cfg: ProjectConfig):
-    """A week-05 GPT trained on prompt + answer strings, loss on the answer characters only."""
+def finetune_reader(
+    base: GPT, tok: RunTokenizer, examples: list[tuple[str, str]], cfg: ProjectConfig
+) -> GPT:
+    """A copy of the base fine-tuned on (prompt, answer) pairs, loss on the answer tokens only;
+    a pair longer than the block keeps its end. Returns the copy in eval mode."""
     torch.manual_seed(cfg.seed)
-    dims = cfg.gpt_dims
-    model = GPT(GPTConfig(vocab_size=tok.vocab_size, **dims))
-    step = adam(model.parameters(), lr=2e-3)  # torch.optim would import torch._dynamo: seconds
+    model = copy.deepcopy(base).train()
+    step = adam(model.parameters(), lr=cfg.finetune_lr)  # torch.optim imports torch._dynamo
     rng = random.Random(cfg.seed)
-    T = dims["block_size"]
-    for _ in range(cfg.gpt_steps):
-        batch = rng.sample(range(len(examples)), min(8, len(examples)))
+    T = model.config.block_size
+    encoded = [(tok.encode(p), tok.encode(a)) for p, a in examples]
+    for _ in range(cfg.finetune_steps):
+        batch = rng.sample(range(len(encoded)), min(cfg.finetune_batch, len(encoded)))
         x = torch.zeros(len(batch), T, dtype=torch.long)
-        y = torch.full((len(batch), T), -100, dtype=torch.long)
+        y = torch.full((len(batch), T), -100, dtype=torch.long)  # -100: no loss here
         for row, i in enumerate(batch):
-            ids = tok.encode(examples[i])[-(T + 1) :]
-            cut = max(1, len(ids) - (len(examples[i]) - answers_from[i]))  # first answer position
+            prompt_ids, answer_ids = encoded[i]
+            ids = (prompt_ids + answer_ids)[-(T + 1) :]
+            first = max(1, len(ids) - len(answer_ids))  # position of the first answer token
             n = len(ids) - 1
             x[row, :n] = torch.tensor(ids[:-1])
-            y[row, cut - 1 : n] = torch.tensor(ids[cut:])
+            y[row, first - 1 : n] = torch.tensor(ids[first:])
         _, loss = model(x, y)
         loss.backward()
         step()  # also clears the grads
     return model.eval()
 
 
-def run_answers(paragraphs, questions, chunks, fused, cfg: ProjectConfig):
+def run_answers(paragraphs, questions, chunks, fused, base: GPT, tok: RunTokenizer, cfg):
     """Markdown lines for answers.md and the headline numbers."""
     prompt = load("week16_rag.prompt")
     rng = random.Random(cfg.seed)
@@ -301,38 +331,39 @@ def run_answers(paragraphs, questions, chunks, fused, cfg: ProjectConfig):
     for name, preds in readers:
         rows.append((name, len(questions), answer_scores(preds, questions)))
 
-    # The course GPT: trained on questions of the first half of the paragraphs, asked about the rest.
+    # The base as a reader: fine-tuned on questions of the first half of the paragraphs, asked
+    # about the rest.
     half = len(paragraphs) // 2
     train_q = [q for q in questions if q["paragraph"] < half]
     test_idx = [i for i, q in enumerate(questions) if q["paragraph"] >= half][: cfg.gpt_questions]
-    vocab_text = prompt.format_prompt("", [""]) + "".join(paragraphs)
-    vocab_text += "".join(q["question"] + "".join(q["answers"]) for q in questions)
-    tok = CharTokenizer.from_text(vocab_text + "0123456789")
-    T = cfg.gpt_dims["block_size"]
-    budget = T - cfg.max_new_tokens
+    budget = base.config.block_size - cfg.max_new_tokens  # prompt tokens
 
     def count(text: str) -> int:
         return len(tok.encode(text))
 
-    fitted = []  # passages that made it into each prompt
+    fitted, cut = [], []  # per prompt: passages it holds, whether the sentence was cut
 
     def rag_prompt(q: dict, passages: list[str]) -> str:
-        sentence = best_sentence(q["question"], passages)
+        whole = best_sentence(q["question"], passages)
+        sentence = whole and best_window(
+            q["question"],
+            whole,
+            lambda text: count(prompt.format_prompt(q["question"], [text])) <= budget,
+        )
         try:
             text, used = prompt.build_prompt(
                 q["question"], [sentence] if sentence else [], count, budget
             )
-        except ValueError:  # an overlong question: keep its end
-            text, used = prompt.format_prompt(q["question"], [])[-budget:], 0
+        except ValueError:  # an overlong question: generate() keeps the prompt's end
+            text, used = prompt.format_prompt(q["question"], []), 0
         fitted.append(used)
+        cut.append(used and sentence != whole)
         return text
 
-    examples, starts = [], []
-    for q in train_q:
-        p = rag_prompt(q, [paragraphs[q["paragraph"]]]) + " "
-        examples.append(p + q["answers"][0] + "\n")
-        starts.append(len(p))
-    model = train_gpt(examples, tok, starts, cfg)
+    examples = [
+        (rag_prompt(q, [paragraphs[q["paragraph"]]]), " " + q["answers"][0] + "\n") for q in train_q
+    ]
+    model = finetune_reader(base, tok, examples, cfg)
 
     def generate(text: str) -> str:
         ids = torch.tensor([tok.encode(text)[-budget:]])
@@ -341,22 +372,33 @@ def run_answers(paragraphs, questions, chunks, fused, cfg: ProjectConfig):
         return tok.decode(out[0, ids.shape[1] :].tolist()).split("\n")[0].strip()
 
     test_q = [questions[i] for i in test_idx]
-    closed = [generate(rag_prompt(q, []) + " ") for q in test_q]
+    closed = [generate(rag_prompt(q, [])) for q in test_q]
     fitted.clear()
-    opened = [generate(rag_prompt(q, top[i]) + " ") for q, i in zip(test_q, test_idx)]
-    with_passage = sum(fitted)
+    cut.clear()
+    opened = [generate(rag_prompt(q, top[i])) for q, i in zip(test_q, test_idx)]
+    with_passage, windows = sum(fitted), sum(cut)
+    gold = [generate(rag_prompt(q, [paragraphs[q["paragraph"]]])) for q in test_q]
     rows.append(
         (
-            f"course GPT ({cfg.gpt_steps} steps), no retrieval",
+            f"base fine-tuned as a reader ({cfg.finetune_steps} steps), no retrieval",
             len(test_q),
             answer_scores(closed, test_q),
         )
     )
     rows.append(
         (
-            f"course GPT ({cfg.gpt_steps} steps), best sentence of top-3 hybrid chunks",
+            f"base fine-tuned as a reader ({cfg.finetune_steps} steps), best sentence of top-3 "
+            "hybrid chunks",
             len(test_q),
             answer_scores(opened, test_q),
+        )
+    )
+    rows.append(
+        (
+            f"base fine-tuned as a reader ({cfg.finetune_steps} steps), best sentence of the gold "
+            "paragraph (upper bound)",
+            len(test_q),
+            answer_scores(gold, test_q),
         )
     )
     flagged = [
@@ -372,15 +414,20 @@ def run_answers(paragraphs, questions, chunks, fused, cfg: ProjectConfig):
         lines.append(f"| {name} | {n} | {s['EM']:.3f} | {s['F1']:.3f} | {s['contains']:.3f} |")
     lines += [
         "",
-        f"The GPT's prompts hold at most one passage (the best sentence of the top-3 chunks) within "
-        f"{budget} characters: {with_passage} of {len(test_q)} prompts with retrieval had room for "
-        "it. The GPT is trained on the questions of the first half of the paragraphs and asked "
-        "about the second half.",
+        f"The reader's prompts hold at most one passage (the best sentence of the top-3 chunks) "
+        f"within {budget} tokens (the base's block less {cfg.max_new_tokens} answer tokens): "
+        f"{with_passage} of {len(test_q)} prompts with retrieval hold it, {windows} of them only "
+        "a window of it (the widest run of its words around the question's content words that "
+        "fits; best_window). The reader is "
+        f"the base fine-tuned for {cfg.finetune_steps} Adam steps (lr {cfg.finetune_lr:g}, batch "
+        f"{cfg.finetune_batch}) on prompt -> answer pairs of the {len(train_q)} questions of the "
+        "first half of the paragraphs (the gold paragraph's best sentence as the passage, loss on "
+        "the answer tokens only), and asked about the second half.",
         "",
-        f"Groundedness (lexical, threshold 0.5): {sum(flagged)} of {len(flagged)} non-empty GPT "
-        "answers with retrieval have a sentence no retrieved chunk supports.",
+        f"Groundedness (lexical, threshold 0.5): {sum(flagged)} of {len(flagged)} non-empty "
+        "answers of the reader with retrieval have a sentence no retrieved chunk supports.",
         "",
-        "Samples (question | gold | GPT without | GPT with retrieval):",
+        "Samples (question | gold | reader without | reader with retrieval):",
         "",
     ]
     for q, a, b in list(zip(test_q, closed, opened))[:5]:
@@ -422,6 +469,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--threads", type=int, default=1, help="torch threads (1 is fastest on a shared CPU)"
     )
+    add_base_flag(p)
     args = p.parse_args(argv)
     out = setup(16, args)
     torch.set_num_threads(args.threads)
@@ -473,19 +521,27 @@ def main(argv: list[str] | None = None) -> int:
     (out / "retrieval.md").write_text(text, encoding="utf-8")
     plot(curve, rows, out)
 
-    lines, answer_rows = run_answers(paragraphs, questions, chunks, fused, cfg)
-    answers = (
-        "\n".join([f"# Answers on {args.data.name}: with vs without retrieval", ""] + lines) + "\n"
-    )
+    base = resolve_base(args.base, args.short)
+    model, tok = load_run(base)
+    lines, answer_rows = run_answers(paragraphs, questions, chunks, fused, model, tok, cfg)
+    c = model.config
+    head = [
+        f"# Answers on {args.data.name}: with vs without retrieval",
+        "",
+        f"Base of the generative reader: `{base}` ({c.n_layer} layers, C={c.n_embd}, "
+        f"V={c.vocab_size}, block {c.block_size}).",
+        "",
+    ]
+    answers = "\n".join(head + lines) + "\n"
     print(answers)
     (out / "answers.md").write_text(answers, encoding="utf-8")
     best = max(rows[:3], key=lambda r: r[1]["R@5"])
-    gpt_closed, gpt_open = answer_rows[-2][2], answer_rows[-1][2]
+    gpt_closed, gpt_open = answer_rows[-3][2], answer_rows[-2][2]
     record(
         16,
         f"R@5 bm25 {rows[0][1]['R@5']:.3f} dense {rows[1][1]['R@5']:.3f} hybrid "
         f"{rows[2][1]['R@5']:.3f} (best {best[0].split(' ')[0]}) | extractive F1 "
-        f"{answer_rows[0][2]['F1']:.2f} -> {answer_rows[2][2]['F1']:.2f} with retrieval | GPT F1 "
+        f"{answer_rows[0][2]['F1']:.2f} -> {answer_rows[2][2]['F1']:.2f} with retrieval | reader F1 "
         f"{gpt_closed['F1']:.2f} -> {gpt_open['F1']:.2f} | {time.perf_counter() - start:.0f} s",
         out,
     )
