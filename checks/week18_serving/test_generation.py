@@ -71,11 +71,15 @@ def test_the_context_window_is_the_states_block_size_both_sides_of_the_edge(bloc
     """prompt + max_tokens == block_size fits exactly; one more token does not."""
     st = state(block_size=block_size)
     prompt = list(range(10))
-    mod.start_generation(st, request(max_tokens=block_size - 10), prompt)
-    assert len(st.worker.calls) == 1, (
-        f"block_size {block_size}: a prompt of 10 tokens + max_tokens {block_size - 10} fills the "
-        "window exactly and must run; likely cause: '>=' where the rule is '>', or a fixed block size"
-    )
+    try:
+        mod.start_generation(st, request(max_tokens=block_size - 10), prompt)
+    except errors.APIError as exc:
+        pytest.fail(
+            f"block_size {block_size}: a prompt of 10 tokens + max_tokens {block_size - 10} fills "
+            f"the window exactly and must run, got APIError({exc.status}, {exc.message!r}); likely "
+            "cause: '>=' where the rule is '>', or a block size other than state.block_size"
+        )
+    assert len(st.worker.calls) == 1, f"{len(st.worker.calls)} submits, expected 1"
     err = refused(st, request(max_tokens=block_size - 9), prompt)
     assert (err.status, err.code) == (400, "context_length_exceeded"), (
         f"block_size {block_size}: 10 + {block_size - 9} tokens: APIError({err.status}, code "
@@ -147,15 +151,32 @@ def newest_that_fit(msgs: list[dict], budget: int) -> list[int]:
     raise AssertionError("test data: nothing fits")
 
 
-@pytest.mark.parametrize(("block_size", "max_tokens"), [(128, 8), (160, 8), (160, 40)])
-def test_chat_prompt_leaves_room_for_max_tokens(block_size, max_tokens):
+def prompt_sizes(msgs: list[dict]) -> list[int]:
+    """Tokens of the system message plus the newest k turns, for k = 1, 2, ..."""
+    system, rest = msgs[:1], msgs[1:]
+    starts = [i for i, m in enumerate(rest) if m["role"] == "user"][::-1]
+    return [len(render_chatml(system + rest[s:], add_generation_prompt=True)) for s in starts]
+
+
+@pytest.mark.parametrize("max_tokens", [8, 30])
+def test_chat_prompt_leaves_room_for_max_tokens(max_tokens):
+    """block_size is 3 tokens more than the prompt of the two newest turns: with the room that
+    max_tokens needs, only the newest turn fits (the whole window would hold two)."""
     msgs = turns_chat(10)
+    sizes = prompt_sizes(msgs)
+    block_size = sizes[1] + 3
+    assert sizes[0] <= block_size - max_tokens < sizes[1], "test data"
     got = mod.chat_prompt(msgs, ByteTokenizer().encode, block_size, max_tokens)
     want = newest_that_fit(msgs, block_size - max_tokens)
     assert got == want, (
         f"block_size {block_size}, max_tokens {max_tokens}: a prompt of {len(got)} tokens, "
-        f"expected the {len(want)} tokens of the system prompt and the newest turns that fit in "
+        f"expected the {len(want)} tokens of the system prompt and the newest turn that fits in "
         f"{block_size - max_tokens} (block_size - max_tokens: the reply needs its room too)"
+    )
+    got = mod.chat_prompt(msgs, ByteTokenizer().encode, sizes[2] + max_tokens, max_tokens)
+    assert len(got) == sizes[2], (
+        f"block_size {sizes[2] + max_tokens}, max_tokens {max_tokens}: a prompt of {len(got)} "
+        f"tokens, expected the {sizes[2]} of the three newest turns (they fit exactly)"
     )
 
 

@@ -22,8 +22,11 @@ TOK = ByteTokenizer()
 @pytest.fixture(scope="module")
 def served():
     m = model()
-    w = worker(engine(m)).start()
-    yield m, w, app_for(w)
+    w = worker(engine(m))
+    app = app_for(w)  # your create_app and run_once first: an untouched stub is todo here,
+    w.run_once(wait=0)  # not an exception in the worker's thread
+    w.start()
+    yield m, w, app
     w.stop()
 
 
