@@ -67,7 +67,8 @@ def percentile(values: list[float], q: float) -> float | None:
     """The q-th percentile (0 <= q <= 100) of `values`, None for an empty list.
 
     numpy.percentile's default ("linear"): with the values sorted, the percentile sits at
-    position (n - 1) * q / 100, between the two order statistics around it, linearly.
+    position (n - 1) * q / 100, between the two order statistics around it, linearly. `values`
+    is left as it was (the server keeps its latencies in arrival order).
     Example: percentile([1, 2, 3, 4], 50) == 2.5; percentile([3, 1, 2], 100) == 3;
     percentile([5], 95) == 5; percentile([], 50) is None.
     """
@@ -112,7 +113,7 @@ router = APIRouter()
 
 @router.get("/v1/models", responses={401: RESPONSES[401]}, dependencies=[Depends(check_api_key)])
 async def list_models(request: Request) -> dict:
-    """The served model, as OpenAI lists models.
+    """The served model, as OpenAI lists models (state is request.app.state).
 
     {"object": "list", "data": [entry]} with entry = {"id": state.model_name, "object": "model",
     "created": 0, "owned_by": "llm-roadmap"} plus every field of state.model_info (a dict, maybe
@@ -127,7 +128,7 @@ async def list_models(request: Request) -> dict:
 
 @router.get("/stats")
 async def get_stats(request: Request) -> dict:
-    """The server's counters; never needs the API key.
+    """The server's counters (state is request.app.state); never needs the API key.
 
     {"requests", "errors", "cancelled" (from state.stats), "tokens" (state.worker.stats.tokens),
     "queue_length" (state.worker.queue_length()), "running" (state.worker.running()),
