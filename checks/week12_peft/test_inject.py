@@ -92,6 +92,26 @@ def test_inject_wraps_the_targets_and_keeps_the_model_equal():
     )
 
 
+def test_inject_passes_dropout_and_the_new_layers_take_the_model_mode():
+    """inject_lora(dropout=0.25) gives every LoRALinear nn.Dropout(0.25); a model in eval mode gets
+    new layers in eval mode (no dropout at inference), a model in train mode layers in train mode."""
+    for training in (False, True):
+        model = tiny_gpt(seed=7).train(training)
+        names = inject.inject_lora(model, ["c_attn", "c_fc"], r=2, alpha=3.0, dropout=0.25)
+        for name in names:
+            layer = model.get_submodule(name)
+            assert layer.dropout.p == 0.25, (
+                f"inject_lora(..., dropout=0.25): {name}.dropout.p = {layer.dropout.p}\n  likely "
+                "cause: pass r, alpha AND dropout on to every LoRALinear"
+            )
+            assert layer.training == training, (
+                f"inject_lora on a model in {'train' if training else 'eval'} mode left {name} in "
+                f"{'train' if layer.training else 'eval'} mode\n  likely cause: a new module starts "
+                "in train mode; give each new layer the model's mode (layer.train(model.training))"
+            )
+        assert model.training == training, "inject_lora changed the model's own train/eval mode"
+
+
 def test_only_lora_parameters_are_trainable_and_get_gradients():
     model = tiny_gpt(seed=2)
     inject.inject_lora(model, ["c_attn", "mlp.c_fc"], r=4, alpha=8.0)

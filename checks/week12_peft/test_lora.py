@@ -284,3 +284,42 @@ def test_only_A_and_B_get_gradients_and_B_first():
         "lora_A got a nonzero gradient at the first step: with B = 0 it must be 0; is B "
         "initialised randomly?"
     )
+
+
+def test_dropout_is_off_in_eval_mode_and_rescales_kept_inputs_in_train_mode():
+    """nn.Dropout semantics on the LoRA path. Eval mode with dropout=0.5: exactly the formula (the
+    wrapper must equal the plain forward). Train mode, r=1, A=1, B=1, alpha=1, x = ones (1000, 36):
+    each output is sum_j dropout(x)_j = 2 * Binomial(36, 1/2) (kept inputs scaled by 1 / (1 - p)
+    = 2), mean 36 and std 6 per row; the mean of 1000 rows is within 36 +- 1.2 (a 6 sigma band).
+    Without the rescale it would be 18."""
+    base, layer = make(seed=7, dropout=0.5)
+    fill(layer, 11)
+    layer.eval()
+    x = torch.randn(2, 7, 36, generator=generator(12))
+    with torch.no_grad():
+        assert_close(
+            layer(x),
+            formula(base, layer.lora_A, layer.lora_B, 5 / 3, x),
+            atol=1e-4,
+            what="LoRALinear(r=3, alpha=5, dropout=0.5) in eval mode with random A and B",
+            hint="dropout is off in eval mode: use the layer's nn.Dropout module (it follows "
+            "train()/eval()), never a dropout that is always on",
+        )
+    base, layer = make(in_f=36, out_f=3, r=1, alpha=1.0, dropout=0.5, seed=8)
+    layer.train()
+    ones = torch.ones(1000, 36)
+    with torch.no_grad():
+        layer.lora_A.fill_(1.0)
+        layer.lora_B.fill_(1.0)
+        extra = (layer(ones) - base(ones))[:, 0]
+    mean = extra.mean().item()
+    assert abs(mean - 36.0) < 1.2, (
+        f"LoRALinear(dropout=0.5) in train mode, A = B = 1, x = 1: the LoRA path averages {mean:.2f} "
+        "over 1000 rows, expected 36 (half the inputs kept, each scaled by 1 / (1 - p) = 2)\n  "
+        "likely cause: "
+        + (
+            "the kept inputs are not rescaled by 1 / (1 - p): use nn.Dropout"
+            if abs(mean - 18.0) < 1.2
+            else "dropout acts on the LoRA path's input with nn.Dropout(p) semantics"
+        )
+    )

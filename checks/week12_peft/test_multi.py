@@ -106,3 +106,39 @@ def test_add_stores_copies_and_checks_the_keys():
             f"AdapterBank.{what} did not raise KeyError: check the keys against "
             "lora_state_dict(self.model), and the name against the added adapters"
         )
+
+
+def test_extra_keys_are_refused_and_a_failed_activate_changes_nothing():
+    """add() refuses a state with a key the model's adapter lacks (both directions of 'exactly');
+    activate('never-added') while 'a' is merged raises KeyError and leaves 'a' merged and active."""
+    base, model, bank, states = setup(4)
+    extra = dict(states["b"], **{"transformer.h.0.attn.c_attn.base.weight": torch.zeros(108, 36)})
+    try:
+        bank.add("extra", extra)
+    except KeyError:
+        pass
+    else:
+        raise AssertionError(
+            "AdapterBank.add('extra', a state with an extra base weight) did not raise KeyError\n"
+            "  likely cause: the keys must be EXACTLY those of lora_state_dict(model): none missing "
+            "and none extra"
+        )
+    idx = torch.randint(0, 23, (2, 7), generator=generator(4))
+    bank.activate("a", merge=True)
+    try:
+        bank.activate("never-added")
+    except KeyError:
+        pass
+    still = [layer.merged for layer in bank.layers()]
+    assert bank.active == "a" and bank.merged and all(still), (
+        f"after a failed activate('never-added'): active={bank.active!r}, merged={bank.merged}, "
+        f"{sum(still)} of {len(still)} LoRA layers still merged; expected 'a', True and all\n  "
+        "likely cause: check the name before unmerging or changing anything"
+    )
+    assert_close(
+        logits(model, idx),
+        logits(lora_oracle(base, states["a"], SCALING), idx),
+        atol=1e-4,
+        what="logits after activate('a', merge=True) then a failed activate('never-added')",
+        hint="raise KeyError for an unknown name before unmerging or copying anything",
+    )

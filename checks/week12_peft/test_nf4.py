@@ -57,6 +57,35 @@ def test_quantize_known_answer():
     )
 
 
+def test_a_smaller_blocksize_is_used_both_ways():
+    """blocksize=4 on [0.5, -1, 0, 2, 0.25, -0.5]: blocks [0.5, -1, 0, 2] (absmax 2) and
+    [0.25, -0.5] (absmax 0.5); scaled [0.25, -0.5, 0, 1] -> indices [10, 2, 7, 15] (0.2461,
+    -0.5251, 0, 1) and [0.5, -1] -> [12, 0]: bytes [162, 127, 192]. Dequantized with blocksize 4:
+    [2 code[10], 2 code[2], 0, 2, 0.5 code[12], -0.5]."""
+    w = torch.tensor([0.5, -1.0, 0.0, 2.0, 0.25, -0.5])
+    packed, absmax = scratch(mod.quantize_nf4, w, 4)
+    assert_close(
+        absmax,
+        torch.tensor([2.0, 0.5]),
+        what="quantize_nf4([0.5, -1, 0, 2, 0.25, -0.5], blocksize=4) absmax",
+        hint="one absmax per block of `blocksize` values (the argument, not always 64)",
+    )
+    assert packed.tolist() == [162, 127, 192], (
+        f"quantize_nf4(..., blocksize=4) packed {packed.tolist()}, expected [162, 127, 192]\n  "
+        "likely cause: divide each value by the absmax of ITS block of `blocksize` values"
+    )
+    code = torch.tensor(BNB_NF4)
+    expected = torch.stack(
+        [2 * code[10], 2 * code[2], code[7], 2 * code[15], 0.5 * code[12], -0.5 * code[15]]
+    )
+    assert_close(
+        scratch(mod.dequantize_nf4, packed, absmax, (2, 3), 4),
+        expected.reshape(2, 3),
+        what="dequantize_nf4(packed, absmax, (2, 3), blocksize=4)",
+        hint="each index is scaled by the absmax of its block of `blocksize` values (the argument)",
+    )
+
+
 def test_one_absmax_per_block_of_64():
     """130 values: 64 of 0.5, 64 of -2.0, then [1.0, 0.25]: blocks of 64, 64 and 2, absmax
     [0.5, 2.0, 1.0]; every value of the first two blocks is +-absmax (index 15 or 0)."""
@@ -80,7 +109,12 @@ def test_rounding_error_is_within_half_the_widest_code_gap():
     g = generator(1)
     for scale in (1e-6, 1.0, 1e3):
         w = torch.randn(5, 77, generator=g) * scale
+        original = w.clone()
         packed, absmax = scratch(mod.quantize_nf4, w)
+        assert torch.equal(w, original), (
+            "quantize_nf4(w) changed w itself\n  likely cause: an in-place operation (div_, a "
+            "view of w written to); work on a copy, the caller's weight must stay as it was"
+        )
         back = scratch(mod.dequantize_nf4, packed, absmax, (5, 77))
         assert back.shape == w.shape, (
             f"dequantize_nf4 returned {tuple(back.shape)}, expected (5, 77)"
@@ -138,8 +172,9 @@ def test_double_quantization_known_answer():
         f"double_quantize([1, 3]) q = {q.tolist()} ({q.dtype}), expected [-127, 127] int8\n  likely "
         "cause: subtract the mean (2.0) first, then q = round(value / (max |value| / 127))"
     )
-    assert abs(offset - 2.0) < 1e-6, (
-        f"double_quantize([1, 3]) offset {offset}, expected the mean 2.0"
+    assert isinstance(offset, float) and abs(offset - 2.0) < 1e-6, (
+        f"double_quantize([1, 3]) offset {offset!r}, expected the mean 2.0 as a Python float "
+        "(.item())"
     )
     assert_close(
         scales,
@@ -170,6 +205,14 @@ def test_double_quantization_scales_per_block():
         "[-127, -93, 17, 127]: q = round(centred / scale of its block)"
     )
     assert abs(offset - 8.5) < 1e-6, f"offset {offset}, expected the mean 8.5"
+    back = scratch(mod.double_dequantize, q, scales, offset, 2)
+    err = (back - torch.tensor([1.0, 3.0, 10.0, 20.0])).abs()
+    bound = scales.repeat_interleave(2) / 2 + 1e-6
+    assert (err <= bound).all(), (
+        f"double_dequantize(q, scales, offset, blocksize=2) = {back.tolist()}, expected [1, 3, 10, "
+        "20] within scale / 2 of each block\n  likely cause: q * the scale of ITS block of "
+        "`blocksize` values (the argument, not always 256) + offset"
+    )
 
 
 def test_double_quantization_error_bound_on_real_absmax():

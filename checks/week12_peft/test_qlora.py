@@ -20,12 +20,12 @@ nf4 = load("week12_peft.nf4")
 HALF_GAP = 0.15190  # (1 - 0.69619) / 2: see test_nf4.py
 
 
-def make(in_f=36, out_f=20, r=3, alpha=6.0, seed=0, bias=True):
+def make(in_f=36, out_f=20, r=3, alpha=6.0, seed=0, bias=True, **kwargs):
     torch.manual_seed(seed)
     base = nn.Linear(in_f, out_f, bias=bias)
     with torch.no_grad():
         base.weight.normal_(0, 0.5)
-    return base, mod.QLoRALinear(base, r=r, alpha=alpha)
+    return base, mod.QLoRALinear(base, r=r, alpha=alpha, **kwargs)
 
 
 def test_the_base_is_stored_in_4_bits_and_nothing_of_it_trains():
@@ -123,3 +123,68 @@ def test_training_moves_only_lora():
     )
     assert layer.lora_A.grad.abs().max() == 0, "lora_A's first gradient must be 0 (B starts at 0)"
     assert torch.equal(layer.weight_packed, packed), "the packed base weight changed in backward"
+
+
+def test_a_non_default_blocksize_is_used_to_quantize_and_to_dequantize():
+    """blocksize=32: 720 weights -> ceil(720 / 32) = 23 absmax values, and the weight is the NF4
+    round trip with blocks of 32."""
+    base, layer = make(seed=6, blocksize=32)
+    assert layer.weight_absmax.numel() == 23, (
+        f"QLoRALinear(Linear(36, 20), blocksize=32).weight_absmax has {layer.weight_absmax.numel()} "
+        "values, expected ceil(720 / 32) = 23\n  likely cause: pass blocksize on to quantize_nf4"
+    )
+    packed, absmax = nf4.quantize_nf4(base.weight.detach(), 32)
+    assert_close(
+        layer.dequantized_weight(),
+        nf4.dequantize_nf4(packed, absmax, (20, 36), 32),
+        atol=1e-6,
+        what="QLoRALinear(blocksize=32).dequantized_weight()",
+        hint="quantize and dequantize with the layer's blocksize",
+    )
+
+
+def test_dropout_only_on_the_lora_path_and_only_in_train_mode():
+    """dropout=0.5: in eval mode the layer is exactly the formula; in train mode with A = 0 it is
+    exactly the dequantized linear (the base path never sees dropout)."""
+    base, layer = make(seed=7, dropout=0.5)
+    x = torch.randn(2, 7, 36, generator=generator(7))
+    with torch.no_grad():
+        g = generator(8)
+        layer.lora_A.copy_(torch.randn(3, 36, generator=g))
+        layer.lora_B.copy_(torch.randn(20, 3, generator=g))
+        deq, b = layer.dequantized_weight().double(), base.bias.detach().double()
+        expected = x.double() @ deq.T + b
+        lora = 2.0 * (x.double() @ layer.lora_A.double().T @ layer.lora_B.double().T)
+        assert_close(
+            layer.eval()(x),
+            expected + lora,
+            atol=1e-4,
+            what="QLoRALinear(dropout=0.5) in eval mode",
+            hint="dropout is off in eval mode: use the layer's nn.Dropout module",
+        )
+        layer.lora_A.zero_()
+        assert_close(
+            layer.train()(x),
+            expected,
+            atol=1e-5,
+            what="QLoRALinear(dropout=0.5) in train mode with lora_A = 0",
+            hint="dropout acts on the LoRA path's input only; the base path sees x itself",
+        )
+
+
+def test_the_bias_is_a_copy():
+    """Changing the original Linear's bias afterwards must not change the QLoRA layer."""
+    base, layer = make(seed=9)
+    x = torch.randn(3, 36, generator=generator(9))
+    with torch.no_grad():
+        before = layer(x)
+        base.bias.add_(1.0)
+        after = layer(x)
+    assert_close(
+        after,
+        before,
+        atol=0,
+        rtol=0,
+        what="QLoRALinear(x) after the original base.bias was changed",
+        hint="keep a copy of base.bias (detach().clone()), not the same tensor",
+    )
