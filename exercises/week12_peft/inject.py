@@ -3,8 +3,8 @@
 peft's recipe (`get_peft_model(model, LoraConfig(target_modules=[...]))`) in a few functions: find the
 nn.Linear modules whose names match the targets, freeze every parameter of the model, replace each
 target by a LoRALinear around it. The adapter is then just the lora_A / lora_B tensors: megabytes
-instead of the model's gigabytes, saved with safetensors.
-Check: `pytest checks/week12_peft/test_inject.py checks/week12_peft/test_peft_oracle.py`
+instead of the model's gigabytes, saved with safetensors. The checks also compare with peft itself.
+Check: `python tracker.py check w12.inject`
 """
 
 from pathlib import Path
@@ -27,8 +27,8 @@ def find_targets(model: nn.Module, targets: list[str]) -> list[str]:
     Example: for the week-05 GPT with 2 layers, targets ["c_attn"] ->
     ["transformer.h.0.attn.c_attn", "transformer.h.1.attn.c_attn"].
     """
-    # TODO(w12.inject): names of nn.Linear modules equal to a target or ending with '.' + target
-    raise NotImplementedError("w12.inject: find_targets")
+    # TODO(w12.inject): return the names of the Linear modules a target names, peft's way
+    raise NotImplementedError("w12.inject: write find_targets in exercises/week12_peft/inject.py")
 
 
 def set_module(model: nn.Module, name: str, module: nn.Module) -> None:
@@ -50,10 +50,15 @@ def inject_lora(
 
     Returns:
         The names of the wrapped modules (find_targets' order). Afterwards the trainable parameters
-        are exactly the lora_A and lora_B of the new layers.
+        are exactly the lora_A and lora_B of the new layers, and each new layer is in the model's
+        train/eval mode (a model in eval mode gets no LoRA dropout).
+
+    Example: inject_lora(gpt, ["c_attn"], r=2, alpha=4.0, dropout=0.1) on a 2-layer GPT ->
+    ["transformer.h.0.attn.c_attn", "transformer.h.1.attn.c_attn"], each a LoRALinear with
+    scaling 2.0 and dropout.p 0.1.
     """
-    # TODO(w12.inject): freeze every parameter, then wrap each target in a LoRALinear
-    raise NotImplementedError("w12.inject: inject_lora")
+    # TODO(w12.inject): make the targets LoRA layers and everything else frozen, in place
+    raise NotImplementedError("w12.inject: write inject_lora in exercises/week12_peft/inject.py")
 
 
 def count_parameters(model: nn.Module) -> tuple[int, int]:
@@ -62,8 +67,10 @@ def count_parameters(model: nn.Module) -> tuple[int, int]:
     Example: the week-05 GPT (V=23, block 16, 2 layers, C=36) with LoRA r=1 on "c_attn" has
     2 * 1 * (36 + 108) = 288 trainable parameters.
     """
-    # TODO(w12.inject): (trainable, total) over model.parameters()
-    raise NotImplementedError("w12.inject: count_parameters")
+    # TODO(w12.inject): return (trainable, total) parameter counts, tied weights once
+    raise NotImplementedError(
+        "w12.inject: write count_parameters in exercises/week12_peft/inject.py"
+    )
 
 
 def lora_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -71,26 +78,38 @@ def lora_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
 
     Keys are the model's own state-dict keys ("transformer.h.0.attn.c_attn.lora_A"); values are
     detached contiguous copies (changing the model later does not change them).
+
+    Example: a 2-layer GPT with LoRA on "c_attn" -> the 4 keys transformer.h.{0,1}.attn.c_attn.
+    {lora_A, lora_B}, no base weight.
     """
-    # TODO(w12.inject): copies of the lora_A / lora_B entries of the state dict
-    raise NotImplementedError("w12.inject: lora_state_dict")
+    # TODO(w12.inject): return copies of the adapter's tensors only
+    raise NotImplementedError(
+        "w12.inject: write lora_state_dict in exercises/week12_peft/inject.py"
+    )
 
 
 def save_adapter(model: nn.Module, path: str | Path) -> Path:
-    """Write lora_state_dict(model) to `path` with safetensors (no base weights); return the path."""
-    # TODO(w12.inject): safetensors save_file of lora_state_dict
-    raise NotImplementedError("w12.inject: save_adapter")
+    """Write lora_state_dict(model) to `path` with safetensors (no base weights); return the path.
+
+    Example: r=2 on c_attn, c_proj and c_fc of a 2-layer C=36 GPT: 2,304 float32 values, a file
+    of about 9 KB (the base's 33,516 weights are not in it).
+    """
+    # TODO(w12.inject): write the adapter alone to a safetensors file and return its path
+    raise NotImplementedError("w12.inject: write save_adapter in exercises/week12_peft/inject.py")
 
 
 def load_adapter(model: nn.Module, path: str | Path) -> None:
     """Copy an adapter saved by save_adapter into a model that already has the same LoRA layers.
 
+    Example: save_adapter(trained, "a.safetensors"); a fresh copy of the base with the same
+    inject_lora call, after load_adapter(fresh, "a.safetensors"), gives the trained logits.
+
     Raises:
         KeyError: if the file lacks a lora tensor of the model, or holds a key the model's adapter
             does not have (a file with base weights is rejected, not silently loaded).
     """
-    # TODO(w12.inject): load_file, check the keys both ways (KeyError), copy into the model
-    raise NotImplementedError("w12.inject: load_adapter")
+    # TODO(w12.inject): load an adapter file into the model, refusing one that does not fit
+    raise NotImplementedError("w12.inject: write load_adapter in exercises/week12_peft/inject.py")
 
 
 def merge_and_unload(model: nn.Module) -> list[str]:
@@ -98,6 +117,12 @@ def merge_and_unload(model: nn.Module) -> list[str]:
 
     Afterwards the model has no LoRA modules and gives the same outputs (peft's merge_and_unload).
     Returns the names of the replaced modules.
+
+    Example: after inject_lora(gpt, ["c_attn"], ...), merge_and_unload(gpt) returns
+    ["transformer.h.0.attn.c_attn", "transformer.h.1.attn.c_attn"], each now a plain nn.Linear
+    with weight W + scaling * B A.
     """
-    # TODO(w12.inject): merge every LoRALinear and put its base Linear back
-    raise NotImplementedError("w12.inject: merge_and_unload")
+    # TODO(w12.inject): leave plain Linear layers that compute what the LoRA layers did
+    raise NotImplementedError(
+        "w12.inject: write merge_and_unload in exercises/week12_peft/inject.py"
+    )

@@ -7,7 +7,7 @@ the base model; A starts random so that B gets a gradient at the first step. Aft
 be merged into W (no extra cost at inference) and unmerged again (to switch adapters).
 The initialisation is peft's (and nn.Linear's): A ~ Kaiming-uniform with a = sqrt(5), i.e.
 U(-1/sqrt(in), 1/sqrt(in)); B = 0.
-Check: `pytest checks/week12_peft/test_lora.py`
+Check: `python tracker.py check w12.lora`
 """
 
 import math
@@ -36,39 +36,71 @@ class LoRALinear(nn.Module):
             r: the rank, >= 1.
             alpha: the LoRA alpha; the update is scaled by alpha / r.
             dropout: dropout probability on the LoRA path's input (0 disables it).
+
+        Example: LoRALinear(nn.Linear(36, 20), r=4, alpha=16.0) has lora_A (4, 36), lora_B
+        (20, 4) of zeros, scaling 4.0, merged False, and base.weight.requires_grad False.
         """
-        # TODO(w12.lora): store base and freeze it; create lora_A (r, in), lora_B (out, r), scaling, dropout, merged; call reset_parameters
-        raise NotImplementedError("w12.lora: LoRALinear.__init__")
+        # TODO(w12.lora): wrap and freeze the base; set every attribute listed above
+        raise NotImplementedError(
+            "w12.lora: write LoRALinear.__init__ in exercises/week12_peft/lora.py"
+        )
 
     def reset_parameters(self) -> None:
-        """A ~ Kaiming-uniform(a = sqrt(5)) = U(-1/sqrt(in), 1/sqrt(in)); B = 0 (in place)."""
-        # TODO(w12.lora): A Kaiming-uniform with a = sqrt(5), B zeros
-        raise NotImplementedError("w12.lora: LoRALinear.reset_parameters")
+        """A ~ Kaiming-uniform(a = sqrt(5)) = U(-1/sqrt(in), 1/sqrt(in)); B = 0 (in place).
+
+        Example: in_features 400 -> every |A| <= 0.05, std about 0.05 / sqrt(3) = 0.0289; B all 0.
+        """
+        # TODO(w12.lora): start so that the layer equals its base yet B gets a gradient
+        raise NotImplementedError(
+            "w12.lora: write LoRALinear.reset_parameters in exercises/week12_peft/lora.py"
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(..., in) -> (..., out): base(x) + scaling * (dropout(x) @ A^T) @ B^T.
 
-        While merged, base.weight already holds W + scaling * B A: return base(x) alone.
+        `dropout` is the layer's nn.Dropout module: the identity in eval mode (so the layer then
+        equals the formula without it), and in train mode it zeroes inputs with probability p and
+        scales the kept ones by 1 / (1 - p). While merged, base.weight already holds
+        W + scaling * B A: return base(x) alone.
+        Example: r=1, alpha=2 (scaling 2), A = [[1, 2]], B = [[3], [4]], base weight 0, no bias,
+        x = [1, 1] -> 2 * (1 + 2) * [3, 4] = [18, 24].
         """
-        # TODO(w12.lora): base(x) plus the scaled LoRA path (skip it while merged)
-        raise NotImplementedError("w12.lora: LoRALinear.forward")
+        # TODO(w12.lora): return the base output plus the scaled low-rank update
+        raise NotImplementedError(
+            "w12.lora: write LoRALinear.forward in exercises/week12_peft/lora.py"
+        )
 
     def delta_weight(self) -> torch.Tensor:
-        """The update LoRA adds to base.weight: scaling * B @ A, (out_features, in_features)."""
-        # TODO(w12.lora): scaling * B @ A
-        raise NotImplementedError("w12.lora: LoRALinear.delta_weight")
+        """The update LoRA adds to base.weight: scaling * B @ A, (out_features, in_features).
+
+        Example: r=1, alpha=2 (scaling 2), A = [[1, 2]], B = [[3], [4]] -> [[6, 12], [8, 16]].
+        """
+        # TODO(w12.lora): return the (out, in) update this layer adds to the base weight
+        raise NotImplementedError(
+            "w12.lora: write LoRALinear.delta_weight in exercises/week12_peft/lora.py"
+        )
 
     @torch.no_grad()
     def merge(self) -> None:
-        """Add scaling * B A into base.weight in place and set merged; a second call does nothing."""
-        # TODO(w12.lora): add delta_weight() into base.weight once, set merged
-        raise NotImplementedError("w12.lora: LoRALinear.merge")
+        """Add scaling * B A into base.weight in place and set merged; a second call does nothing.
+
+        Example: base.weight [[0, 0], [0, 0]] and delta_weight() [[6, 12], [8, 16]] -> base.weight
+        [[6, 12], [8, 16]], merged True; merge() again leaves both unchanged.
+        """
+        # TODO(w12.lora): fold the update into the base weight, once
+        raise NotImplementedError(
+            "w12.lora: write LoRALinear.merge in exercises/week12_peft/lora.py"
+        )
 
     @torch.no_grad()
     def unmerge(self) -> None:
         """Subtract scaling * B A from base.weight in place (the inverse of merge); clear merged.
 
         Does nothing when not merged. Uses the current A and B: change them only while unmerged.
+        Example: after the merge example, unmerge() gives base.weight [[0, 0], [0, 0]] and merged
+        False; a second unmerge() does nothing.
         """
-        # TODO(w12.lora): subtract delta_weight() from base.weight once, clear merged
-        raise NotImplementedError("w12.lora: LoRALinear.unmerge")
+        # TODO(w12.lora): take the folded update back out of the base weight, once
+        raise NotImplementedError(
+            "w12.lora: write LoRALinear.unmerge in exercises/week12_peft/lora.py"
+        )

@@ -4,7 +4,7 @@ One frozen base in memory, many small adapters (one per task or per customer): s
 a few A and B tensors into the LoRA layers, not reloading the model. For the fastest inference an
 adapter can also be merged into the base weights; then switching must first unmerge the old one
 (with the A and B it was merged with) before the new factors are loaded.
-Check: `pytest checks/week12_peft/test_multi.py`
+Check: `python tracker.py check w12.multi`
 """
 
 import torch
@@ -30,11 +30,16 @@ class AdapterBank:
     def add(self, name: str, state: dict[str, torch.Tensor]) -> None:
         """Store a copy of `state` under `name`.
 
+        Example: bank.add("a", lora_state_dict(model)); changing those tensors afterwards does not
+        change adapter "a".
+
         Raises:
             KeyError: unless state's keys are exactly the keys of lora_state_dict(self.model).
         """
-        # TODO(w12.multi): check the keys against lora_state_dict(self.model) (KeyError), store copies
-        raise NotImplementedError("w12.multi: AdapterBank.add")
+        # TODO(w12.multi): store a copy of the adapter, refusing one that does not fit the model
+        raise NotImplementedError(
+            "w12.multi: write AdapterBank.add in exercises/week12_peft/multi.py"
+        )
 
     @torch.no_grad()
     def activate(self, name: str | None, merge: bool = False) -> None:
@@ -46,8 +51,14 @@ class AdapterBank:
         same adapter twice is harmless; the base weights return to their original values (up to
         float rounding) whenever no adapter is merged.
 
+        Example: activate("a", merge=True), then activate("b"): "a" is unmerged first, "b"'s
+        factors are copied in unmerged; activate(None) makes the model compute like the base.
+
         Raises:
-            KeyError: for a name that was never added.
+            KeyError: for a name that was never added, before anything changes (the active adapter
+                stays active, merged or not).
         """
-        # TODO(w12.multi): unmerge if merged, copy the adapter in (None: B = 0), merge if asked
-        raise NotImplementedError("w12.multi: AdapterBank.activate")
+        # TODO(w12.multi): make the model compute with the named adapter (or none)
+        raise NotImplementedError(
+            "w12.multi: write AdapterBank.activate in exercises/week12_peft/multi.py"
+        )

@@ -7,7 +7,7 @@ values (row-major order of the flattened tensor); each block is divided by its a
 ("absmax", kept in float32) and each value is replaced by the index of the nearest code: 4 bits,
 two per byte. Double quantization then stores the absmax values themselves in 8 bits.
 The layout matches bitsandbytes' `quantize_4bit(..., quant_type="nf4")` byte for byte.
-Check: `pytest checks/week12_peft/test_nf4.py`
+Check: `python tracker.py check w12.nf4`
 """
 
 import torch
@@ -27,8 +27,8 @@ def nf4_code_book() -> torch.Tensor:
     Example: the result starts [-1.0, -0.6962, -0.5251, ...], has 0.0 at index 7 and ends
     [..., 0.5626, 0.7230, 1.0].
     """
-    # TODO(w12.nf4): 8 positive and 7 negative normal quantiles and 0, divided by the largest, sorted
-    raise NotImplementedError("w12.nf4: nf4_code_book")
+    # TODO(w12.nf4): return QLoRA's 16 NF4 values, ascending, from -1 through 0 to 1
+    raise NotImplementedError("w12.nf4: write nf4_code_book in exercises/week12_peft/nf4.py")
 
 
 def quantize_nf4(w: torch.Tensor, blocksize: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
@@ -49,9 +49,10 @@ def quantize_nf4(w: torch.Tensor, blocksize: int = 64) -> tuple[torch.Tensor, to
 
     Example: w = [0.5, -1.0, 0.0, 1.0] in one block: absmax 1.0, indices [12, 0, 7, 15]
     (0.5 is nearer to 0.4407 than to 0.5626), packed [12 * 16 + 0, 7 * 16 + 15] = [192, 127].
+    With blocksize 2 the same w has absmax [1.0, 1.0]. `w` itself is not modified.
     """
-    # TODO(w12.nf4): absmax per block of 64, nearest code index, two indices per byte
-    raise NotImplementedError("w12.nf4: quantize_nf4")
+    # TODO(w12.nf4): return the packed 4-bit codes and per-block absmax of w
+    raise NotImplementedError("w12.nf4: write quantize_nf4 in exercises/week12_peft/nf4.py")
 
 
 def dequantize_nf4(
@@ -67,9 +68,12 @@ def dequantize_nf4(
 
     Returns:
         (shape) float32.
+
+    Example: packed [192, 127], absmax [2.0], shape (4,) -> indices [12, 0, 7, 15] ->
+    [2 * 0.4407, -2.0, 0.0, 2.0].
     """
-    # TODO(w12.nf4): unpack the nibbles, code[index] * absmax of its block
-    raise NotImplementedError("w12.nf4: dequantize_nf4")
+    # TODO(w12.nf4): return the float tensor the codes and absmax stand for
+    raise NotImplementedError("w12.nf4: write dequantize_nf4 in exercises/week12_peft/nf4.py")
 
 
 def double_quantize(
@@ -91,13 +95,17 @@ def double_quantize(
 
     Example: absmax [1.0, 3.0] -> offset 2.0, centred [-1.0, 1.0], scale 1/127, q [-127, 127].
     """
-    # TODO(w12.nf4): subtract the mean, int8 per block of 256 with scale max|value| / 127
-    raise NotImplementedError("w12.nf4: double_quantize")
+    # TODO(w12.nf4): return absmax as int8 codes, one scale per block, and the offset
+    raise NotImplementedError("w12.nf4: write double_quantize in exercises/week12_peft/nf4.py")
 
 
 def double_dequantize(
     q: torch.Tensor, scales: torch.Tensor, offset: float, blocksize: int = 256
 ) -> torch.Tensor:
-    """absmax again, up to rounding: q * scale of q's block + offset; (m,) float32."""
-    # TODO(w12.nf4): q * scale + offset
-    raise NotImplementedError("w12.nf4: double_dequantize")
+    """absmax again, up to rounding: q * scale of q's block + offset; (m,) float32.
+
+    Example: q [-127, 127], scales [1/127], offset 2.0 -> [1.0, 3.0]; with blocksize 2 each pair
+    of q uses its own scale.
+    """
+    # TODO(w12.nf4): return the absmax values the int8 codes stand for
+    raise NotImplementedError("w12.nf4: write double_dequantize in exercises/week12_peft/nf4.py")

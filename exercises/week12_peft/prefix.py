@@ -6,7 +6,7 @@ to the keys and values computed from the real tokens. Every query attends to all
 and, causally, to the real tokens. This is what peft's PrefixTuningConfig does through transformers'
 past_key_values: the prefix behaves like a cached past, so the real tokens take positions
 P .. P + T - 1 (learned position embeddings wpe[P:P+T]).
-Check: `pytest checks/week12_peft/test_prefix.py`
+Check: `python tracker.py check w12.prefix`
 """
 
 import torch
@@ -30,9 +30,15 @@ def attention_with_prefix(
     Returns:
         c_proj(attention over [prefix, x]) with the real query i seeing every prefix position and
         real positions 0..i: scores q k^T / sqrt(D), softmax over P + i + 1 keys.
+
+    Example: P = 0 gives attn(x) exactly; with prefix_k, prefix_v the keys and values that c_attn
+    makes for 3 earlier tokens, the result equals the layer's output for the last T positions of
+    those 3 tokens followed by x (the prefix acts as a cache).
     """
-    # TODO(w12.prefix): prepend the prefix keys/values, attend with the mask shifted by P
-    raise NotImplementedError("w12.prefix: attention_with_prefix")
+    # TODO(w12.prefix): return the layer's attention with the prefix in front of keys/values
+    raise NotImplementedError(
+        "w12.prefix: write attention_with_prefix in exercises/week12_peft/prefix.py"
+    )
 
 
 class PrefixTuning(nn.Module):
@@ -57,6 +63,11 @@ class PrefixTuning(nn.Module):
         Each block computes x = x + attention_with_prefix(attn, ln_1(x), prefix[l, 0], prefix[l, 1])
         then x = x + mlp(ln_2(x)); then ln_f and lm_head as in the week-05 GPT. The loss is the mean
         cross-entropy over positions whose target is not -100.
+
+        Example: with P = 3 and prefix[l] set to the keys/values the GPT computes for tokens p at
+        layer l, PrefixTuning(gpt, 3)(x)[0] equals gpt(p + x)[0][:, 3:].
         """
-        # TODO(w12.prefix): positions P.., each block with attention_with_prefix, ln_f, lm_head, loss
-        raise NotImplementedError("w12.prefix: PrefixTuning.forward")
+        # TODO(w12.prefix): return the frozen GPT's logits and loss with every layer's prefix
+        raise NotImplementedError(
+            "w12.prefix: write PrefixTuning.forward in exercises/week12_peft/prefix.py"
+        )

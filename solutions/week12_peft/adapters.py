@@ -6,7 +6,7 @@ MLP), on the sublayer's output, before it is added to the residual stream. `up` 
 each adapter starts as the identity and the adapted model starts equal to the base model. Unlike
 LoRA an adapter cannot be merged away: it costs two extra small matmuls per sublayer at inference.
 (Houlsby also trains the LayerNorms; here only the adapters train, so the count stays clean.)
-Check: `pytest checks/week12_peft/test_adapters.py`
+Check: `python tracker.py check w12.adapters`
 """
 
 import torch
@@ -20,7 +20,11 @@ class BottleneckAdapter(nn.Module):
 
     def __init__(self, n_embd: int, bottleneck: int):
         """down: nn.Linear(n_embd, bottleneck), weight ~ N(0, 0.02), bias 0; up: nn.Linear(bottleneck,
-        n_embd) with weight and bias zero, so a new adapter is exactly the identity."""
+        n_embd) with weight and bias zero, so a new adapter is exactly the identity.
+
+        Example: BottleneckAdapter(36, 5): down.weight (5, 36) with std about 0.02, up.weight
+        (36, 5) zeros; adapter(h) == h for any h.
+        """
         super().__init__()
         self.down = nn.Linear(n_embd, bottleneck)
         self.up = nn.Linear(bottleneck, n_embd)
@@ -32,7 +36,11 @@ class BottleneckAdapter(nn.Module):
         nn.init.zeros_(self.up.bias)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        """(..., C) -> (..., C): h + up(gelu(down(h))), GELU being the week-05 tanh approximation."""
+        """(..., C) -> (..., C): h + up(gelu(down(h))), GELU being the week-05 tanh approximation.
+
+        Example: C = 1, m = 1, down weight 1 bias 0, up weight 2 bias 0.5: h = 1 -> 1 + 2 *
+        gelu(1) + 0.5 = 1 + 2 * 0.8412 + 0.5 = 3.1824.
+        """
         return h + self.up(gelu(self.down(h)))
 
 
@@ -45,7 +53,10 @@ class Adapted(nn.Module):
         self.adapter = adapter
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, T, C) -> (B, T, C): the adapter reads the sublayer's output (after c_proj)."""
+        """(B, T, C) -> (B, T, C): the adapter reads the sublayer's output (after c_proj).
+
+        Example: with a new adapter (the identity) Adapted(mlp, adapter)(x) == mlp(x).
+        """
         return self.adapter(self.sublayer(x))
 
 

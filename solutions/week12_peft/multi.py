@@ -4,7 +4,7 @@ One frozen base in memory, many small adapters (one per task or per customer): s
 a few A and B tensors into the LoRA layers, not reloading the model. For the fastest inference an
 adapter can also be merged into the base weights; then switching must first unmerge the old one
 (with the A and B it was merged with) before the new factors are loaded.
-Check: `pytest checks/week12_peft/test_multi.py`
+Check: `python tracker.py check w12.multi`
 """
 
 import torch
@@ -30,6 +30,9 @@ class AdapterBank:
     def add(self, name: str, state: dict[str, torch.Tensor]) -> None:
         """Store a copy of `state` under `name`.
 
+        Example: bank.add("a", lora_state_dict(model)); changing those tensors afterwards does not
+        change adapter "a".
+
         Raises:
             KeyError: unless state's keys are exactly the keys of lora_state_dict(self.model).
         """
@@ -52,8 +55,12 @@ class AdapterBank:
         same adapter twice is harmless; the base weights return to their original values (up to
         float rounding) whenever no adapter is merged.
 
+        Example: activate("a", merge=True), then activate("b"): "a" is unmerged first, "b"'s
+        factors are copied in unmerged; activate(None) makes the model compute like the base.
+
         Raises:
-            KeyError: for a name that was never added.
+            KeyError: for a name that was never added, before anything changes (the active adapter
+                stays active, merged or not).
         """
         if name is not None and name not in self.adapters:
             raise KeyError(f"no adapter {name!r}; added: {sorted(self.adapters)}")

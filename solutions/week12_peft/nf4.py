@@ -7,7 +7,7 @@ values (row-major order of the flattened tensor); each block is divided by its a
 ("absmax", kept in float32) and each value is replaced by the index of the nearest code: 4 bits,
 two per byte. Double quantization then stores the absmax values themselves in 8 bits.
 The layout matches bitsandbytes' `quantize_4bit(..., quant_type="nf4")` byte for byte.
-Check: `pytest checks/week12_peft/test_nf4.py`
+Check: `python tracker.py check w12.nf4`
 """
 
 import torch
@@ -53,6 +53,7 @@ def quantize_nf4(w: torch.Tensor, blocksize: int = 64) -> tuple[torch.Tensor, to
 
     Example: w = [0.5, -1.0, 0.0, 1.0] in one block: absmax 1.0, indices [12, 0, 7, 15]
     (0.5 is nearer to 0.4407 than to 0.5626), packed [12 * 16 + 0, 7 * 16 + 15] = [192, 127].
+    With blocksize 2 the same w has absmax [1.0, 1.0]. `w` itself is not modified.
     """
     code = nf4_code_book()
     flat = w.detach().reshape(-1).to(torch.float32)
@@ -85,6 +86,9 @@ def dequantize_nf4(
 
     Returns:
         (shape) float32.
+
+    Example: packed [192, 127], absmax [2.0], shape (4,) -> indices [12, 0, 7, 15] ->
+    [2 * 0.4407, -2.0, 0.0, 2.0].
     """
     code = nf4_code_book()
     n = 1
@@ -131,6 +135,10 @@ def double_quantize(
 def double_dequantize(
     q: torch.Tensor, scales: torch.Tensor, offset: float, blocksize: int = 256
 ) -> torch.Tensor:
-    """absmax again, up to rounding: q * scale of q's block + offset; (m,) float32."""
+    """absmax again, up to rounding: q * scale of q's block + offset; (m,) float32.
+
+    Example: q [-127, 127], scales [1/127], offset 2.0 -> [1.0, 3.0]; with blocksize 2 each pair
+    of q uses its own scale.
+    """
     m = q.numel()
     return q.to(torch.float32) * scales.repeat_interleave(blocksize)[:m] + offset

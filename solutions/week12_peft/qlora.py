@@ -3,8 +3,9 @@
 Dettmers et al., *QLoRA* (2023): the pretrained weight is quantized once and never trained; each
 forward pass dequantizes it to float32 (the "compute dtype") for the matmul, and only the LoRA
 factors A and B, kept in full precision, get gradients. Memory for the base drops from 32 bits per
-weight to 4 + 32/64 = 4.5 (4.127 with double quantization, see nf4.py).
-Check: `pytest checks/week12_peft/test_qlora.py` (and test_peft_oracle.py against bitsandbytes)
+weight to 4 + 32/64 = 4.5 (4.127 with double quantization, see nf4.py). The checks also compare
+with peft and bitsandbytes' Linear4bit.
+Check: `python tracker.py check w12.qlora`
 """
 
 import math
@@ -32,6 +33,10 @@ class QLoRALinear(nn.Module):
             shape: (out_features, in_features); blocksize as given.
             lora_A (r, in) Kaiming-uniform (a = sqrt(5)) from the global torch RNG, lora_B
                 (out, r) zeros, scaling = alpha / r, dropout = nn.Dropout(dropout): as LoRALinear.
+
+        Example: QLoRALinear(nn.Linear(36, 20), r=3, alpha=6.0) holds 360 uint8 bytes of codes,
+        ceil(720 / 64) = 12 absmax values (23 with blocksize=32), scaling 2.0, and only lora_A,
+        lora_B as parameters.
         """
         super().__init__()
         packed, absmax = quantize_nf4(base.weight, blocksize)
@@ -51,11 +56,21 @@ class QLoRALinear(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def dequantized_weight(self) -> torch.Tensor:
-        """The base weight back in float32, (out_features, in_features): dequantize_nf4 of the buffers."""
+        """The base weight back in float32, (out_features, in_features): dequantize_nf4 of the buffers.
+
+        Example: for Linear(36, 20) a (20, 36) float32 tensor equal to dequantize_nf4(
+        *quantize_nf4(W, blocksize), (20, 36), blocksize), each entry within 0.152 x its block's
+        absmax of W.
+        """
         return dequantize_nf4(self.weight_packed, self.weight_absmax, self.shape, self.blocksize)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(..., in) -> (..., out): F.linear(x, dequantized_weight(), bias) + the LoRA path."""
+        """(..., in) -> (..., out): F.linear(x, dequantized_weight(), bias) + the LoRA path.
+
+        The LoRA path is scaling * (dropout(x) @ A^T) @ B^T as in LoRALinear (nn.Dropout: off in
+        eval mode); the base path sees x itself. Example: a new layer (B = 0) returns exactly
+        F.linear(x, dequantized_weight(), bias).
+        """
         # dequantize per call: the float weight lives only for this matmul
         base = F.linear(x, self.dequantized_weight(), self.bias)
         return base + (self.dropout(x) @ self.lora_A.T @ self.lora_B.T) * self.scaling
@@ -69,11 +84,12 @@ def inject_qlora(
     dropout: float = 0.0,
     blocksize: int = 64,
 ) -> list[str]:
-    """inject_lora's twin: freeze every parameter, replace each target Linear by a QLoRALinear."""
+    """inject_lora's twin: freeze every parameter, replace each target Linear by a QLoRALinear
+    (in the model's train/eval mode)."""
     names = find_targets(model, targets)
     for p in model.parameters():
         p.requires_grad_(False)
     for name in names:
         layer = QLoRALinear(model.get_submodule(name), r, alpha, dropout, blocksize)
-        set_module(model, name, layer)
+        set_module(model, name, layer.train(model.training))
     return names
