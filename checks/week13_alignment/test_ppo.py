@@ -126,48 +126,6 @@ def test_policy_loss_both_sides_of_each_clip_edge_with_eps_0_3():
     )
 
 
-def test_an_empty_mask_gives_zero_and_one_token_gives_that_token():
-    """Every masked mean of the file is masked_mean's: 0 for an empty mask (not NaN, as a plain
-    sum / count would give), exactly the token's own value for a one-token mask."""
-    x = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
-    half = torch.tensor([[1, 1, 0], [0, 0, 0]])
-    assert float(mod.masked_mean(x, half)) == 1.5 and float(mod.masked_mean(x, 0 * half)) == 0.0
-    assert mod.masked_mean(x, half, dim=-1).tolist() == [1.5, 0.0]
-    logp, old = _policy_inputs()
-    logits = torch.randn(2, 3, 5, generator=generator(13)) * 3
-    values = torch.tensor([[2.0, 0.1, -1.0], [-0.5, 9.0, 0.3]])
-    returns = torch.tensor([[1.0, 0.5, -0.5], [-1.0, 0.0, 0.2]])
-    empty, one = torch.zeros(2, 3), torch.tensor([[1, 0, 0], [0, 0, 0]])
-    p_one = torch.softmax(logits[0, 0], -1)
-    calls = {
-        "ppo_policy_loss": (
-            lambda m: mod.ppo_policy_loss(logp, old, ADV, m, 0.2)[0],
-            -1.2,  # A = 1, ratio 1.5: clipped, -A * 1.2
-        ),
-        "clip_fraction": (lambda m: mod.ppo_policy_loss(logp, old, ADV, m, 0.2)[1], 1.0),
-        "ppo_value_loss": (
-            lambda m: mod.ppo_value_loss(values, torch.zeros(2, 3), returns, m, 0.2),
-            0.5,  # V 2, R 1, old 0: V_clip 0.2, 0.5 * max(1.0, 0.64)
-        ),
-        "entropy": (lambda m: _entropy(logits, m), float(-(p_one * p_one.log()).sum())),
-        "approx_kl": (
-            lambda m: mod.approx_kl(logp.detach(), old, m),
-            float(RATIOS[0, 0] - 1 - RATIOS[0, 0].log()),  # r 1.5: 0.5 - ln 1.5
-        ),
-    }
-    for name, (call, one_token) in calls.items():
-        got = float(call(empty).detach())
-        assert got == 0.0, (
-            f"{name} with an all-zero mask returned {got}, expected 0: a masked mean of no tokens "
-            "is 0 here (masked_mean divides by the count clamped to at least 1), never NaN"
-        )
-        got = float(call(one).detach())
-        assert abs(got - one_token) < 1e-5, (
-            f"{name} with a mask of one token returned {got:.6f}, expected that token's own "
-            f"value {one_token:.6f}: the masked mean divides by the number of masked tokens (1)"
-        )
-
-
 def test_value_loss_hand_computation():
     """eps 0.2, old values 0: V_clip = clamp(V, -0.2, 0.2):
       V 2.0,  R 1.0:  max((1.0)^2, (-0.8)^2) = 1.0
@@ -275,6 +233,48 @@ def test_kl_penalty_rewards_known_answer():
         ("scores", "logp", "ref_logp", "mask"), inputs, (scores, logp, ref, mask)
     ):
         assert torch.equal(before, after), f"kl_penalty_rewards modified its input {name} in place"
+
+
+def test_an_empty_mask_gives_zero_and_one_token_gives_that_token():
+    """Every masked mean of the file is masked_mean's: 0 for an empty mask (not NaN, as a plain
+    sum / count would give), exactly the token's own value for a one-token mask."""
+    x = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    half = torch.tensor([[1, 1, 0], [0, 0, 0]])
+    assert float(mod.masked_mean(x, half)) == 1.5 and float(mod.masked_mean(x, 0 * half)) == 0.0
+    assert mod.masked_mean(x, half, dim=-1).tolist() == [1.5, 0.0]
+    logp, old = _policy_inputs()
+    logits = torch.randn(2, 3, 5, generator=generator(13)) * 3
+    values = torch.tensor([[2.0, 0.1, -1.0], [-0.5, 9.0, 0.3]])
+    returns = torch.tensor([[1.0, 0.5, -0.5], [-1.0, 0.0, 0.2]])
+    empty, one = torch.zeros(2, 3), torch.tensor([[1, 0, 0], [0, 0, 0]])
+    p_one = torch.softmax(logits[0, 0], -1)
+    calls = {
+        "ppo_policy_loss": (
+            lambda m: mod.ppo_policy_loss(logp, old, ADV, m, 0.2)[0],
+            -1.2,  # A = 1, ratio 1.5: clipped, -A * 1.2
+        ),
+        "clip_fraction": (lambda m: mod.ppo_policy_loss(logp, old, ADV, m, 0.2)[1], 1.0),
+        "ppo_value_loss": (
+            lambda m: mod.ppo_value_loss(values, torch.zeros(2, 3), returns, m, 0.2),
+            0.5,  # V 2, R 1, old 0: V_clip 0.2, 0.5 * max(1.0, 0.64)
+        ),
+        "entropy": (lambda m: _entropy(logits, m), float(-(p_one * p_one.log()).sum())),
+        "approx_kl": (
+            lambda m: mod.approx_kl(logp.detach(), old, m),
+            float(RATIOS[0, 0] - 1 - RATIOS[0, 0].log()),  # r 1.5: 0.5 - ln 1.5
+        ),
+    }
+    for name, (call, one_token) in calls.items():
+        got = float(call(empty).detach())
+        assert got == 0.0, (
+            f"{name} with an all-zero mask returned {got}, expected 0: a masked mean of no tokens "
+            "is 0 here (masked_mean divides by the count clamped to at least 1), never NaN"
+        )
+        got = float(call(one).detach())
+        assert abs(got - one_token) < 1e-5, (
+            f"{name} with a mask of one token returned {got:.6f}, expected that token's own "
+            f"value {one_token:.6f}: the masked mean divides by the number of masked tokens (1)"
+        )
 
 
 # ---- the update loop, on a tabular policy: logits table (N, T, V), values table (N, T) ----
