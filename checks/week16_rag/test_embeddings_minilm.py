@@ -103,3 +103,23 @@ def test_similar_sentences_are_closer(minilm):
         f"cos(cat, stocks) = {float(e[0] @ e[2]):.3f}\n  likely cause: the rows are not the "
         "model's pooled outputs (wrong hidden state, or the rows mixed up)"
     )
+
+
+def test_max_length_is_the_argument(minilm):
+    """max_length=8: every text is cut to 8 word pieces ([CLS] + 6 + [SEP]); equal to
+    sentence-transformers with max_seq_length 8."""
+    st, _ = minilm
+    got = embed(st, TEXTS[:3], batch_size=2, max_length=8)
+    old = st.max_seq_length
+    st.max_seq_length = 8
+    try:
+        expected = st.encode(TEXTS[:3], normalize_embeddings=True, convert_to_tensor=True).cpu()
+    finally:
+        st.max_seq_length = old
+    assert_close(
+        got,
+        expected,
+        atol=1e-5,
+        what="embed_texts(3 texts, max_length=8) vs sentence-transformers with max_seq_length 8",
+        hint="pass max_length on to the tokenizer (truncation=True, max_length=max_length)",
+    )

@@ -135,3 +135,32 @@ def test_hnsw_settings_and_recall():
     assert np.all(scores <= 1.0 + 1e-5), (
         f"search(HNSW): scores up to {scores.max():.3g} > 1\n  likely cause: {NORM}"
     )
+
+
+def test_hnsw_graph_is_built_with_m_and_ef_construction():
+    """m=12 and ef_construction=80 shape the graph itself: with one thread (FAISS's HNSW build is
+    then deterministic) the neighbour lists equal those of faiss.IndexHNSWFlat(dim, 12, inner
+    product) with hnsw.efConstruction = 80 set BEFORE add on the same unit vectors. Setting it
+    after add, or ignoring m, gives another graph."""
+    vectors, _ = data(7, n=300)
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        index = mod.build_hnsw(vectors, m=12, ef_construction=80, ef_search=20)
+        oracle = faiss.IndexHNSWFlat(C, 12, faiss.METRIC_INNER_PRODUCT)
+        oracle.hnsw.efConstruction = 80
+        unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+        oracle.add(np.ascontiguousarray(unit, dtype=np.float32))
+    finally:
+        faiss.omp_set_num_threads(threads)
+    assert index.hnsw.nb_neighbors(1) == 12, (
+        f"build_hnsw(m=12): the index keeps {index.hnsw.nb_neighbors(1)} neighbours per node on "
+        "the upper levels, expected 12\n  likely cause: pass m to faiss.IndexHNSWFlat(dim, m, metric)"
+    )
+    ours = faiss.vector_to_array(index.hnsw.neighbors)
+    theirs = faiss.vector_to_array(oracle.hnsw.neighbors)
+    assert ours.shape == theirs.shape and np.array_equal(ours, theirs), (
+        "build_hnsw(m=12, ef_construction=80): the HNSW graph differs from FAISS's own build with "
+        "efConstruction 80\n  likely cause: set index.hnsw.efConstruction BEFORE index.add (it only "
+        "acts while the graph is built); efSearch after"
+    )

@@ -96,3 +96,18 @@ def test_hybrid_rank_only_ranks_matter():
         assert top == 3, (
             f"hybrid_rank: document 3 is first in both rankings but came {list(mod.hybrid_rank([a, b])).index(3) + 1}th (first: {top})\n  likely cause: rank 1 is the highest score (descending)"
         )
+
+
+def test_hybrid_rank_passes_k_on_to_rrf():
+    """Scores [4, 3, 2, 1] and [1, 3, 4, 2] induce rankings [0, 1, 2, 3] and [2, 1, 3, 0]: doc 0
+    has ranks (1, 4), doc 1 (2, 2), doc 2 (3, 1), doc 3 (4, 3). k = 1: 2 -> 1/4 + 1/2 = 0.75,
+    0 -> 1/2 + 1/5 = 0.7, 1 -> 2/3, 3 -> 1/5 + 1/4 = 0.45: [2, 0, 1, 3]. k = 60: 2 -> 1/63 + 1/61
+    = 0.032266, 1 -> 2/62 = 0.032258, 0 -> 1/61 + 1/64 = 0.032018, 3 -> 1/64 + 1/63 = 0.031498:
+    [2, 1, 0, 3]. A small k rewards a first place, a large k steady ranks."""
+    lists = [[4.0, 3.0, 2.0, 1.0], [1.0, 3.0, 4.0, 2.0]]
+    for k, expected in ((1, [2, 0, 1, 3]), (60, [2, 1, 0, 3])):
+        got = list(mod.hybrid_rank(lists, k=k))
+        assert got == expected, (
+            f"hybrid_rank([[4, 3, 2, 1], [1, 3, 4, 2]], k={k}): expected {expected}, got {got}\n"
+            "  likely cause: pass the k given to hybrid_rank on to rrf (not the default 60)"
+        )

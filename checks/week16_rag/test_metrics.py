@@ -134,6 +134,9 @@ NORMALIZE = [
     "U.S. $5,000 (approx.)",
     "THE END",
     "anthem",
+    "7 a.m. sharp",  # punctuation inside a word goes first: "am", so no article "a" is left
+    "The-end",  # -> "theend": removing "the" before the hyphen would give "end"
+    "an A-team",
 ]
 
 
@@ -183,4 +186,25 @@ def test_f1_by_hand():
     got = mod.f1_score("the big cat", ["a cat"])
     assert close(got, 2 / 3), (
         f"f1_score('the big cat', ['a cat']): expected 2/3, got {got}\n  likely cause: remove articles before splitting; F1 = 2PR / (P + R)"
+    )
+
+
+def test_recall_counts_each_relevant_id_once():
+    """Ranked lists built from chunks often repeat a document: [2, 2, 9], relevant {2, 7}, k 2 finds
+    one of the two relevant ids -> 1/2 (never more than 1)."""
+    got = mod.recall_at_k([2, 2, 9], {2, 7}, 2)
+    assert abs(got - 0.5) < 1e-12, (
+        f"recall_at_k([2, 2, 9], {{2, 7}}, 2) = {got}, expected 0.5\n  likely cause: recall is the "
+        "fraction of the relevant ids found: a repeated id is found once (use sets)"
+    )
+
+
+def test_f1_is_zero_when_nothing_is_left_after_normalisation():
+    """SQuAD v1.1: "The" and "a" both normalise to "": exact match 1.0, but F1 has no common token
+    -> 0.0 (v1.1's rule; v2.0 gives 1.0 to two empty answers)."""
+    em, f1 = mod.exact_match("The", ["a"]), mod.f1_score("The", ["a"])
+    assert em == 1.0 and f1 == 0.0, (
+        f"exact_match('The', ['a']) = {em}, f1_score('The', ['a']) = {f1}; expected 1.0 and 0.0\n"
+        "  likely cause: F1 is 0 whenever no token is common, also when both token lists are "
+        "empty (SQuAD v1.1, not v2.0)"
     )

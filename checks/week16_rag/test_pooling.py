@@ -114,3 +114,15 @@ def test_l2_normalize_rows_have_length_one_at_any_scale():
         what="l2_normalize(x) * ||x||",
         hint="only scale the rows; do not shift them",
     )
+
+
+def test_mean_pool_keeps_the_dtype_of_hidden():
+    """bfloat16 states (as a half-precision encoder gives) come back bfloat16: the mask is cast to
+    hidden's dtype, not to float32."""
+    hidden = torch.randn(2, 5, 8, generator=generator(9)).to(torch.bfloat16)
+    mask = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]])
+    got = mod.mean_pool(hidden, mask)
+    assert got.dtype == torch.bfloat16, (
+        f"mean_pool(hidden bfloat16, int mask) returned {got.dtype}, expected bfloat16\n  likely "
+        "cause: cast the mask to hidden.dtype (a float32 mask promotes the result to float32)"
+    )

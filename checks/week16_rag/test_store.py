@@ -138,3 +138,23 @@ def test_save_load_round_trip_then_add_and_delete(tmp_path):
     check_search(
         loaded, v2, ids2, query, 8, "VectorStore.load(...) then add([7, 5000]) and delete([101])"
     )
+
+
+def test_add_and_search_leave_the_callers_arrays_unchanged():
+    """add stores normalised COPIES and search normalises a copy of the query: the float32 arrays
+    the caller passed (which faiss.normalize_L2 would change in place) stay as they were."""
+    store = mod.VectorStore(DIM)
+    v = vectors(5)
+    v0 = v.copy()
+    store.add(IDS, v, [{} for _ in IDS])
+    query = vectors(6, 1)[0]
+    q0 = query.copy()
+    store.search(query, 3)
+    assert np.array_equal(v, v0), (
+        "VectorStore.add changed the caller's vectors\n  likely cause: faiss.normalize_L2 works in "
+        "place; normalise a copy (np.array(vectors, dtype=np.float32, copy=True))"
+    )
+    assert np.array_equal(query, q0), (
+        "VectorStore.search changed the caller's query\n  likely cause: faiss.normalize_L2 works in "
+        "place; normalise a copy of the query"
+    )
