@@ -11,7 +11,7 @@ uses the IDF with +1 inside the logarithm (Lucene's), which is never negative:
 N documents, n(t) of them contain t, f(t, d) = count of t in d, |d| = tokens in d, avgdl = mean
 |d|. The `rank-bm25` package's BM25Okapi differs only in the IDF: ln((N - n + 0.5) / (n + 0.5)),
 floored at 0.25 x the mean IDF where it is negative (terms in more than half the documents).
-Check: `pytest checks/week16_rag/test_bm25.py`
+Check: `python tracker.py check w16.bm25`
 """
 
 import math
@@ -43,8 +43,8 @@ class BM25:
 
         Example: N = 3, n = 1 -> ln(1 + 2.5 / 1.5) = ln(8 / 3) = 0.9808.
         """
-        # TODO(w16.bm25): ln(1 + (N - n + 0.5) / (n + 0.5)) with n = self.df.get(term, 0).
-        raise NotImplementedError("w16.bm25: write idf in exercises/week16_rag/bm25.py")
+        # TODO(w16.bm25): return the term's smoothed inverse document frequency
+        raise NotImplementedError("w16.bm25: write BM25.idf in exercises/week16_rag/bm25.py")
 
     def scores(self, query: list[str]) -> list[float]:
         """The BM25 score of every document for the tokenized `query`, in corpus order.
@@ -58,9 +58,8 @@ class BM25:
         Returns:
             N floats.
         """
-        # TODO(w16.bm25): for each document: sum over query tokens of idf * f * (k1 + 1) / (f + k1 *
-        #   (1 - b + b * |d| / avgdl)).
-        raise NotImplementedError("w16.bm25: write scores in exercises/week16_rag/bm25.py")
+        # TODO(w16.bm25): return every document's BM25 score for the query
+        raise NotImplementedError("w16.bm25: write BM25.scores in exercises/week16_rag/bm25.py")
 
     def topk(self, query: list[str], k: int) -> list[int]:
         """Indices of the k best documents for `query`, best first, ties by lower index (given)."""

@@ -5,7 +5,7 @@ and to fit several into a prompt, overlapping so that an answer cut by a boundar
 in one chunk. Every chunk remembers where it came from (`source`, `start`, `end`), so an answer can
 cite the exact span. Reference: LangChain's RecursiveCharacterTextSplitter (chunk_size,
 chunk_overlap) and LlamaIndex's SentenceSplitter.
-Check: `pytest checks/week16_rag/test_chunking.py`
+Check: `python tracker.py check w16.chunking`
 """
 
 import re
@@ -59,8 +59,7 @@ def window_starts(n: int, size: int, overlap: int) -> list[int]:
     Raises:
         ValueError: size < 1, overlap < 0 or overlap >= size.
     """
-    # TODO(w16.chunking): refuse bad sizes; step by size - overlap from 0, stop after the window
-    #   that reaches n.
+    # TODO(w16.chunking): return the window starts; the last window reaches n, none after it
     raise NotImplementedError(
         "w16.chunking: write window_starts in exercises/week16_rag/chunking.py"
     )
@@ -77,7 +76,7 @@ def chunk_chars(text: str, size: int, overlap: int, source: str = "") -> list[Ch
     Raises:
         ValueError: as `window_starts`.
     """
-    # TODO(w16.chunking): one Chunk per window_starts start, end clipped to len(text).
+    # TODO(w16.chunking): return overlapping character chunks whose offsets slice the text
     raise NotImplementedError("w16.chunking: write chunk_chars in exercises/week16_rag/chunking.py")
 
 
@@ -91,7 +90,7 @@ def chunk_tokens(ids: list[int], size: int, overlap: int) -> list[tuple[int, int
     Raises:
         ValueError: as `window_starts`.
     """
-    # TODO(w16.chunking): (start, min(start + size, n)) for each window_starts start.
+    # TODO(w16.chunking): return the (start, end) token windows window_starts describes
     raise NotImplementedError(
         "w16.chunking: write chunk_tokens in exercises/week16_rag/chunking.py"
     )
@@ -113,8 +112,7 @@ def chunk_sentences(
     Returns:
         Chunks with text == text[start:end], in order; [] for text without a sentence.
     """
-    # TODO(w16.chunking): grow a chunk sentence by sentence while it fits max_chars; restart
-    #   overlap_sentences back, always moving forward.
+    # TODO(w16.chunking): return chunks of whole sentences within max_chars, overlapping
     raise NotImplementedError(
         "w16.chunking: write chunk_sentences in exercises/week16_rag/chunking.py"
     )

@@ -3,8 +3,9 @@
 all-MiniLM-L6-v2 (Reimers & Gurevych 2019, Sentence-BERT; Wang et al. 2020, MiniLM) embeds a
 sentence as the average of its last-layer token vectors, padding excluded, scaled to length 1 so
 that a dot product is a cosine similarity. Here you rebuild what `SentenceTransformer.encode(...,
-normalize_embeddings=True)` does from a transformers AutoModel and its tokenizer.
-Check: `pytest checks/week16_rag/test_pooling.py checks/week16_rag/test_embeddings_minilm.py`
+normalize_embeddings=True)` does from a transformers AutoModel and its tokenizer; the checks compare
+with sentence-transformers on the bundled all-MiniLM-L6-v2.
+Check: `python tracker.py check w16.embeddings`
 """
 
 import torch
@@ -24,8 +25,7 @@ def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tenso
     Returns:
         (B, C) in hidden's dtype.
     """
-    # TODO(w16.embeddings): mask the padding, sum over T, divide by the real-token count clamped at
-    #   1e-9.
+    # TODO(w16.embeddings): return each row's average over its real tokens only
     raise NotImplementedError(
         "w16.embeddings: write mean_pool in exercises/week16_rag/embeddings.py"
     )
@@ -43,7 +43,7 @@ def l2_normalize(x: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     Returns:
         (N, C), a new tensor.
     """
-    # TODO(w16.embeddings): divide each row by its norm clamped below at eps.
+    # TODO(w16.embeddings): return x with every row scaled to length 1 (zero rows stay zero)
     raise NotImplementedError(
         "w16.embeddings: write l2_normalize in exercises/week16_rag/embeddings.py"
     )
@@ -71,9 +71,12 @@ def embed_texts(
 
     Returns:
         (N, C) float32, rows of length 1, in the order of `texts`.
+
+    Example: embed_texts(["Paris is the capital of France.", "Hi"], tok, minilm) is (2, 384),
+    each row of length 1; with max_length=8 every text is cut to 8 word pieces ([CLS], 6 pieces,
+    [SEP]) first, as sentence-transformers does with max_seq_length 8.
     """
-    # TODO(w16.embeddings): per batch: tokenize with padding, forward under no_grad, mean_pool,
-    #   l2_normalize; concatenate.
+    # TODO(w16.embeddings): return sentence-transformers' normalised embeddings, computed by hand
     raise NotImplementedError(
         "w16.embeddings: write embed_texts in exercises/week16_rag/embeddings.py"
     )

@@ -3,7 +3,7 @@
 BM25 scores (unbounded) and cosine similarities (in [-1, 1]) cannot be added; their ranks can.
 RRF gives a document 1 / (k + rank) from every ranking that contains it (rank 1 = best, k = 60 in
 the paper) and sorts by the sum: a document near the top of either list rises.
-Check: `pytest checks/week16_rag/test_hybrid.py`
+Check: `python tracker.py check w16.hybrid`
 """
 
 
@@ -18,7 +18,7 @@ def rrf(rankings: list[list[int]], k: int = 60) -> list[tuple[int, float]]:
     Returns:
         [(document id, fused score), ...] for every document in any ranking.
     """
-    # TODO(w16.hybrid): add 1 / (k + rank) (rank from 1) per ranking; sort by (-score, id).
+    # TODO(w16.hybrid): return every document with its fused score, best first
     raise NotImplementedError("w16.hybrid: write rrf in exercises/week16_rag/hybrid.py")
 
 
@@ -27,7 +27,7 @@ def ranking_from_scores(scores: list[float]) -> list[int]:
 
     Example: [0.2, 0.9, 0.2, 0.5] -> [1, 3, 0, 2].
     """
-    # TODO(w16.hybrid): sort the indices by (-score, index).
+    # TODO(w16.hybrid): return the indices ordered best score first
     raise NotImplementedError(
         "w16.hybrid: write ranking_from_scores in exercises/week16_rag/hybrid.py"
     )
@@ -42,8 +42,12 @@ def hybrid_rank(score_lists: list[list[float]], k: int = 60) -> list[int]:
     [1, 2, 0] -> 2 gets 2/62, 0 and 1 get 1/61 + 1/63 each -> [0, 1, 2] (0 and 1 tie, 2 is last
     because 2/62 < 1/61 + 1/63).
 
+    Args:
+        score_lists: one list of N scores per ranker.
+        k: the RRF constant, passed on to rrf (a small k rewards first places more).
+
     Returns:
         All N document indices, best first.
     """
-    # TODO(w16.hybrid): turn every score list into a ranking, fuse them with rrf, keep the ids.
+    # TODO(w16.hybrid): return all documents ordered by fusing the rankings the scores induce
     raise NotImplementedError("w16.hybrid: write hybrid_rank in exercises/week16_rag/hybrid.py")

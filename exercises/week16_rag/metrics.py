@@ -3,7 +3,7 @@
 Retrieval metrics look at the ranked ids a retriever returns against the set of relevant ids; answer
 metrics compare a predicted string with the gold answers after SQuAD v1.1's normalisation
 (Rajpurkar et al. 2016; the official evaluate-v1.1.py). nDCG: Järvelin & Kekäläinen 2002.
-Check: `pytest checks/week16_rag/test_metrics.py`
+Check: `python tracker.py check w16.metrics`
 """
 
 import math
@@ -15,12 +15,15 @@ from collections import Counter
 def recall_at_k(ranked: list, relevant: set, k: int) -> float:
     """The fraction of the relevant ids found among the first k of `ranked`.
 
-    Example: ranked [4, 2, 9], relevant {2, 7}, k 2 -> 1/2. With one relevant id this is "hit@k".
+    Each relevant id counts once, also when `ranked` repeats it (ranked ids of chunks often name a
+    document twice), so recall never exceeds 1.
+    Example: ranked [4, 2, 9], relevant {2, 7}, k 2 -> 1/2; ranked [2, 2, 9] -> 1/2 as well.
+    With one relevant id this is "hit@k".
 
     Raises:
         ValueError: if `relevant` is empty (recall is undefined).
     """
-    # TODO(w16.metrics): relevant ids among ranked[:k], divided by the number of relevant ids.
+    # TODO(w16.metrics): return the fraction of relevant ids found in the first k
     raise NotImplementedError("w16.metrics: write recall_at_k in exercises/week16_rag/metrics.py")
 
 
@@ -30,7 +33,7 @@ def mrr(rankings: list[list], relevant: list[set]) -> float:
 
     Example: rankings [[3, 1], [5, 6]], relevant [{1}, {9}] -> (1/2 + 0) / 2 = 0.25.
     """
-    # TODO(w16.metrics): 1 / rank of the first relevant id per query (0 if none), averaged.
+    # TODO(w16.metrics): return the mean over queries of the first hit's reciprocal rank
     raise NotImplementedError("w16.metrics: write mrr in exercises/week16_rag/metrics.py")
 
 
@@ -41,25 +44,30 @@ def ndcg_at_k(ranked: list, gains: dict, k: int) -> float:
     IDCG = the same for the k largest gains in the best order; nDCG = DCG / IDCG, 0 if IDCG is 0.
     Example: ranked [5, 8], gains {8: 1}, k 2 -> (1 / log2 3) / (1 / log2 2) = 0.6309.
     """
-    # TODO(w16.metrics): DCG with log2(i + 1) discounts over the first k, divided by the ideal DCG.
+    # TODO(w16.metrics): return the first k's discounted gain relative to the best possible
     raise NotImplementedError("w16.metrics: write ndcg_at_k in exercises/week16_rag/metrics.py")
 
 
 def normalize_answer(s: str) -> str:
     """SQuAD v1.1: lowercase, drop punctuation (string.punctuation), drop the words a/an/the,
-    collapse whitespace, in that order.
+    collapse whitespace, in that order. Punctuation inside words goes first, so "a.m." becomes
+    "am" (not an article any more) and "The-end" becomes "theend".
 
-    Example: "The  Eiffel-Tower!" -> "eiffeltower"; "An apple a day" -> "apple day".
+    Example: "The  Eiffel-Tower!" -> "eiffeltower"; "An apple a day" -> "apple day";
+    "7 a.m. sharp" -> "7 am sharp".
     """
-    # TODO(w16.metrics): lower, strip punctuation, remove a/an/the, collapse whitespace.
+    # TODO(w16.metrics): return the answer as SQuAD v1.1 normalises it
     raise NotImplementedError(
         "w16.metrics: write normalize_answer in exercises/week16_rag/metrics.py"
     )
 
 
 def exact_match(prediction: str, golds: list[str]) -> float:
-    """1.0 if normalize_answer(prediction) equals that of any gold answer, else 0.0."""
-    # TODO(w16.metrics): compare normalised strings with each gold answer.
+    """1.0 if normalize_answer(prediction) equals that of any gold answer, else 0.0.
+
+    Example: exact_match("The Eiffel Tower.", ["eiffel tower", "Paris"]) -> 1.0.
+    """
+    # TODO(w16.metrics): return 1.0 if the answer matches a gold answer after normalising
     raise NotImplementedError("w16.metrics: write exact_match in exercises/week16_rag/metrics.py")
 
 
@@ -67,9 +75,10 @@ def f1_score(prediction: str, golds: list[str]) -> float:
     """SQuAD v1.1 token F1, the maximum over the gold answers.
 
     Tokens are normalize_answer(...).split(); common = multiset intersection (Counter &); F1 = 0 if
-    no token is common, else 2 P R / (P + R) with P = common / prediction tokens and R = common /
-    gold tokens. Example: prediction "the big cat", gold "a cat" -> tokens [big, cat] vs [cat]:
+    no token is common (also when both sides are empty after normalisation, as in v1.1: "The"
+    vs "a" has exact match 1.0 but F1 0.0), else 2 P R / (P + R) with P = common / prediction
+    tokens and R = common / gold tokens. Example: prediction "the big cat", gold "a cat" -> tokens [big, cat] vs [cat]:
     P 1/2, R 1 -> F1 2/3.
     """
-    # TODO(w16.metrics): token multiset overlap F1 against each gold answer, keep the best.
+    # TODO(w16.metrics): return SQuAD's best token F1 against the gold answers
     raise NotImplementedError("w16.metrics: write f1_score in exercises/week16_rag/metrics.py")

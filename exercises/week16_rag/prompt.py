@@ -5,7 +5,7 @@ the prompt must fit the model's context, so passages are added best first while 
 stays within a token budget. After generation, a lexical groundedness check flags the answer
 sentences that no retrieved passage supports (a cheap cousin of the NLI- or LLM-judged
 "faithfulness" of RAGAS, Es et al. 2023).
-Check: `pytest checks/week16_rag/test_prompt.py`
+Check: `python tracker.py check w16.prompt`
 """
 
 import re
@@ -29,7 +29,7 @@ def format_prompt(question: str, passages: list[str]) -> str:
     f"\\nQuestion: {question}\\nAnswer:".
     Example: format_prompt("Who?", ["Ann ran."]) == HEADER + "[1] Ann ran.\\n\\nQuestion: Who?\\nAnswer:".
     """
-    # TODO(w16.prompt): HEADER, numbered '[i] passage' lines from 1, then the question block.
+    # TODO(w16.prompt): return the prompt text exactly as laid out above
     raise NotImplementedError("w16.prompt: write format_prompt in exercises/week16_rag/prompt.py")
 
 
@@ -50,8 +50,7 @@ def build_prompt(
     Raises:
         ValueError: if even format_prompt(question, []) exceeds the budget.
     """
-    # TODO(w16.prompt): refuse a question that does not fit; add passages in order while the prompt
-    #   fits.
+    # TODO(w16.prompt): return the largest prompt of the best passages that fits the budget
     raise NotImplementedError("w16.prompt: write build_prompt in exercises/week16_rag/prompt.py")
 
 
@@ -76,8 +75,7 @@ def unsupported_sentences(answer: str, passages: list[str], threshold: float = 0
     Returns:
         Sorted sentence indices.
     """
-    # TODO(w16.prompt): per answer sentence: content words, best passage overlap fraction, flag it
-    #   below threshold.
+    # TODO(w16.prompt): return the indices of answer sentences no passage supports
     raise NotImplementedError(
         "w16.prompt: write unsupported_sentences in exercises/week16_rag/prompt.py"
     )

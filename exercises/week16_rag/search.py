@@ -2,7 +2,7 @@
 
 This is what a flat vector index does (FAISS `IndexFlatIP` on unit vectors): exact search, every
 query against every document. The checks compare it with FAISS on the same vectors.
-Check: `pytest checks/week16_rag/test_search.py`
+Check: `python tracker.py check w16.topk`
 """
 
 import torch
@@ -30,6 +30,5 @@ def cosine_topk(
     Returns:
         scores (Q, min(k, N)) float, ids (Q, min(k, N)) int64.
     """
-    # TODO(w16.topk): normalise both sides, one matrix product, stable descending argsort, keep k,
-    #   gather the scores.
+    # TODO(w16.topk): return each query's k most cosine-similar documents, best first
     raise NotImplementedError("w16.topk: write cosine_topk in exercises/week16_rag/search.py")

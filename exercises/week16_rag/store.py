@@ -4,7 +4,7 @@ The store keeps unit vectors in `faiss.IndexIDMap2(faiss.IndexFlatIP(dim))`, so 
 cosine similarities and the ids it returns are yours (not positions), and `remove_ids` can delete
 by id. Metadata (the chunk text, its source and offsets...) lives in a dict keyed by the same ids.
 On disk a store is a folder: `index.faiss` (`faiss.write_index`) and `metadata.json`.
-Check: `pytest checks/week16_rag/test_store.py`
+Check: `python tracker.py check w16.store`
 """
 
 import json
@@ -31,40 +31,62 @@ class VectorStore:
     def add(self, ids: list[int], vectors: np.ndarray, metadata: list[dict]) -> None:
         """Add L2-normalised copies of `vectors` (N, dim) under `ids`, with one metadata dict each.
 
+        `vectors` itself is not modified. Example: add([7, 9], [[3., 4.], [0., 2.]], [{"t": "a"},
+        {"t": "b"}]) stores [0.6, 0.8] under id 7 and [0, 1] under id 9; len(store) grows by 2.
+
         Raises:
             ValueError: if an id is already in the store or repeated in `ids`, or if the lengths
                 of ids, vectors and metadata differ. Nothing is added then.
         """
-        # TODO(w16.store): validate lengths and ids, normalise a copy, add_with_ids, remember the
-        #   metadata.
-        raise NotImplementedError("w16.store: write add in exercises/week16_rag/store.py")
+        # TODO(w16.store): store the vectors under your ids with their metadata, all or nothing
+        raise NotImplementedError(
+            "w16.store: write VectorStore.add in exercises/week16_rag/store.py"
+        )
 
     def delete(self, ids: list[int]) -> int:
-        """Remove `ids` (vectors and metadata); unknown ids are ignored. Returns how many went."""
-        # TODO(w16.store): remove_ids on the index, drop the metadata, return the count removed.
-        raise NotImplementedError("w16.store: write delete in exercises/week16_rag/store.py")
+        """Remove `ids` (vectors and metadata); unknown ids are ignored. Returns how many went.
+
+        Example: with ids 7 and 9 stored, delete([9, 42]) returns 1 and leaves only id 7.
+        """
+        # TODO(w16.store): forget the ids that are stored; return how many
+        raise NotImplementedError(
+            "w16.store: write VectorStore.delete in exercises/week16_rag/store.py"
+        )
 
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float, dict]]:
         """The min(k, len(self)) stored vectors most cosine-similar to `query` (dim,), best first.
+
+        `query` itself is not modified. Example: with the add example stored, search([0., 5.], 5)
+        -> [(9, 1.0, {"t": "b"}), (7, 0.8, {"t": "a"})] (two results: the store holds two).
 
         Returns:
             [(id, cosine similarity, metadata), ...] with id a Python int and the similarity a
             Python float; never an id of -1 (FAISS's "no result").
         """
-        # TODO(w16.store): normalise a (1, dim) copy, index.search, drop -1 ids, attach the
-        #   metadata.
-        raise NotImplementedError("w16.store: write search in exercises/week16_rag/store.py")
+        # TODO(w16.store): return the best (id, cosine, metadata) results, real ones only
+        raise NotImplementedError(
+            "w16.store: write VectorStore.search in exercises/week16_rag/store.py"
+        )
 
     def save(self, folder: str | Path) -> None:
         """Write `folder/index.faiss` and `folder/metadata.json` (the folder is created).
 
         metadata.json holds {"dim": dim, "metadata": {str(id): dict}} (JSON keys are strings).
+        Example: a 2-d store with id 7 writes {"dim": 2, "metadata": {"7": {"t": "a"}}}.
         """
-        # TODO(w16.store): mkdir, faiss.write_index, and the JSON {dim, metadata with string keys}.
-        raise NotImplementedError("w16.store: write save in exercises/week16_rag/store.py")
+        # TODO(w16.store): write the index and the metadata so that load can restore them
+        raise NotImplementedError(
+            "w16.store: write VectorStore.save in exercises/week16_rag/store.py"
+        )
 
     @classmethod
     def load(cls, folder: str | Path) -> "VectorStore":
-        """The store saved in `folder`: same ids, vectors, metadata; ready for add/delete/search."""
-        # TODO(w16.store): read the JSON and the index back; turn the metadata keys into ints.
-        raise NotImplementedError("w16.store: write load in exercises/week16_rag/store.py")
+        """The store saved in `folder`: same ids, vectors, metadata; ready for add/delete/search.
+
+        Example: VectorStore.load(folder).search(q, 3) equals the saved store's search(q, 3), and
+        its metadata keys are ints again (7, not "7").
+        """
+        # TODO(w16.store): return the store saved in folder, ids as ints
+        raise NotImplementedError(
+            "w16.store: write VectorStore.load in exercises/week16_rag/store.py"
+        )

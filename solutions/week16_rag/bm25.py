@@ -11,7 +11,7 @@ uses the IDF with +1 inside the logarithm (Lucene's), which is never negative:
 N documents, n(t) of them contain t, f(t, d) = count of t in d, |d| = tokens in d, avgdl = mean
 |d|. The `rank-bm25` package's BM25Okapi differs only in the IDF: ln((N - n + 0.5) / (n + 0.5)),
 floored at 0.25 x the mean IDF where it is negative (terms in more than half the documents).
-Check: `pytest checks/week16_rag/test_bm25.py`
+Check: `python tracker.py check w16.bm25`
 """
 
 import math

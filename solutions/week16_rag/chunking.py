@@ -5,7 +5,7 @@ and to fit several into a prompt, overlapping so that an answer cut by a boundar
 in one chunk. Every chunk remembers where it came from (`source`, `start`, `end`), so an answer can
 cite the exact span. Reference: LangChain's RecursiveCharacterTextSplitter (chunk_size,
 chunk_overlap) and LlamaIndex's SentenceSplitter.
-Check: `pytest checks/week16_rag/test_chunking.py`
+Check: `python tracker.py check w16.chunking`
 """
 
 import re

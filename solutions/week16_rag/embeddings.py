@@ -3,8 +3,9 @@
 all-MiniLM-L6-v2 (Reimers & Gurevych 2019, Sentence-BERT; Wang et al. 2020, MiniLM) embeds a
 sentence as the average of its last-layer token vectors, padding excluded, scaled to length 1 so
 that a dot product is a cosine similarity. Here you rebuild what `SentenceTransformer.encode(...,
-normalize_embeddings=True)` does from a transformers AutoModel and its tokenizer.
-Check: `pytest checks/week16_rag/test_pooling.py checks/week16_rag/test_embeddings_minilm.py`
+normalize_embeddings=True)` does from a transformers AutoModel and its tokenizer; the checks compare
+with sentence-transformers on the bundled all-MiniLM-L6-v2.
+Check: `python tracker.py check w16.embeddings`
 """
 
 import torch
@@ -66,6 +67,10 @@ def embed_texts(
 
     Returns:
         (N, C) float32, rows of length 1, in the order of `texts`.
+
+    Example: embed_texts(["Paris is the capital of France.", "Hi"], tok, minilm) is (2, 384),
+    each row of length 1; with max_length=8 every text is cut to 8 word pieces ([CLS], 6 pieces,
+    [SEP]) first, as sentence-transformers does with max_seq_length 8.
     """
     out = []
     with torch.no_grad():

@@ -5,7 +5,8 @@ copies of the vectors and uses the inner-product metric. `IndexFlatIP` is exact;
 clusters the vectors into `nlist` cells (k-means, needs `train`) and searches only the `nprobe`
 cells nearest the query; `IndexHNSWFlat` (Malkov & Yashunin 2016) walks a proximity graph, wider
 with a larger `efSearch`. Reference: the FAISS wiki, "Faiss indexes" and "Guidelines to choose an
-index". Check: `pytest checks/week16_rag/test_faiss_index.py`
+index".
+Check: `python tracker.py check w16.faiss`
 """
 
 import faiss
@@ -37,6 +38,9 @@ def build_ivf(vectors: np.ndarray, nlist: int, nprobe: int) -> faiss.IndexIVFFla
     The coarse quantizer is an `IndexFlatIP`; the index is trained on the same normalised vectors
     it stores. With nprobe == nlist every cell is searched, so results equal `build_flat`'s.
     `vectors` (N, C) with N >= nlist is not modified.
+
+    Example: build_ivf(400 vectors, nlist=10, nprobe=10) returns the same top-k as build_flat;
+    nprobe=1 searches one cell of ten and may miss neighbours.
     """
     x = unit_rows(vectors)
     quantizer = faiss.IndexFlatIP(x.shape[1])
@@ -51,8 +55,12 @@ def build_hnsw(
     vectors: np.ndarray, m: int = 32, ef_construction: int = 40, ef_search: int = 16
 ) -> faiss.IndexHNSWFlat:
     """An `IndexHNSWFlat` with `m` neighbours per node, inner-product metric, holding the
-    L2-normalised `vectors`; `hnsw.efConstruction = ef_construction` is set before adding and
-    `hnsw.efSearch = ef_search` after. `vectors` (N, C) is not modified.
+    L2-normalised `vectors`; `hnsw.efConstruction = ef_construction` is set before adding (it
+    shapes the graph while it is built) and `hnsw.efSearch = ef_search` after. `vectors` (N, C) is
+    not modified.
+
+    Example: build_hnsw(vectors, m=12) keeps 12 neighbours per node on the upper levels
+    (index.hnsw.nb_neighbors(1) == 12), 24 on level 0.
     """
     x = unit_rows(vectors)
     index = faiss.IndexHNSWFlat(x.shape[1], m, faiss.METRIC_INNER_PRODUCT)
@@ -68,5 +76,8 @@ def search(index: faiss.Index, queries: np.ndarray, k: int) -> tuple[np.ndarray,
     Returns:
         scores (Q, k) float32 cosine similarities, best first, and ids (Q, k) int64 (-1 where the
         index holds fewer than k vectors), exactly as `index.search` returns them.
+
+    Example: search(build_flat([[3., 4.], [0., 2.]]), [[0., 5.]], 2) -> scores [[1.0, 0.8]],
+    ids [[1, 0]].
     """
     return index.search(unit_rows(queries), k)

@@ -3,7 +3,7 @@
 BM25 scores (unbounded) and cosine similarities (in [-1, 1]) cannot be added; their ranks can.
 RRF gives a document 1 / (k + rank) from every ranking that contains it (rank 1 = best, k = 60 in
 the paper) and sorts by the sum: a document near the top of either list rises.
-Check: `pytest checks/week16_rag/test_hybrid.py`
+Check: `python tracker.py check w16.hybrid`
 """
 
 
@@ -41,6 +41,10 @@ def hybrid_rank(score_lists: list[list[float]], k: int = 60) -> list[int]:
     Example: bm25 [3.0, 0.0, 1.0], cosine [0.1, 0.9, 0.8], k 60 -> rankings [0, 2, 1] and
     [1, 2, 0] -> 2 gets 2/62, 0 and 1 get 1/61 + 1/63 each -> [0, 1, 2] (0 and 1 tie, 2 is last
     because 2/62 < 1/61 + 1/63).
+
+    Args:
+        score_lists: one list of N scores per ranker.
+        k: the RRF constant, passed on to rrf (a small k rewards first places more).
 
     Returns:
         All N document indices, best first.

@@ -3,7 +3,7 @@
 Retrieval metrics look at the ranked ids a retriever returns against the set of relevant ids; answer
 metrics compare a predicted string with the gold answers after SQuAD v1.1's normalisation
 (Rajpurkar et al. 2016; the official evaluate-v1.1.py). nDCG: Järvelin & Kekäläinen 2002.
-Check: `pytest checks/week16_rag/test_metrics.py`
+Check: `python tracker.py check w16.metrics`
 """
 
 import math
@@ -15,7 +15,10 @@ from collections import Counter
 def recall_at_k(ranked: list, relevant: set, k: int) -> float:
     """The fraction of the relevant ids found among the first k of `ranked`.
 
-    Example: ranked [4, 2, 9], relevant {2, 7}, k 2 -> 1/2. With one relevant id this is "hit@k".
+    Each relevant id counts once, also when `ranked` repeats it (ranked ids of chunks often name a
+    document twice), so recall never exceeds 1.
+    Example: ranked [4, 2, 9], relevant {2, 7}, k 2 -> 1/2; ranked [2, 2, 9] -> 1/2 as well.
+    With one relevant id this is "hit@k".
 
     Raises:
         ValueError: if `relevant` is empty (recall is undefined).
@@ -55,9 +58,11 @@ def ndcg_at_k(ranked: list, gains: dict, k: int) -> float:
 
 def normalize_answer(s: str) -> str:
     """SQuAD v1.1: lowercase, drop punctuation (string.punctuation), drop the words a/an/the,
-    collapse whitespace, in that order.
+    collapse whitespace, in that order. Punctuation inside words goes first, so "a.m." becomes
+    "am" (not an article any more) and "The-end" becomes "theend".
 
-    Example: "The  Eiffel-Tower!" -> "eiffeltower"; "An apple a day" -> "apple day".
+    Example: "The  Eiffel-Tower!" -> "eiffeltower"; "An apple a day" -> "apple day";
+    "7 a.m. sharp" -> "7 am sharp".
     """
     s = s.lower()
     s = "".join(ch for ch in s if ch not in set(string.punctuation))
@@ -66,7 +71,10 @@ def normalize_answer(s: str) -> str:
 
 
 def exact_match(prediction: str, golds: list[str]) -> float:
-    """1.0 if normalize_answer(prediction) equals that of any gold answer, else 0.0."""
+    """1.0 if normalize_answer(prediction) equals that of any gold answer, else 0.0.
+
+    Example: exact_match("The Eiffel Tower.", ["eiffel tower", "Paris"]) -> 1.0.
+    """
     pred = normalize_answer(prediction)
     return float(any(pred == normalize_answer(g) for g in golds))
 
@@ -75,8 +83,9 @@ def f1_score(prediction: str, golds: list[str]) -> float:
     """SQuAD v1.1 token F1, the maximum over the gold answers.
 
     Tokens are normalize_answer(...).split(); common = multiset intersection (Counter &); F1 = 0 if
-    no token is common, else 2 P R / (P + R) with P = common / prediction tokens and R = common /
-    gold tokens. Example: prediction "the big cat", gold "a cat" -> tokens [big, cat] vs [cat]:
+    no token is common (also when both sides are empty after normalisation, as in v1.1: "The"
+    vs "a" has exact match 1.0 but F1 0.0), else 2 P R / (P + R) with P = common / prediction
+    tokens and R = common / gold tokens. Example: prediction "the big cat", gold "a cat" -> tokens [big, cat] vs [cat]:
     P 1/2, R 1 -> F1 2/3.
     """
     pred = normalize_answer(prediction).split()

@@ -5,7 +5,7 @@ the prompt must fit the model's context, so passages are added best first while 
 stays within a token budget. After generation, a lexical groundedness check flags the answer
 sentences that no retrieved passage supports (a cheap cousin of the NLI- or LLM-judged
 "faithfulness" of RAGAS, Es et al. 2023).
-Check: `pytest checks/week16_rag/test_prompt.py`
+Check: `python tracker.py check w16.prompt`
 """
 
 import re

@@ -2,7 +2,7 @@
 
 This is what a flat vector index does (FAISS `IndexFlatIP` on unit vectors): exact search, every
 query against every document. The checks compare it with FAISS on the same vectors.
-Check: `pytest checks/week16_rag/test_search.py`
+Check: `python tracker.py check w16.topk`
 """
 
 import torch

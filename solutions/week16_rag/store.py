@@ -4,7 +4,7 @@ The store keeps unit vectors in `faiss.IndexIDMap2(faiss.IndexFlatIP(dim))`, so 
 cosine similarities and the ids it returns are yours (not positions), and `remove_ids` can delete
 by id. Metadata (the chunk text, its source and offsets...) lives in a dict keyed by the same ids.
 On disk a store is a folder: `index.faiss` (`faiss.write_index`) and `metadata.json`.
-Check: `pytest checks/week16_rag/test_store.py`
+Check: `python tracker.py check w16.store`
 """
 
 import json
@@ -31,6 +31,9 @@ class VectorStore:
     def add(self, ids: list[int], vectors: np.ndarray, metadata: list[dict]) -> None:
         """Add L2-normalised copies of `vectors` (N, dim) under `ids`, with one metadata dict each.
 
+        `vectors` itself is not modified. Example: add([7, 9], [[3., 4.], [0., 2.]], [{"t": "a"},
+        {"t": "b"}]) stores [0.6, 0.8] under id 7 and [0, 1] under id 9; len(store) grows by 2.
+
         Raises:
             ValueError: if an id is already in the store or repeated in `ids`, or if the lengths
                 of ids, vectors and metadata differ. Nothing is added then.
@@ -48,7 +51,10 @@ class VectorStore:
             self.metadata[int(i)] = meta
 
     def delete(self, ids: list[int]) -> int:
-        """Remove `ids` (vectors and metadata); unknown ids are ignored. Returns how many went."""
+        """Remove `ids` (vectors and metadata); unknown ids are ignored. Returns how many went.
+
+        Example: with ids 7 and 9 stored, delete([9, 42]) returns 1 and leaves only id 7.
+        """
         removed = self.index.remove_ids(np.asarray(ids, dtype=np.int64))
         for i in ids:
             self.metadata.pop(int(i), None)
@@ -56,6 +62,9 @@ class VectorStore:
 
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float, dict]]:
         """The min(k, len(self)) stored vectors most cosine-similar to `query` (dim,), best first.
+
+        `query` itself is not modified. Example: with the add example stored, search([0., 5.], 5)
+        -> [(9, 1.0, {"t": "b"}), (7, 0.8, {"t": "a"})] (two results: the store holds two).
 
         Returns:
             [(id, cosine similarity, metadata), ...] with id a Python int and the similarity a
@@ -72,6 +81,7 @@ class VectorStore:
         """Write `folder/index.faiss` and `folder/metadata.json` (the folder is created).
 
         metadata.json holds {"dim": dim, "metadata": {str(id): dict}} (JSON keys are strings).
+        Example: a 2-d store with id 7 writes {"dim": 2, "metadata": {"7": {"t": "a"}}}.
         """
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
@@ -81,7 +91,11 @@ class VectorStore:
 
     @classmethod
     def load(cls, folder: str | Path) -> "VectorStore":
-        """The store saved in `folder`: same ids, vectors, metadata; ready for add/delete/search."""
+        """The store saved in `folder`: same ids, vectors, metadata; ready for add/delete/search.
+
+        Example: VectorStore.load(folder).search(q, 3) equals the saved store's search(q, 3), and
+        its metadata keys are ints again (7, not "7").
+        """
         folder = Path(folder)
         data = json.loads((folder / METADATA_FILE).read_text(encoding="utf-8"))
         store = cls(data["dim"])
