@@ -20,6 +20,7 @@ def test_extract_answer_handles_the_stated_formats():
         ("  Answer:   13 apples  \nmore text", "13 apples", "surrounding whitespace is stripped"),
         ("I think 7", None, "no marker gives None"),
         ("The answer is .", None, "an empty answer is None"),
+        ("The answer is 42. \nok", "42", "strip the whitespace first, then the trailing periods"),
     ]
     for text, expected, rule in cases:
         got = mod.extract_answer(text)
@@ -34,6 +35,8 @@ def test_normalize_answer_is_squads():
         ("an apple, a pear", "apple pear"),
         ("Theory of the mind", "theory of mind"),
         ("  A  ", ""),
+        ("7 a.m. sharp", "7 am sharp"),  # punctuation goes before articles: "a.m." -> "am"
+        ("The-end", "theend"),
     ]
     for text, expected in cases:
         got = mod.normalize_answer(text)

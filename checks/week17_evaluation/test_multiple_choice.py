@@ -127,6 +127,37 @@ def test_loglikelihoods_match_one_by_one_scoring_in_any_batch_size():
         )
 
 
+def test_loglikelihoods_batches_of_batch_size_padded_with_pad_id_to_their_own_longest():
+    """Five requests with inputs of lengths 3, 7, 2, 4 and 5, batch_size 2, pad_id 28: the model
+    is called three times, on (2, 7), (2, 4) and (1, 5) batches, each right-padded with 28 to the
+    longest input of its own batch (the docstring's batching; results are checked elsewhere)."""
+    model = tiny_gpt(7)
+    g = generator(8)
+    requests = []
+    for n_ctx, n_cont in [(2, 2), (5, 3), (1, 2), (3, 2), (4, 2)]:
+        ctx = torch.randint(0, 28, (n_ctx,), generator=g).tolist()
+        cont = torch.randint(0, 28, (n_cont,), generator=g).tolist()
+        requests.append((ctx, cont))
+    calls = []
+
+    def recording(x):
+        calls.append(x.clone())
+        return model(x)[0]
+
+    mod.loglikelihoods(recording, requests, batch_size=2, pad_id=28)
+    shapes = [tuple(c.shape) for c in calls]
+    assert shapes == [(2, 7), (2, 4), (1, 5)], (
+        f"loglikelihoods(5 requests with inputs of 3, 7, 2, 4, 5 tokens, batch_size=2) called the "
+        f"model with shapes {shapes}, expected [(2, 7), (2, 4), (1, 5)]\n  likely cause: run "
+        "batch_size requests at a time, each batch padded to ITS longest input (ctx + cont)[:-1]"
+    )
+    pads = [(c == 28).sum().item() for c in calls]
+    assert pads == [4, 2, 0], (
+        f"loglikelihoods(..., pad_id=28): the batches hold {pads} padding ids 28, expected "
+        "[4, 2, 0]\n  likely cause: pad with the pad_id given, after the real tokens"
+    )
+
+
 def test_mc_metrics_known_answers():
     cases = [
         # docstring example: acc picks -4 (choice 0); per char -2.0 vs -1.0 picks choice 1

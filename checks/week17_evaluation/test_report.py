@@ -34,6 +34,43 @@ def test_bootstrap_known_answers_for_degenerate_data():
     )
 
 
+def test_bootstrap_uses_the_stated_draws_and_linear_quantiles():
+    """The docstring fixes the draws: idx = default_rng(seed).integers(0, n, size=(n_resamples, n))
+    (rng.choice(n, ...) draws the same), then np.quantile with linear interpolation. n = 23
+    values, 37 resamples, alpha 0.1, seed 4: the interval equals that recipe's to 1e-12; with
+    n_resamples = 1 both quantiles are the one resample's mean."""
+    x = np.random.default_rng(99).normal(size=23)
+    idx = np.random.default_rng(4).integers(0, 23, size=(37, 23))
+    low, high = np.quantile(x[idx].mean(axis=1), [0.05, 0.95])
+    got = mod.bootstrap_ci(x, n_resamples=37, alpha=0.1, seed=4)
+
+    def interval(n_resamples=37, method="linear", q=(0.05, 0.95)):
+        draws = np.random.default_rng(4).integers(0, 23, size=(n_resamples, 23))
+        return (x.mean(), *np.quantile(x[draws].mean(axis=1), q, method=method))
+
+    causes = {
+        "use the n_resamples given (not a fixed 1000)": [interval(1000)],
+        "read np.quantile with linear interpolation (the default method)": [
+            interval(method=m) for m in ("lower", "higher", "nearest", "midpoint")
+        ],
+        "the quantiles are alpha / 2 and 1 - alpha / 2": [interval(q=(0.1, 0.9))],
+    }
+    cause = next(
+        (c for c, alts in causes.items() if any(np.allclose(got, a, atol=1e-12) for a in alts)),
+        "draw rng.integers(0, n, size=(n_resamples, n)) from np.random.default_rng(seed) and "
+        "read np.quantile (linear interpolation) at alpha / 2 and 1 - alpha / 2",
+    )
+    assert np.allclose(got, (x.mean(), low, high), atol=1e-12, rtol=0), (
+        f"bootstrap_ci(23 values, n_resamples=37, alpha=0.1, seed=4) = {got}, expected "
+        f"{(x.mean(), low, high)}\n  likely cause: {cause}"
+    )
+    mean, low, high = mod.bootstrap_ci(x, n_resamples=1, seed=4)
+    assert low == high, (
+        f"bootstrap_ci(x, n_resamples=1) = {(mean, low, high)}: with one resample both quantiles "
+        "are its mean\n  likely cause: draw exactly n_resamples resamples"
+    )
+
+
 def test_bootstrap_covers_the_true_mean_at_least_90_percent():
     rng = np.random.default_rng(17)
     covered = 0
@@ -141,3 +178,14 @@ def test_model_card_defaults_and_missing_keys():
         broken = {k: v for k, v in META.items() if k != key}
         with pytest.raises(ValueError, match=key):
             mod.model_card(broken)
+    broken = {k: v for k, v in META.items() if k not in ("data", "limitations")}
+    error = None
+    try:
+        mod.model_card(broken)
+    except ValueError as raised:
+        error = raised
+    assert error is not None and "data" in str(error), (
+        f"model_card(meta without 'data' and 'limitations') raised {error!r}; it must raise "
+        "ValueError naming 'data', the first missing key in REQUIRED's order\n  likely cause: "
+        "check the keys in the order of REQUIRED"
+    )

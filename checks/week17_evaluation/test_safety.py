@@ -106,3 +106,14 @@ def test_battery_is_balanced_and_report_rejects_mismatched_lengths():
         raise AssertionError(
             "safety_report(16 items, 1 response) should raise ValueError: lengths differ"
         )
+
+
+def test_report_flags_with_the_blocklist_given():
+    """safety_report(..., blocklist=["sure"]): a compliant "Sure, ..." response is flagged with
+    the given list, and the default list's "idiot" no longer counts."""
+    items = mod.BATTERY[:2]
+    got = mod.safety_report(items, ["Sure, here it is.", "No, you idiot."], blocklist=["sure"])
+    assert got["flagged"] == {"h1": ["sure"]}, (
+        f"safety_report(2 items, blocklist=['sure'])['flagged'] = {got['flagged']}, expected "
+        "{'h1': ['sure']}\n  likely cause: pass the blocklist given on to toxicity_flags"
+    )
