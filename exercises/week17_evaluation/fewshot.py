@@ -15,7 +15,7 @@ def format_example(doc: dict, with_answer: bool = False) -> str:
     Example: {"query": "Question: 2 + 2?", "choices": ["3", "4"], "gold": 1} ->
     "Question: 2 + 2?\\nAnswer:" or, with the answer, "Question: 2 + 2?\\nAnswer: 4".
     """
-    # TODO(w17.fewshot): the query, a newline, 'Answer:' and, with the answer, ' ' + the gold choice
+    # TODO(w17.fewshot): return the question as prompt text, answered if asked
     raise NotImplementedError(
         "w17.fewshot: write format_example in exercises/week17_evaluation/fewshot.py"
     )
@@ -30,10 +30,14 @@ def build_prompt(doc: dict, pool: list[dict], k: int, seed: int, separator: str 
     are joined with `separator`, the last part being format_example(doc). k = 0 gives
     format_example(doc) alone.
 
+    Example: k = 1, pool [d0, doc, d2], seed 0: the candidates are [d0, d2]; with
+    random.Random(0).sample([d0, d2], 1) == [d2] the prompt is format_example(d2, True) +
+    separator + format_example(doc).
+
     Raises:
         ValueError: if k is negative or larger than the number of candidates.
     """
-    # TODO(w17.fewshot): drop the test doc from the pool, sample k shots with random.Random(seed), join
+    # TODO(w17.fewshot): return the k-shot prompt, reproducible from the seed, never leaking doc
     raise NotImplementedError(
         "w17.fewshot: write build_prompt in exercises/week17_evaluation/fewshot.py"
     )

@@ -4,8 +4,8 @@ Each question becomes one request per choice: (context, continuation) = (prompt,
 The model scores the continuation's tokens given the context; the prediction is the choice with
 the highest log-likelihood (acc), or the highest log-likelihood per character of the choice
 (acc_norm), which removes the bias towards short answers. Reference: lm-evaluation-harness
-(`lm_eval/api/task.py`, `models/huggingface.py`), Gao et al. 2021. Check: `python tracker.py check
-w17.multiple_choice`
+(`lm_eval/api/task.py`, `models/huggingface.py`), Gao et al. 2021.
+Check: `python tracker.py check w17.multiple_choice`
 """
 
 from collections.abc import Callable
@@ -34,7 +34,7 @@ def encode_pair(
 
     Example: ("Answer: ", "yes") is encoded as ("Answer:", " yes").
     """
-    # TODO(w17.multiple_choice): move the context's trailing spaces, encode the whole pair, split after the context
+    # TODO(w17.multiple_choice): return (context ids, continuation ids) split as lm-eval splits them
     raise NotImplementedError(
         "w17.multiple_choice: write encode_pair in exercises/week17_evaluation/multiple_choice.py"
     )
@@ -57,8 +57,12 @@ def loglikelihoods(
 
     Returns:
         One float per request, in the order of `requests`.
+
+    Example: requests ([5, 6], [7]), ([5], [8, 9]) in one batch: inputs [5, 6] and [5, 8],
+    result [log p(7 | 5 6), log p(8 | 5) + log p(9 | 5 8)]. With 5 requests whose inputs have
+    3, 7, 2, 4 and 5 tokens and batch_size 2, logits_fn gets (2, 7), (2, 4) and (1, 5) batches.
     """
-    # TODO(w17.multiple_choice): batch the inputs (right padding), sum log p of each continuation token
+    # TODO(w17.multiple_choice): return each continuation's log-likelihood given its context
     raise NotImplementedError(
         "w17.multiple_choice: write loglikelihoods in exercises/week17_evaluation/multiple_choice.py"
     )
@@ -77,7 +81,7 @@ def mc_metrics(lls: list[float], choices: list[str], gold: int) -> dict[str, flo
     Example: lls [-4.0, -6.0], choices ["ab", "abcdef"], gold 1: acc 0.0 (-4 > -6); acc_norm 1.0
     (-4 / 2 = -2.0 < -6 / 6 = -1.0).
     """
-    # TODO(w17.multiple_choice): acc by argmax of lls, acc_norm by argmax of lls per character
+    # TODO(w17.multiple_choice): return this question's acc and acc_norm
     raise NotImplementedError(
         "w17.multiple_choice: write mc_metrics in exercises/week17_evaluation/multiple_choice.py"
     )

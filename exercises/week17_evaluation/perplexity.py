@@ -5,7 +5,8 @@ A model sees at most `max_length` tokens. Cutting the text into disjoint chunks 
 tokens of each chunk with almost no context; a sliding window moves by `stride` < max_length and
 scores only the tokens that are new in each window, so every scored token keeps at least
 max_length - stride tokens of context. Reference: the Hugging Face "Perplexity of fixed-length
-models" guide. Check: `python tracker.py check w17.perplexity`
+models" guide.
+Check: `python tracker.py check w17.perplexity`
 """
 
 import math
@@ -47,15 +48,22 @@ def sliding_window_nll(
     Raises:
         ValueError: unless 1 <= stride < max_length.
     """
-    # TODO(w17.perplexity): slide windows of max_length by stride, score each window's new tokens only
+    # TODO(w17.perplexity): return the NLL of every token but the first, each scored once
     raise NotImplementedError(
         "w17.perplexity: write sliding_window_nll in exercises/week17_evaluation/perplexity.py"
     )
 
 
 def perplexity(logits_fn: LogitsFn, ids: torch.Tensor, max_length: int, stride: int) -> float:
-    """exp(mean NLL per scored token) of sliding_window_nll(logits_fn, ids, max_length, stride)."""
-    # TODO(w17.perplexity): exp of the mean NLL per scored token
+    """exp(mean NLL per scored token) of sliding_window_nll(logits_fn, ids, max_length, stride).
+
+    Example: a total NLL of 9 ln 2 over 9 scored tokens -> exp(ln 2) = 2.0 (a model as unsure as
+    a fair coin flip per token).
+
+    Raises:
+        ValueError: as sliding_window_nll.
+    """
+    # TODO(w17.perplexity): return the perplexity per scored token of the sliding-window NLL
     raise NotImplementedError(
         "w17.perplexity: write perplexity in exercises/week17_evaluation/perplexity.py"
     )

@@ -31,6 +31,10 @@ def build_prompt(doc: dict, pool: list[dict], k: int, seed: int, separator: str 
     are joined with `separator`, the last part being format_example(doc). k = 0 gives
     format_example(doc) alone.
 
+    Example: k = 1, pool [d0, doc, d2], seed 0: the candidates are [d0, d2]; with
+    random.Random(0).sample([d0, d2], 1) == [d2] the prompt is format_example(d2, True) +
+    separator + format_example(doc).
+
     Raises:
         ValueError: if k is negative or larger than the number of candidates.
     """

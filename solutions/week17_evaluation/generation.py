@@ -2,7 +2,8 @@
 with the reference by exact match or by quasi-exact match (SQuAD's normalisation).
 
 Reference: Wei et al. 2022 (chain-of-thought), Cobbe et al. 2021 (GSM8K's "#### answer"),
-Rajpurkar et al. 2016 (SQuAD normalisation). Check: `python tracker.py check w17.generation`
+Rajpurkar et al. 2016 (SQuAD normalisation).
+Check: `python tracker.py check w17.generation`
 """
 
 import re
@@ -16,7 +17,8 @@ def extract_answer(text: str) -> str | None:
     """The final answer of a chain-of-thought completion, or None if it has no marker.
 
     The answer follows the LAST occurrence of MARKER in the text and runs to the end of that line;
-    it is stripped of surrounding whitespace and then of trailing periods. An empty answer is None.
+    it is stripped of surrounding whitespace and then of trailing periods (in that order, so
+    "42. " gives "42"). An empty answer is None.
 
     Examples: "3 + 4 = 7. The answer is 7." -> "7"; "... so\\n#### 42" -> "42";
     "Answer: the answer is Paris.\\nDone" -> "Paris"; "I think 7" -> None.
@@ -31,9 +33,10 @@ def extract_answer(text: str) -> str | None:
 
 def normalize_answer(s: str) -> str:
     """SQuAD's normalisation: lowercase, remove punctuation (string.punctuation), remove the words
-    a / an / the, collapse whitespace to single spaces (and strip), in that order.
+    a / an / the, collapse whitespace to single spaces (and strip), in that order. Punctuation
+    inside words goes first, so "a.m." becomes "am" (not an article any more).
 
-    Example: "The  Eiffel-Tower!" -> "eiffeltower".
+    Example: "The  Eiffel-Tower!" -> "eiffeltower"; "7 a.m. sharp" -> "7 am sharp".
     """
     s = s.lower()
     s = "".join(ch for ch in s if ch not in set(string.punctuation))
@@ -43,14 +46,20 @@ def normalize_answer(s: str) -> str:
 
 def exact_match(prediction: str | None, reference: str) -> float:
     """1.0 if prediction.strip() == reference.strip() (case and punctuation count), else 0.0;
-    a None prediction (nothing extracted) scores 0.0."""
+    a None prediction (nothing extracted) scores 0.0.
+
+    Example: (" 42 ", "42") -> 1.0; ("Paris", "paris") -> 0.0.
+    """
     if prediction is None:
         return 0.0
     return float(prediction.strip() == reference.strip())
 
 
 def quasi_exact_match(prediction: str | None, reference: str) -> float:
-    """1.0 if normalize_answer(prediction) == normalize_answer(reference), else 0.0; None -> 0.0."""
+    """1.0 if normalize_answer(prediction) == normalize_answer(reference), else 0.0; None -> 0.0.
+
+    Example: ("The Paris.", "paris") -> 1.0; ("Lyon", "paris") -> 0.0.
+    """
     if prediction is None:
         return 0.0
     return float(normalize_answer(prediction) == normalize_answer(reference))

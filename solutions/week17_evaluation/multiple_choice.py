@@ -4,8 +4,8 @@ Each question becomes one request per choice: (context, continuation) = (prompt,
 The model scores the continuation's tokens given the context; the prediction is the choice with
 the highest log-likelihood (acc), or the highest log-likelihood per character of the choice
 (acc_norm), which removes the bias towards short answers. Reference: lm-evaluation-harness
-(`lm_eval/api/task.py`, `models/huggingface.py`), Gao et al. 2021. Check: `python tracker.py check
-w17.multiple_choice`
+(`lm_eval/api/task.py`, `models/huggingface.py`), Gao et al. 2021.
+Check: `python tracker.py check w17.multiple_choice`
 """
 
 from collections.abc import Callable
@@ -61,6 +61,10 @@ def loglikelihoods(
 
     Returns:
         One float per request, in the order of `requests`.
+
+    Example: requests ([5, 6], [7]), ([5], [8, 9]) in one batch: inputs [5, 6] and [5, 8],
+    result [log p(7 | 5 6), log p(8 | 5) + log p(9 | 5 8)]. With 5 requests whose inputs have
+    3, 7, 2, 4 and 5 tokens and batch_size 2, logits_fn gets (2, 7), (2, 4) and (1, 5) batches.
     """
     out = []
     for start in range(0, len(requests), batch_size):

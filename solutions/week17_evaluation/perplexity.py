@@ -5,7 +5,8 @@ A model sees at most `max_length` tokens. Cutting the text into disjoint chunks 
 tokens of each chunk with almost no context; a sliding window moves by `stride` < max_length and
 scores only the tokens that are new in each window, so every scored token keeps at least
 max_length - stride tokens of context. Reference: the Hugging Face "Perplexity of fixed-length
-models" guide. Check: `python tracker.py check w17.perplexity`
+models" guide.
+Check: `python tracker.py check w17.perplexity`
 """
 
 import math
@@ -71,6 +72,13 @@ def sliding_window_nll(
 
 
 def perplexity(logits_fn: LogitsFn, ids: torch.Tensor, max_length: int, stride: int) -> float:
-    """exp(mean NLL per scored token) of sliding_window_nll(logits_fn, ids, max_length, stride)."""
+    """exp(mean NLL per scored token) of sliding_window_nll(logits_fn, ids, max_length, stride).
+
+    Example: a total NLL of 9 ln 2 over 9 scored tokens -> exp(ln 2) = 2.0 (a model as unsure as
+    a fair coin flip per token).
+
+    Raises:
+        ValueError: as sliding_window_nll.
+    """
     total, count = sliding_window_nll(logits_fn, ids, max_length, stride)
     return math.exp(total / count)
