@@ -55,6 +55,13 @@ def test_quantize_known_answer():
         what="quantize_nf4([0.5, -1, 0, 1]) absmax",
         hint="absmax is max |value| of the block, a float32 per block",
     )
+    for dtype in (torch.bfloat16, torch.float64):
+        packed, absmax = scratch(mod.quantize_nf4, torch.tensor([0.5, -1.0, 0.0, 1.0], dtype=dtype))
+        assert packed.tolist() == [192, 127] and absmax.dtype == torch.float32, (
+            f"quantize_nf4 of a {dtype} weight: packed {packed.tolist()}, absmax {absmax.dtype}; "
+            "expected [192, 127] and float32\n  likely cause: absmax is float32 whatever the "
+            "weight's dtype (convert to float32 first)"
+        )
 
 
 def test_a_smaller_blocksize_is_used_both_ways():
