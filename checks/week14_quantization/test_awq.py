@@ -70,3 +70,57 @@ def test_never_worse_than_rtn_and_uniform_channels_give_rtn():
         f"awq_quantize: all alphas tie on equal channels; the first (0.0: the grid starts at "
         f"alpha = 0) must be kept, got {alpha}"
     )
+
+
+def search_reference(w: torch.Tensor, x: torch.Tensor, bits: int, n_grid: int):
+    """The docstring's search, step by step: (alpha, s, w_hat) of the first smallest error."""
+    act = x.abs().mean(dim=0)
+    best = None
+    for k in range(n_grid):
+        alpha = k / n_grid
+        s = act.pow(alpha).clamp_min(1e-4)
+        s = s / (s.max() * s.min()).sqrt()
+        w_hat = rtn(w * s, bits) / s
+        err = (x @ w_hat.T - x @ w.T).pow(2).mean().item()
+        if best is None or err < best[0]:
+            best = (err, alpha, s, w_hat)
+    return best[1:]
+
+
+def test_the_search_returns_a_grid_point_and_its_scales():
+    """n_grid = 7 (not the default) on inputs with outlier channels and a dead channel (always 0,
+    so mean|x| = 0 there: clamped to 1e-4): alpha must be a grid point k / 7, k = 0..6, and with s
+    (normalised by sqrt(max(s) * min(s))) and w_hat exactly those of the docstring's search."""
+    w = weight(5)
+    x = outlier_inputs(200, 36, seed=6, correlated=False)
+    x[:, 9] = 0.0
+    w_hat, s, alpha = mod.awq_quantize(w, x, bits=4, n_grid=7)
+    exp_alpha, exp_s, exp_w_hat = search_reference(w, x, 4, 7)
+    on_grid = any(abs(alpha - k / 7) < 1e-9 for k in range(7))
+    assert on_grid and abs(alpha - exp_alpha) < 1e-9, (
+        f"awq_quantize(n_grid=7) returned alpha {alpha}, expected {exp_alpha} (grid points k / 7 "
+        "for k = 0 .. 6)\n  likely cause: the grid is alpha = k / n_grid with the n_grid argument "
+        "(0 included, 1 not); s = mean over tokens of |x| per input channel, raised to alpha and "
+        "clamped to >= 1e-4 (input channel 9 is dead: mean|x| = 0, and 0 ** alpha = 0 would divide "
+        "by zero for every alpha > 0)"
+    )
+    assert torch.isfinite(w_hat).all() and torch.isfinite(s).all(), (
+        "awq_quantize with a dead input channel (all x = 0) returned NaN/inf\n  likely cause: "
+        "0 ** alpha = 0 for alpha > 0: clamp s to >= 1e-4 before normalising and dividing"
+    )
+    assert_close(
+        s,
+        exp_s,
+        what=f"awq_quantize(n_grid=7) s for alpha = {alpha}",
+        hint="s = mean|x| ** alpha per input channel, clamped to >= 1e-4, then divided by "
+        "sqrt(max(s) * min(s))",
+        atol=1e-6,
+        rtol=1e-5,
+    )
+    assert_close(
+        w_hat,
+        exp_w_hat,
+        what="awq_quantize(n_grid=7) w_hat",
+        hint="w_hat = rtn_quantize(w * s, bits) / s for the chosen s",
+        atol=1e-5,
+    )

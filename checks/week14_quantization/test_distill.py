@@ -122,11 +122,92 @@ def test_student_run_lowers_the_loss():
     )
     assert losses[-1] < 0.5 * losses[0], (
         f"distill_student: loss {losses[0]:.3f} -> {losses[-1]:.3f} in 60 steps, expected to halve"
-        "\n  likely cause: zero_grad/step missing, or the loss not from the student's logits"
+        "\n  likely cause: zero_grad/step missing, the loss not from the student's logits, or "
+        "the temperature and alpha arguments not passed on to distillation_loss (alpha=1 here)"
     )
     assert all(torch.equal(a, b) for a, b in zip(t_before, teacher.parameters())), (
         "distill_student changed the teacher's weights"
     )
     assert student.training and not teacher.training, (
         "after distill_student the student must be in train mode and the teacher in eval mode"
+    )
+
+
+class PlainSGD:
+    """Plain SGD over the student's parameters: zero_grad() sets the gradients to None, step()
+    moves each parameter by -lr * grad (an accumulated or missing gradient changes the result)."""
+
+    def __init__(self, params, lr: float):
+        self.params, self.lr = list(params), lr
+
+    def zero_grad(self):
+        for p in self.params:
+            p.grad = None
+
+    def step(self):
+        with torch.no_grad():
+            for p in self.params:
+                if p.grad is not None:
+                    p -= self.lr * p.grad
+
+
+def soft_hard_loss(s, t, y, T, alpha):
+    """alpha T^2 KL(softmax(t/T) || softmax(s/T)) + (1 - alpha) CE(s, y), written with F.kl_div."""
+    V = s.shape[-1]
+    s, t = s.reshape(-1, V), t.reshape(-1, V)
+    kl = F.kl_div(
+        F.log_softmax(s / T, -1), F.log_softmax(t / T, -1), log_target=True, reduction="batchmean"
+    )
+    return alpha * T**2 * kl + (1 - alpha) * F.cross_entropy(s, y.reshape(-1))
+
+
+def test_student_run_follows_the_batches_and_its_settings():
+    """Three batches, 7 steps, T = 3, alpha = 0.3, a teacher with dropout (eval mode makes it
+    deterministic) and a student handed over in eval mode: the losses and the final weights equal
+    a reference loop that uses batches[i % 3] at step i, both settings, one fresh gradient per
+    step; afterwards the student is in train mode."""
+    torch.manual_seed(3)
+    V = 9
+    teacher = nn.Sequential(nn.Embedding(V, 16), nn.Dropout(0.3), nn.Linear(16, V))
+    student = nn.Sequential(nn.Embedding(V, 6), nn.Linear(6, V)).eval()
+    batches = []
+    for seed in (5, 6, 7):
+        x = torch.randint(0, V, (3, 4), generator=generator(seed))
+        batches.append((x, torch.roll(x, -1, dims=1)))
+    ref = [p.detach().clone().requires_grad_() for p in student.parameters()]
+    teacher.eval()
+    expected = []
+    for i in range(7):
+        x, y = batches[i % 3]
+        with torch.no_grad():
+            t_logits = teacher(x)
+        s_logits = F.linear(F.embedding(x, ref[0]), ref[1], ref[2])  # the student, ref weights
+        loss = soft_hard_loss(s_logits, t_logits, y, 3.0, 0.3)
+        grads = torch.autograd.grad(loss, ref)
+        with torch.no_grad():
+            for p, g in zip(ref, grads):
+                p -= 0.1 * g
+        expected.append(loss.item())
+    teacher.train()
+    opt = PlainSGD(student.parameters(), lr=0.1)
+    got = mod.distill_student(student, teacher, batches, opt, 7, temperature=3.0, alpha=0.3)
+    assert len(got) == 7 and all(abs(a - b) < 1e-5 for a, b in zip(got, expected)), (
+        f"distill_student(3 batches, 7 steps, T=3, alpha=0.3) losses {[round(v, 4) for v in got]}, "
+        f"expected {[round(v, 4) for v in expected]}\n  likely cause: step i uses "
+        "batches[i % len(batches)]; distillation_loss gets the temperature and alpha arguments; "
+        "optimizer.zero_grad() before each backward, so each step uses its own gradient; the "
+        "teacher runs in eval mode"
+    )
+    for p, q in zip(student.parameters(), ref):
+        assert_close(
+            p.detach(),
+            q.detach(),
+            what="the student's weights after distill_student(3 batches, 7 steps, T=3, alpha=0.3)",
+            hint="zero_grad, backward, step once per step, in that order: a zero_grad between "
+            "backward and step (or none at all) changes the update",
+            atol=1e-5,
+        )
+    assert student.training, (
+        "distill_student left a student that came in eval mode in eval mode\n  likely cause: "
+        "put the student in train mode (student.train()) before the loop"
     )

@@ -154,6 +154,51 @@ def test_q4_0_dequantize_and_leading_dims():
     )
 
 
+def test_round_half_away_is_exact():
+    """C's roundf on float32: halves away from zero (2.5 -> 3, -2.5 -> -3, 0.5 -> 1), and the
+    largest float32 below 0.5, 0.49999997, rounds to 0: floor(|x| + 0.5) would give 1, because
+    0.49999997 + 0.5 rounds up to 1.0 in float32."""
+    x = np.array([0.49999997, -0.49999997, 0.5, -0.5, 1.5, 2.5, -2.5, 3.4999998, 0.0], np.float32)
+    expected = np.array([0, 0, 1, -1, 2, 3, -3, 3, 0], np.float32)
+    got = np.asarray(run(mod.round_half_away, x), dtype=np.float32)
+    assert np.array_equal(got, expected), (
+        f"round_half_away({x.tolist()}) = {got.tolist()}, expected {expected.tolist()}\n  likely "
+        "cause: halves go away from zero, and the result must be exact for 0.49999997 (floor(|x| "
+        "+ 0.5) rounds it to 1 in float32): add floor(2 * fractional part) to floor(|x|)"
+    )
+
+
+def test_q8_0_multiplies_by_the_inverse():
+    """Block 3211 of 4096 standard-normal blocks (seed 10): one value has x * (1 / d) = -65.49999
+    (rounds to -65) but x / d = -65.5 (rounds to -66). ggml multiplies by id = 1 / d."""
+    x = np.random.default_rng(10).standard_normal((4096, 32)).astype(np.float32)[3210:3212]
+    assert_bytes(
+        run(mod.quantize_q8_0, x),
+        quantize(x, Q8),
+        what="quantize_q8_0(blocks 3210-3211 of a seed-10 standard-normal tensor)",
+        block_bytes=34,
+        hint="q = roundf(x * id) with id = 1 / d in float32, not x / d (they round differently "
+        "here: -65.49999 vs -65.5)",
+    )
+
+
+def test_q4_0_ties_truncate_up_and_the_first_extreme_wins():
+    """Block 0: -8 first, so d = 1 and id = 1: x = 2.5 -> trunc(2.5 + 8.5) = 11 (not round(2.5) +
+    8 = 10), -3.5 -> 5, 0.5 -> 9, -0.5 -> 8. Block 1: +8 comes before -8 (equal magnitudes): m is
+    the FIRST, +8, so d = -1."""
+    x = np.zeros((1, 64), dtype=np.float32)
+    x[0, :8] = [-8.0, 2.5, -3.5, 0.5, -0.5, 6.5, -6.5, 1.5]
+    x[0, 32:40] = [1.0, 8.0, 2.5, -8.0, -3.5, 0.5, 4.5, -1.5]
+    assert_bytes(
+        run(mod.quantize_q4_0, x),
+        quantize(x, Q4),
+        what="quantize_q4_0(blocks with exact halves and a +8 / -8 tie)",
+        block_bytes=18,
+        hint="q = min(15, trunc(x * id + 8.5)) (a tie goes up, not to even), and m is the FIRST "
+        "element of largest |x|, its sign kept (a tie between +8 and -8 takes whichever comes first)",
+    )
+
+
 def test_not_a_multiple_of_32():
     with pytest.raises(ValueError):
         mod.quantize_q8_0(np.zeros((2, 40), dtype=np.float32))

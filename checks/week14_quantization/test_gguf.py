@@ -16,7 +16,7 @@ from gguf.quants import quantize
 from roadmap.checking import assert_close, generator
 from roadmap.impl import load
 from solutions.week05_gpt.model import GPT, GPTConfig
-from solutions.week06_tokenizers.patterns import GPT2_SPLIT_PATTERN
+from solutions.week06_tokenizers.patterns import GPT2_SPLIT_PATTERN, GPT4_SPLIT_PATTERN
 from solutions.week06_tokenizers.tokenizer import BPETokenizer
 
 mod = load("week14_quantization.gguf_export")
@@ -110,7 +110,8 @@ def test_gguf_vocab(tok):
 def files(model, tok, tmp_path_factory):
     folder = tmp_path_factory.mktemp("gguf")
     return {
-        q: mod.write_gguf(model, tok, folder / f"m_{q}.gguf", q) for q in ("F32", "Q8_0", "Q4_0")
+        q: mod.write_gguf(model, tok, folder / f"m_{q}.gguf", q)
+        for q in ("F32", "F16", "Q8_0", "Q4_0")
     }
 
 
@@ -162,22 +163,30 @@ def test_reader_sees_every_tensor_f32_exact(files, model):
         )
 
 
-def test_q8_0_file_bytes_match_gguf_quants(files, model):
-    reader = GGUFReader(files["Q8_0"])
-    assert field(reader, "general.file_type") == 7, "general.file_type of a Q8_0 file must be 7"
+@pytest.mark.parametrize("qtype,file_type", [("Q8_0", 7), ("Q4_0", 2), ("F16", 1)])
+def test_quantised_file_bytes_match_gguf_quants(files, model, qtype, file_type):
+    """Every qtype, not only Q8_0: general.file_type is gguf.LlamaFileType of the qtype (F16 1,
+    Q4_0 2, Q8_0 7); the matmul matrices hold gguf.quants.quantize's bytes (F16: float16 values)."""
+    reader = GGUFReader(files[qtype])
+    got_type = field(reader, "general.file_type")
+    assert got_type == file_type, (
+        f"general.file_type of a {qtype} file is {got_type}, expected {file_type} "
+        f"(gguf.LlamaFileType for {qtype})"
+    )
+    kind = GGMLQuantizationType[qtype]
     expected = mod.gguf_tensors(model)
     types = {t.name: t.tensor_type for t in reader.tensors}
     for t in reader.tensors:
         array = expected[t.name]
         if array.ndim == 2 and t.name != "position_embd.weight":
-            assert t.tensor_type == GGMLQuantizationType.Q8_0, (
-                f"{t.name} is {t.tensor_type.name} in a Q8_0 file: matmul weights and the "
-                "embedding/output matrices are stored as Q8_0"
+            assert t.tensor_type == kind, (
+                f"{t.name} is {t.tensor_type.name} in a {qtype} file: matmul weights and the "
+                f"embedding/output matrices are stored as {qtype}"
             )
             np.testing.assert_array_equal(
-                np.asarray(t.data).reshape(-1),
-                quantize(array, GGMLQuantizationType.Q8_0).reshape(-1),
-                err_msg=f"{t.name}: Q8_0 bytes differ from gguf.quants.quantize",
+                np.asarray(t.data).reshape(-1).view(np.uint8),
+                quantize(array, kind).reshape(-1).view(np.uint8),
+                err_msg=f"{t.name}: {qtype} bytes differ from gguf.quants.quantize",
             )
         else:
             assert t.tensor_type == GGMLQuantizationType.F32, (
@@ -185,7 +194,7 @@ def test_q8_0_file_bytes_match_gguf_quants(files, model):
             )
 
 
-@pytest.mark.parametrize("qtype,tol", [("F32", 0.0), ("Q8_0", 0.05), ("Q4_0", 0.5)])
+@pytest.mark.parametrize("qtype,tol", [("F32", 0.0), ("F16", 0.01), ("Q8_0", 0.05), ("Q4_0", 0.5)])
 def test_read_gguf_round_trip(files, model, qtype, tol):
     config, state = mod.read_gguf(files[qtype])
     assert config == model.config, f"read_gguf({qtype}) config {config}, expected {model.config}"
@@ -205,9 +214,44 @@ def test_read_gguf_round_trip(files, model, qtype, tol):
     )
 
 
+def test_gpt4_pattern_and_the_endoftext_fallback(tok, tmp_path):
+    """A tokenizer with GPT-4's split pattern is pre-tokenizer "llama-bpe"; one whose only special
+    token is <|endoftext|> (no <BOS>, <EOS>) gives it as both bos and eos."""
+    n = 256 + len(tok.merges)
+    only_eot = BPETokenizer(tok.merges, GPT4_SPLIT_PATTERN, {"<|endoftext|>": n})
+    small = GPT(GPTConfig(block_size=8, vocab_size=n + 1, n_layer=1, n_head=2, n_embd=32))
+    try:
+        path = mod.write_gguf(small, only_eot, tmp_path / "g4.gguf", "F32")
+    except ValueError as error:
+        raise AssertionError(
+            f"write_gguf(tokenizer with GPT-4's pattern and only <|endoftext|>) raised {error!r}"
+            "\n  likely cause: bos and eos fall back to <|endoftext|> when <BOS> / <EOS> are "
+            "absent; GPT-4's pattern is pre-tokenizer 'llama-bpe'"
+        ) from error
+    reader = GGUFReader(path)
+    got = {k: field(reader, f"tokenizer.ggml.{k}") for k in ("pre", "bos_token_id", "eos_token_id")}
+    assert got == {"pre": "llama-bpe", "bos_token_id": n, "eos_token_id": n}, (
+        f"write_gguf(GPT-4 pattern, only <|endoftext|> = {n}): tokenizer.ggml {got}, expected pre "
+        f"'llama-bpe' and bos = eos = {n}\n  likely cause: tokenizer.ggml.pre is 'llama-bpe' "
+        "for GPT-4's split pattern ('gpt-2' for GPT-2's); bos/eos fall back to <|endoftext|>"
+    )
+
+
 def test_write_rejects_what_llama_cpp_cannot_load(model, tok, tmp_path):
     with pytest.raises(ValueError):
         mod.write_gguf(model, tok, tmp_path / "x.gguf", "Q5_K")
+    wrong_vocab = GPT(
+        GPTConfig(block_size=8, vocab_size=len(tok) + 1, n_layer=1, n_head=2, n_embd=32)
+    )
+    try:
+        mod.write_gguf(wrong_vocab, tok, tmp_path / "v.gguf", "F32")
+    except ValueError:
+        pass
+    else:
+        pytest.fail(
+            f"write_gguf(model with vocab_size {len(tok) + 1}, a tokenizer of {len(tok)}) did "
+            "not raise ValueError\n  likely cause: refuse a model whose vocab_size is not len(tok)"
+        )
     no_merges = BPETokenizer({}, GPT2_SPLIT_PATTERN, {"<BOS>": 256, "<EOS>": 257})
     small = GPT(GPTConfig(block_size=8, vocab_size=258, n_layer=1, n_head=2, n_embd=32))
     with pytest.raises(ValueError):

@@ -86,6 +86,55 @@ def test_error_bound_per_group(group_size, magnitude):
     )
 
 
-def test_odd_group_rejected():
-    with pytest.raises(ValueError):
-        mod.quantize_int4(torch.randn(2, 10), group_size=4)
+def expect_value_error(fn, *args, what: str, cause: str, **kwargs) -> None:
+    try:
+        fn(*args, **kwargs)
+    except ValueError:
+        return
+    except NotImplementedError:
+        raise
+    except Exception as error:  # noqa: BLE001 - reported with its likely cause
+        raise AssertionError(
+            f"{what} raised {error!r}, expected ValueError\n  likely cause: {cause}"
+        ) from error
+    pytest.fail(f"{what} did not raise ValueError\n  likely cause: {cause}")
+
+
+def test_invalid_sizes_are_refused():
+    """in not a multiple of group_size; an odd group_size even when it divides in (6 = 2 x 3);
+    an odd number of nibbles to pack."""
+    expect_value_error(
+        mod.quantize_int4,
+        torch.randn(2, 10),
+        group_size=4,
+        what="quantize_int4(w (2, 10), group_size=4)",
+        cause="in must be a multiple of group_size",
+    )
+    expect_value_error(
+        mod.quantize_int4,
+        torch.randn(2, 6),
+        group_size=3,
+        what="quantize_int4(w (2, 6), group_size=3)",
+        cause="group_size must be even (two nibbles a byte never straddle a group), even when "
+        "it divides in",
+    )
+    expect_value_error(
+        mod.pack_int4,
+        torch.zeros(2, 5, dtype=torch.uint8),
+        what="pack_int4(nibbles (2, 5))",
+        cause="an odd last dimension cannot be packed two a byte: raise ValueError first",
+    )
+
+
+def test_all_zero_group_gets_scale_one():
+    w = torch.randn(2, 8, generator=generator(3))
+    w[0, :4] = 0.0
+    packed, scale = mod.quantize_int4(w, group_size=4)
+    assert scale[0, 0] == 1.0, (
+        f"quantize_int4: the all-zero group's scale is {scale[0, 0].item()}, expected 1.0\n  "
+        "likely cause: max|group| / 7 is 0 there: use scale 1.0 (q = 0, nibble 8)"
+    )
+    back = mod.dequantize_int4(packed, scale)
+    assert torch.isfinite(back).all() and torch.equal(back[0, :4], torch.zeros(4)), (
+        "dequantize_int4(quantize_int4(w with an all-zero group)) is not 0 in that group"
+    )

@@ -98,3 +98,32 @@ def test_int8_linear_matches_nn_linear():
     assert "q_w" in dict(q.named_buffers()) and not list(q.parameters()), (
         "Int8Linear keeps q_w, w_scale and bias as buffers, not parameters"
     )
+
+
+def test_zero_token_and_layer_without_bias():
+    """An all-zero row of x (a padding token) gets x_scale 1.0: its output row is exactly 0, not
+    NaN; a Linear built with bias=False gives an Int8Linear whose forward adds nothing."""
+    x = torch.randn(4, 36, generator=generator(6))
+    x[2] = 0.0
+    q_w = torch.randint(-127, 128, (10, 36), generator=generator(7), dtype=torch.int8)
+    y = mod.int8_matmul(x, q_w, torch.full((10, 1), 0.01))
+    assert torch.isfinite(y).all() and torch.equal(y[2], torch.zeros(10)), (
+        f"int8_matmul with an all-zero row of x gave {y[2, :3].tolist()}... for that row, expected "
+        "zeros\n  likely cause: max|row| / 127 is 0 for an all-zero row: use x_scale 1.0 there"
+    )
+    torch.manual_seed(1)
+    lin = nn.Linear(36, 20, bias=False)
+    try:
+        q = mod.Int8Linear.from_linear(lin)
+        with torch.no_grad():
+            got, ref = q(x), lin(x)
+    except NotImplementedError:
+        raise
+    except Exception as error:  # noqa: BLE001 - reported with its likely cause
+        raise AssertionError(
+            f"Int8Linear from nn.Linear(36, 20, bias=False) raised {error!r}\n  likely cause: a "
+            "Linear built with bias=False has bias None: keep None and add nothing in forward"
+        ) from error
+    assert q.bias is None, "Int8Linear.from_linear(Linear(bias=False)).bias must be None"
+    rel = ((got - ref).pow(2).mean() / ref.pow(2).mean()).sqrt().item()
+    assert rel < 0.03, f"Int8Linear (bias=False) vs nn.Linear: relative RMS error {rel:.3f}"

@@ -77,3 +77,39 @@ def test_bnb_4bit_linear(quant_type):
         err = rel_error(q(x), lin(x))
     assert err < 0.2, f"bnb_4bit_linear({quant_type})(x): relative error {err:.3f} > 0.2"
     assert lin.weight.dtype == torch.float32, "bnb_4bit_linear modified the original layer"
+
+
+def test_torch_dynamic_int8_copy_is_in_eval_mode_and_the_original_keeps_its_mode():
+    model = nn.Sequential(layer(4), nn.Dropout(0.5), layer(5, 36, 20)).train()
+    q = mod.torch_dynamic_int8(model)
+    dropouts = [m for m in q.modules() if isinstance(m, nn.Dropout)]
+    assert not q.training and dropouts and not any(m.training for m in dropouts), (
+        "torch_dynamic_int8 returned a copy in training mode (its Dropout is active)\n  likely "
+        "cause: the copy is returned in eval mode: deepcopy, then .eval() the copy"
+    )
+    assert all(m.training for m in model.modules()), (
+        "torch_dynamic_int8 switched the ORIGINAL model to eval mode\n  likely cause: the "
+        "original is not modified, its mode included: call .eval() on the copy, not on the model"
+    )
+
+
+@pytest.mark.parametrize("kind", ["int8", "nf4"])
+def test_bnb_layers_without_bias(kind):
+    lin = nn.Linear(64, 36, bias=False)
+    try:
+        q = mod.bnb_int8_linear(lin) if kind == "int8" else mod.bnb_4bit_linear(lin, "nf4")
+    except NotImplementedError:
+        raise
+    except Exception as error:  # noqa: BLE001 - reported with its likely cause
+        raise AssertionError(
+            f"bnb {kind} layer from nn.Linear(64, 36, bias=False) raised {error!r}\n  likely "
+            "cause: a Linear built with bias=False has bias None: build the bnb layer with "
+            "bias=False and copy no bias"
+        ) from error
+    assert q.bias is None, f"the bnb {kind} layer of a bias=False Linear has a bias"
+    x = torch.randn(3, 64, generator=generator(3))
+    with torch.no_grad():
+        err = rel_error(q(x), lin(x))
+    assert err < (0.03 if kind == "int8" else 0.2), (
+        f"bnb {kind} (bias=False): relative error {err:.3f}"
+    )

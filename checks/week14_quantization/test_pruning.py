@@ -55,9 +55,17 @@ def test_magnitude_ties_remove_exactly_k():
     )
 
 
-def test_magnitude_rejects_bad_sparsity():
-    with pytest.raises(ValueError):
-        mod.magnitude_prune(torch.ones(4), 1.5)
+@pytest.mark.parametrize("sparsity", [1.5, 1.0001, -0.1])
+def test_magnitude_rejects_bad_sparsity(sparsity):
+    """[0, 1] is the documented range, both ends included (0.0 and 1.0 are checked above)."""
+    try:
+        mod.magnitude_prune(torch.ones(4), sparsity)
+    except ValueError:
+        return
+    pytest.fail(
+        f"magnitude_prune(w, sparsity={sparsity}) did not raise ValueError\n  likely cause: "
+        "refuse any sparsity outside [0, 1], below 0 as well as above 1"
+    )
 
 
 def test_2_4_known_answer():
@@ -91,6 +99,19 @@ def test_2_4_exactly_two_per_group_and_the_largest(shape):
         "4 CONSECUTIVE entries of a row"
     )
     assert torch.equal(got[got != 0], w[got != 0]), "prune_2_4 changed the values it kept"
+
+
+def test_2_4_ties_keep_the_earlier_position():
+    """[1, 1, 1, 1] -> keep positions 0 and 1; [3, 1, 1, 0.5] -> 3 and the first 1; [-1, 1, 1, -1]
+    -> positions 0 and 1 (equal magnitudes: the earlier wins)."""
+    w = torch.tensor([[1.0, 1.0, 1.0, 1.0, 3.0, 1.0, 1.0, 0.5, -1.0, 1.0, 1.0, -1.0]])
+    expected = torch.tensor([[1.0, 1.0, 0.0, 0.0, 3.0, 1.0, 0.0, 0.0, -1.0, 1.0, 0.0, 0.0]])
+    got = mod.prune_2_4(w)
+    assert torch.equal(got, expected), (
+        f"prune_2_4({w.tolist()}) = {got.tolist()}, expected {expected.tolist()}\n  likely cause: "
+        "on a tie of magnitudes the earlier position is kept (torch.topk picks either; a stable "
+        "descending sort of |w| keeps the earlier one)"
+    )
 
 
 def test_2_4_needs_multiple_of_four():

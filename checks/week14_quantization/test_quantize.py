@@ -164,7 +164,7 @@ def test_zeropoint_error_bound_and_exact_zero(per_channel, shift):
     )
 
 
-@pytest.mark.parametrize("group_size", [4, 12])
+@pytest.mark.parametrize("group_size", [4, 12, 36])
 def test_group_quantize_scales_per_group(group_size):
     """scale[r, g] = max|w[r, g*gs:(g+1)*gs]| / 127, and the error bound holds with each element's
     own group scale."""
@@ -189,5 +189,51 @@ def test_group_quantize_scales_per_group(group_size):
 
 
 def test_group_size_must_divide():
-    with pytest.raises(ValueError):
+    try:
         mod.group_quantize(torch.randn(3, 10), 4)
+    except ValueError:
+        return
+    except NotImplementedError:
+        raise
+    except Exception as error:  # noqa: BLE001 - reported with its likely cause
+        raise AssertionError(
+            f"group_quantize(w (3, 10), group_size=4) raised {error!r}, expected ValueError\n  "
+            "likely cause: check that in is a multiple of group_size first and raise ValueError"
+        ) from error
+    pytest.fail(
+        "group_quantize(w (3, 10), group_size=4) did not raise ValueError: 10 is not a multiple "
+        "of group_size 4"
+    )
+
+
+def test_all_zero_ranges_and_groups_get_scale_one():
+    """Docstrings: a zero-point range of width 0 (all zeros) gets scale 1.0 and zero_point 0; an
+    all-zero group gets scale 1.0; nothing divides by zero, and zeros come back as zeros."""
+    w = torch.zeros(3, 8)
+    w[1] = torch.linspace(-1.0, 2.0, 8)  # rows 0 and 2 stay all zero
+    for per_channel, data, zero_rows in ((False, torch.zeros(3, 8), [0, 1, 2]), (True, w, [0, 2])):
+        q, scale, zp = mod.zeropoint_quantize(data, per_channel=per_channel)
+        s, z = scale.reshape(-1), zp.reshape(-1)
+        picked = zero_rows if per_channel else [0]
+        assert all(s[r] == 1.0 and z[r] == 0 for r in picked), (
+            f"zeropoint_quantize({'rows' if per_channel else 'a tensor'} of zeros, per_channel="
+            f"{per_channel}): scale {s.tolist()}, zero_point {z.tolist()}, expected scale 1.0 and "
+            "zero_point 0 for a range of width 0\n  likely cause: (hi - lo) / 255 is 0 there "
+            "and q = x / 0: give such a range scale 1.0"
+        )
+        back = mod.dequantize(q, scale, zp)
+        assert torch.isfinite(back).all() and torch.equal(back[zero_rows], data[zero_rows]), (
+            f"dequantize(zeropoint_quantize(all-zero rows, per_channel={per_channel})) is not 0 "
+            "there"
+        )
+    g = torch.randn(2, 12, generator=generator(7))
+    g[1, 4:8] = 0.0  # group 1 of row 1
+    q, scale = mod.group_quantize(g, 4)
+    assert scale[1, 1] == 1.0, (
+        f"group_quantize: the all-zero group's scale is {scale[1, 1].item()}, expected 1.0\n  "
+        "likely cause: max|group| / 127 is 0 there: use scale 1.0 (so q is 0, not 0 / 0)"
+    )
+    back = mod.group_dequantize(q, scale)
+    assert torch.isfinite(back).all() and torch.equal(back[1, 4:8], torch.zeros(4)), (
+        "group_dequantize(group_quantize(w with an all-zero group)) is not 0 in that group"
+    )

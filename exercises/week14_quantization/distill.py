@@ -6,7 +6,7 @@ the soft term by T^2 because its gradients shrink as 1/T^2, so the balance with 
 stays the same when T changes.
 
 Reference: Hinton, Vinyals & Dean 2015, "Distilling the Knowledge in a Neural Network".
-Check: `python tracker.py check w14.distill`.
+Check: `python tracker.py check w14.distill`
 """
 
 import torch
@@ -39,8 +39,7 @@ def distillation_loss(
         A scalar tensor. With T = 1, alpha = 1 and a one-hot teacher (a huge logit at the target),
         KL = CE(student, target): the soft loss becomes the hard one.
     """
-    # TODO(w14.distill): log-softmax both at temperature T, KL(teacher || student) summed over
-    #   V and averaged over rows, times T^2 and alpha, plus (1 - alpha) * CE.
+    # TODO(w14.distill): return the combined soft and hard loss above
     raise NotImplementedError(
         "w14.distill: write distillation_loss in exercises/week14_quantization/distill.py"
     )
@@ -59,12 +58,17 @@ def distill_student(
 
     Step i uses batches[i % len(batches)] = (x, y); both models are called as model(x) and must
     return logits (B, T, V) (for the week-05 GPT wrap it: lambda x: gpt(x)[0] inside a Module, see
-    the check). The teacher runs in eval mode under torch.no_grad(); the student is left in train
-    mode. `optimizer` is anything with zero_grad() and step() over the student's parameters (a
-    torch.optim.AdamW in the project). Returns the loss of every step (floats).
+    the check). The teacher runs in eval mode under torch.no_grad(); the student is put in train
+    mode (whatever mode it came in) and left there. `optimizer` is anything with zero_grad() and
+    step() over the student's parameters (a torch.optim.AdamW in the project); each step runs
+    optimizer.zero_grad(), the backward of that step's distillation_loss (with the temperature and
+    alpha given here), then optimizer.step(), so every step uses its own gradient only.
+    Example: 3 batches and steps=7 use batches 0, 1, 2, 0, 1, 2, 0.
+
+    Returns:
+        the loss of every step (floats), before that step's update.
     """
-    # TODO(w14.distill): loop: teacher logits under no_grad, distillation_loss on the
-    #   student's, zero_grad, backward, step, record loss.item().
+    # TODO(w14.distill): train the student for `steps` steps; return every step's loss
     raise NotImplementedError(
         "w14.distill: write distill_student in exercises/week14_quantization/distill.py"
     )

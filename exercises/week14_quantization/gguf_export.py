@@ -18,7 +18,7 @@ written as it is (the `gguf` writer reverses the numpy shape for you; never tran
   lm_head.weight                  output.weight              (tied to wte: written again)
 
 Reference: the GGUF spec (github.com/ggml-org/ggml/blob/master/docs/gguf.md) and llama.cpp's
-convert_hf_to_gguf.py (GPT2Model). Check: `python tracker.py check w14.gguf`.
+convert_hf_to_gguf.py (GPT2Model). Check: `python tracker.py check w14.gguf`
 """
 
 from pathlib import Path
@@ -68,8 +68,7 @@ def gguf_tensors(model: GPT) -> dict[str, np.ndarray]:
     not a weight and is left out. Example for n_layer=1: 16 names, "token_embd.weight" (V, C),
     "blk.0.attn_qkv.weight" (3C, C), "blk.0.attn_qkv.bias" (3C,), ..., "output.weight" (V, C).
     """
-    # TODO(w14.gguf): map every week-05 state-dict name to its llama.cpp name (see the table),
-    #   float32 numpy, no transpose; add output.weight.
+    # TODO(w14.gguf): return every tensor under its llama.cpp name, in torch's layout
     raise NotImplementedError(
         "w14.gguf: write gguf_tensors in exercises/week14_quantization/gguf_export.py"
     )
@@ -84,8 +83,7 @@ def gguf_vocab(tok: BPETokenizer) -> tuple[list[str], list[int], list[str]]:
     merges: "left right" for every merge in rank order, each side written like its token
         (merge (32, 116) -> "Ġ t").
     """
-    # TODO(w14.gguf): byte-map every token with bytes_to_unicode (specials keep their text,
-    #   type 3), merges as 'left right' in rank order.
+    # TODO(w14.gguf): return the tokens, their types and the merges as llama.cpp reads them
     raise NotImplementedError(
         "w14.gguf: write gguf_vocab in exercises/week14_quantization/gguf_export.py"
     )
@@ -110,9 +108,12 @@ def write_gguf(model: GPT, tok: BPETokenizer, path: str | Path, qtype: str = "F3
     Raises ValueError when qtype is unknown, the model's vocab_size is not len(tok), the pattern is
     neither GPT-2's nor GPT-4's, the tokenizer has no merge (llama.cpp needs one), or C is not a
     multiple of 32 for a block type.
+    Example: qtype "Q4_0" -> general.file_type 2 (MOSTLY_Q4_0), token_embd, output and each
+    block's four matmul weights as Q4_0 blocks; "F16" -> file_type 1 and those as float16; a
+    tokenizer whose only
+    special token is "<|endoftext|>" -> it is both bos_token_id and eos_token_id.
     """
-    # TODO(w14.gguf): validate, then a GGUFWriter(path, arch='gpt2'): metadata, tokenizer,
-    #   tensors (quantised with your ggml_quants), write and close.
+    # TODO(w14.gguf): write the model and its tokenizer as a GGUF file llama.cpp can load
     raise NotImplementedError(
         "w14.gguf: write write_gguf in exercises/week14_quantization/gguf_export.py"
     )
@@ -127,9 +128,10 @@ def read_gguf(path: str | Path) -> tuple[GPTConfig, dict[str, torch.Tensor]]:
     data is decoded with your dequantize_q8_0 / dequantize_q4_0. Names go back to the week-05
     ones, including "lm_head.weight" (= output.weight), so GPT(config).load_state_dict(state_dict)
     works; for F32 the round trip is exact.
+    Example: read_gguf(write_gguf(model, tok, p, "F32")) -> (model.config, a state dict with which
+    a new GPT gives exactly model's logits).
     """
-    # TODO(w14.gguf): GGUFReader: config from the gpt2.* fields, every tensor dequantised and
-    #   reshaped to the reversed ggml shape, names mapped back.
+    # TODO(w14.gguf): return the config and state dict stored in a file from write_gguf
     raise NotImplementedError(
         "w14.gguf: write read_gguf in exercises/week14_quantization/gguf_export.py"
     )

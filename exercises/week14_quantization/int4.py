@@ -7,7 +7,7 @@ byte: the weight matrix takes in/2 bytes per row.
 
 References: Dettmers & Zettlemoyer 2023, "The case for 4-bit precision"; the Q4_0 format of ggml
 (ggml_quants.py packs its nibbles differently, see there).
-Check: `python tracker.py check w14.int4`.
+Check: `python tracker.py check w14.int4`
 """
 
 import torch
@@ -17,11 +17,12 @@ def pack_int4(nibbles: torch.Tensor) -> torch.Tensor:
     """(..., 2n) uint8 values in 0..15 -> (..., n) uint8: byte j = nibbles[2j] | nibbles[2j+1] << 4.
 
     The even element goes in the LOW nibble (bits 0-3), the odd one in the HIGH nibble (bits 4-7).
-    Example: [1, 2, 15, 0] -> [0x21, 0x0F] = [33, 15]. The last dimension must be even (else
-    ValueError).
+    Example: [1, 2, 15, 0] -> [0x21, 0x0F] = [33, 15].
+
+    Raises:
+        ValueError: if the last dimension is odd.
     """
-    # TODO(w14.int4): byte j = nibbles[2j] | nibbles[2j+1] << 4 (even element in the low
-    #   nibble).
+    # TODO(w14.int4): return the nibbles packed two a byte, the even one in the low bits
     raise NotImplementedError("w14.int4: write pack_int4 in exercises/week14_quantization/int4.py")
 
 
@@ -30,8 +31,7 @@ def unpack_int4(packed: torch.Tensor) -> torch.Tensor:
 
     Example: [33, 15] -> [1, 2, 15, 0].
     """
-    # TODO(w14.int4): low nibble (b & 0x0F) then high nibble (b >> 4), interleaved back to
-    #   (..., 2n).
+    # TODO(w14.int4): return the nibbles that pack_int4 packed
     raise NotImplementedError(
         "w14.int4: write unpack_int4 in exercises/week14_quantization/int4.py"
     )
@@ -44,20 +44,23 @@ def quantize_int4(w: torch.Tensor, group_size: int = 32) -> tuple[torch.Tensor, 
     as the nibble q + 8 and packed with pack_int4.
 
     Args:
-        w: (out, in) float; in must be a multiple of group_size, and group_size even (else
-            ValueError).
-        group_size: elements per group along dim 1.
+        w: (out, in) float; in must be a multiple of group_size.
+        group_size: elements per group along dim 1, even (a byte never holds two groups).
 
     Returns:
         packed: (out, in // 2) uint8.
         scale: (out, in // group_size) float32.
 
-    Error: |w - w_hat| <= scale / 2 per element, with the scale of its group.
+    Error: |w - w_hat| <= scale / 2 per element, with the scale of its group. An all-zero group
+    gets scale 1.0 (its nibbles are all 8).
     Example: one group [0.7, -0.36, 0.0, 0.1]: scale = 0.1, q = [7, -4, 0, 1], nibbles
     [15, 4, 8, 9], packed [0x4F, 0x98] = [79, 152].
+
+    Raises:
+        ValueError: if in is not a multiple of group_size, or group_size is odd (even when it
+            divides in: 6 with group_size 3 is refused).
     """
-    # TODO(w14.int4): per group: scale = max|group| / 7, q = round(w / scale) clamped to [-8,
-    #   7], nibble = q + 8, pack_int4.
+    # TODO(w14.int4): return the packed 4-bit weight and its group scales
     raise NotImplementedError(
         "w14.int4: write quantize_int4 in exercises/week14_quantization/int4.py"
     )
@@ -65,8 +68,11 @@ def quantize_int4(w: torch.Tensor, group_size: int = 32) -> tuple[torch.Tensor, 
 
 def dequantize_int4(packed: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     """(out, in) float32 from quantize_int4's packed (out, in // 2) and scale (out, groups):
-    w_hat = (nibble - 8) * scale of its group."""
-    # TODO(w14.int4): unpack_int4, subtract 8, multiply each group by its scale.
+    w_hat = (nibble - 8) * scale of its group.
+
+    Example: packed [[79, 152]], scale [[0.1]] -> [[0.7, -0.4, 0.0, 0.1]].
+    """
+    # TODO(w14.int4): return the float32 weight that packed and scale stand for
     raise NotImplementedError(
         "w14.int4: write dequantize_int4 in exercises/week14_quantization/int4.py"
     )

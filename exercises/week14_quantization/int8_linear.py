@@ -7,7 +7,7 @@ of the scales brings it back to float. Exact integer sums are what int8 hardware
 CPUs) does fast.
 
 Reference: Dettmers et al. 2022, "LLM.int8(): 8-bit Matrix Multiplication for Transformers at Scale".
-Check: `python tracker.py check w14.int8_linear`.
+Check: `python tracker.py check w14.int8_linear`
 """
 
 import torch
@@ -31,10 +31,12 @@ def int8_matmul(x: torch.Tensor, q_w: torch.Tensor, w_scale: torch.Tensor) -> to
 
     Returns:
         (..., out) float32. So y / (x_scale * w_scale.T) is an integer matrix (up to float rounding):
-        every product was exact before the rescale.
+        every product was exact before the rescale. An all-zero row of x gives a zero row of y.
+
+    Example: x = [[1.0, -0.25]], q_w = [[2, 3]], w_scale = [[0.5]]: x_scale = 1/127, q_x = [127,
+    -32], acc = 127 * 2 - 32 * 3 = 158, y = [[158 / 127 * 0.5]] = [[0.6220]].
     """
-    # TODO(w14.int8_linear): absmax-quantise x per row (token), int32 q_x @ q_w.T, multiply by
-    #   x_scale and w_scale.T.
+    # TODO(w14.int8_linear): return x @ W.T computed in integers, then rescaled
     raise NotImplementedError(
         "w14.int8_linear: write int8_matmul in exercises/week14_quantization/int8_linear.py"
     )
@@ -52,20 +54,20 @@ class Int8Linear(nn.Module):
 
     @classmethod
     def from_linear(cls, linear: nn.Linear) -> "Int8Linear":
-        """Quantise `linear.weight` per output channel with absmax_quantize; keep the bias in float.
+        """Quantise `linear.weight` per output channel with absmax_quantize; keep the bias in float
+        (None for a Linear built with bias=False).
 
         The original layer is left unchanged.
+        Example: nn.Linear(36, 20) -> q_w (20, 36) int8, w_scale (20, 1) float32, bias (20,).
         """
-        # TODO(w14.int8_linear): absmax_quantize the weight per channel, keep the bias,
-        #   return cls(q_w, w_scale, bias).
+        # TODO(w14.int8_linear): return the int8 version of linear
         raise NotImplementedError(
-            "w14.int8_linear: write from_linear in exercises/week14_quantization/int8_linear.py"
+            "w14.int8_linear: write Int8Linear.from_linear in exercises/week14_quantization/int8_linear.py"
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(..., in) float -> (..., out) float32."""
-        # TODO(w14.int8_linear): int8_matmul(x, self.q_w, self.w_scale), plus the bias
-        #   when there is one.
+        """(..., in) float -> (..., out) float32: int8_matmul, plus the bias if there is one."""
+        # TODO(w14.int8_linear): return the layer's output
         raise NotImplementedError(
-            "w14.int8_linear: write forward in exercises/week14_quantization/int8_linear.py"
+            "w14.int8_linear: write Int8Linear.forward in exercises/week14_quantization/int8_linear.py"
         )

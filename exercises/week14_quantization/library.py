@@ -7,7 +7,7 @@ What the earlier exercises built by hand, production code gets from a library:
   bitsandbytes Linear4bit: NF4 (4-bit NormalFloat levels, Dettmers et al. 2023 "QLoRA") or FP4,
     blocks of 64 with an absmax scale each, two values a byte.
 bitsandbytes quantises a weight when its Params object is moved to a device (`.to("cpu")` here).
-Check: `python tracker.py check w14.library`.
+Check: `python tracker.py check w14.library`
 """
 
 import copy
@@ -32,10 +32,11 @@ def torch_dynamic_int8(model: nn.Module) -> nn.Module:
     """A copy of `model` with every nn.Linear replaced by PyTorch's dynamic int8 linear
     (torch.ao.quantization.quantize_dynamic with {nn.Linear} and dtype torch.qint8).
 
-    The original model is not modified; the copy is in eval mode.
+    The original model is not modified (its train/eval mode included); the copy is in eval mode.
+    Example: nn.Sequential(nn.Linear(64, 36), nn.GELU(), nn.Linear(36, 20)) -> a copy holding two
+    torch.ao.nn.quantized.dynamic.Linear modules, within ~1% of the float model's outputs.
     """
-    # TODO(w14.library): deepcopy the model, eval(), then
-    #   torch.ao.quantization.quantize_dynamic with {nn.Linear} and torch.qint8.
+    # TODO(w14.library): return a dynamically int8-quantised copy of model
     raise NotImplementedError(
         "w14.library: write torch_dynamic_int8 in exercises/week14_quantization/library.py"
     )
@@ -47,10 +48,11 @@ def bnb_int8_linear(linear: nn.Linear) -> nn.Module:
     Build it with has_fp16_weights=False and threshold=0.0 (no outlier split: pure int8), set its
     weight to bnb.nn.Int8Params(the float weight, requires_grad=False, has_fp16_weights=False) and
     its bias to a copy of the bias, then `.to("cpu")`, which quantises. Its `weight` is then int8
-    of shape (out, in). The original layer is not modified.
+    of shape (out, in). The original layer is not modified; a Linear built with bias=False gives a
+    layer without bias (bias None).
+    Example: nn.Linear(64, 36) -> weight int8 (36, 64), outputs within ~1% of the float layer's.
     """
-    # TODO(w14.library): build bnb.nn.Linear8bitLt(has_fp16_weights=False, threshold=0.0), set
-    #   Int8Params weight and the bias, .to('cpu').
+    # TODO(w14.library): return linear as a bitsandbytes 8-bit layer
     raise NotImplementedError(
         "w14.library: write bnb_int8_linear in exercises/week14_quantization/library.py"
     )
@@ -62,10 +64,11 @@ def bnb_4bit_linear(linear: nn.Linear, quant_type: str = "nf4") -> nn.Module:
 
     Set its weight to bnb.nn.Params4bit(the float weight, requires_grad=False,
     quant_type=quant_type) and its bias to a copy, then `.to("cpu")`, which quantises: the weight
-    becomes uint8 with out * in / 2 bytes. The original layer is not modified.
+    becomes uint8 with out * in / 2 bytes. The original layer is not modified; a Linear built with
+    bias=False gives a layer without bias (bias None).
+    Example: nn.Linear(64, 36), "nf4" -> weight uint8 with 1152 entries, quant_type "nf4".
     """
-    # TODO(w14.library): build bnb.nn.Linear4bit(compute_dtype=torch.float32, quant_type=...),
-    #   set Params4bit weight and the bias, .to('cpu').
+    # TODO(w14.library): return linear as a bitsandbytes 4-bit layer of quant_type
     raise NotImplementedError(
         "w14.library: write bnb_4bit_linear in exercises/week14_quantization/library.py"
     )

@@ -7,7 +7,7 @@ cores run at up to twice the dense speed.
 
 References: Han et al. 2015, "Learning both Weights and Connections for Efficient Neural Networks";
 Mishra et al. 2021, "Accelerating Sparse Deep Neural Networks" (2:4).
-Check: `python tracker.py check w14.pruning`.
+Check: `python tracker.py check w14.pruning`
 """
 
 import torch
@@ -19,7 +19,8 @@ def magnitude_prune(w: torch.Tensor, sparsity: float) -> torch.Tensor:
 
     Args:
         w: float tensor of any shape (not modified).
-        sparsity: fraction in [0, 1] to remove (ValueError outside).
+        sparsity: fraction in [0, 1] to remove, both ends included (0: a copy, 1: all zeros);
+            ValueError outside, below 0 as well as above 1.
 
     Returns:
         Same shape and dtype; exactly k entries zeroed (more only if w already had zeros among the
@@ -27,8 +28,7 @@ def magnitude_prune(w: torch.Tensor, sparsity: float) -> torch.Tensor:
         position (any k of them).
     Example: w = [0.3, -0.1, 0.5, 0.05], sparsity 0.5 -> [0.3, 0.0, 0.5, 0.0].
     """
-    # TODO(w14.pruning): argsort |w| of the flattened copy and zero the first round(sparsity *
-    #   numel) indices.
+    # TODO(w14.pruning): return a copy of w without its smallest-magnitude fraction
     raise NotImplementedError(
         "w14.pruning: write magnitude_prune in exercises/week14_quantization/pruning.py"
     )
@@ -39,10 +39,10 @@ def prune_2_4(w: torch.Tensor) -> torch.Tensor:
     consecutive entries of each row (w[r, 4g : 4g+4]) and zeroing the other 2.
 
     in must be a multiple of 4 (else ValueError). On a tie the earlier position is kept.
-    Example: row [0.1, -0.9, 0.4, 0.2, 1.0, 2.0, -3.0, 0.5] -> [0, -0.9, 0.4, 0, 0, 2.0, -3.0, 0].
+    Example: row [0.1, -0.9, 0.4, 0.2, 1.0, 2.0, -3.0, 0.5] -> [0, -0.9, 0.4, 0, 0, 2.0, -3.0, 0];
+    row [1, 1, 1, 1] -> [1, 1, 0, 0]; row [-1, 1, 1, -1] -> [-1, 1, 0, 0].
     """
-    # TODO(w14.pruning): reshape to (out, in // 4, 4), keep the top-2 |w| of each group with a
-    #   mask, zero the rest.
+    # TODO(w14.pruning): return a copy of w with the 2:4 pattern described above
     raise NotImplementedError(
         "w14.pruning: write prune_2_4 in exercises/week14_quantization/pruning.py"
     )
@@ -51,9 +51,12 @@ def prune_2_4(w: torch.Tensor) -> torch.Tensor:
 def sparsity_report(model: nn.Module) -> dict[str, float]:
     """Fraction of exact zeros in each nn.Linear weight of `model`, by module name
     ("transformer.h.0.mlp.c_fc"), plus "total": zeros / entries over all those weights together
-    (weighted by size, not the mean of the fractions)."""
-    # TODO(w14.pruning): for every nn.Linear: zeros / numel of its weight; total = all zeros /
-    #   all entries.
+    (weighted by size, not the mean of the fractions).
+
+    Example: Linear "a" with 6 zeros of 12 and Linear "b" with none of 6 -> {"a": 0.5, "b": 0.0,
+    "total": 6 / 18 = 0.333}.
+    """
+    # TODO(w14.pruning): return the fraction of zeros of each Linear weight and overall
     raise NotImplementedError(
         "w14.pruning: write sparsity_report in exercises/week14_quantization/pruning.py"
     )

@@ -9,7 +9,7 @@ group-wise scales.
 
 References: Jacob et al. 2018, "Quantization and Training of Neural Networks for Efficient
 Integer-Arithmetic-Only Inference" (zero-point); Dettmers et al. 2022, "LLM.int8()" (absmax).
-Check: `python tracker.py check w14.int8`.
+Check: `python tracker.py check w14.int8`
 """
 
 import torch
@@ -33,8 +33,7 @@ def absmax_quantize(
     Example: w = [[0.5, -1.5], [2.0, 0.25]] per tensor: scale = 2/127, q = [[32, -95], [127, 16]]
     (0.5 * 63.5 = 31.75 -> 32, -1.5 * 63.5 = -95.25 -> -95, 0.25 * 63.5 = 15.875 -> 16).
     """
-    # TODO(w14.int8): scale = max|w| / 127 (per row with keepdim when per_channel; 1.0 where
-    #   0), q = round(w / scale) clamped to [-127, 127] as int8.
+    # TODO(w14.int8): return the symmetric int8 q and its scale(s) as described above
     raise NotImplementedError(
         "w14.int8: write absmax_quantize in exercises/week14_quantization/quantize.py"
     )
@@ -54,7 +53,7 @@ def affine_quantize(x: torch.Tensor, scale: torch.Tensor, zero_point: torch.Tens
 
     Example: scale 0.1, zero_point 10: x = [0.0, 0.5, -2.0, 30.0] -> q = [10, 15, 0, 255].
     """
-    # TODO(w14.int8): round(x / scale) + zero_point, clamp to [0, 255], then cast to uint8.
+    # TODO(w14.int8): return the uint8 q for these parameters, saturating, never wrapping
     raise NotImplementedError(
         "w14.int8: write affine_quantize in exercises/week14_quantization/quantize.py"
     )
@@ -83,8 +82,7 @@ def zeropoint_quantize(
     Example: w = [-1.0, 0.0, 1.55] per tensor: scale = 2.55/255 = 0.01, zero_point = 100,
     q = [0, 100, 255].
     """
-    # TODO(w14.int8): widen [min, max] to contain 0, scale = (hi - lo) / 255, zero_point =
-    #   round(-lo / scale), then affine_quantize.
+    # TODO(w14.int8): return q, scale and zero_point over w's range widened to contain 0
     raise NotImplementedError(
         "w14.int8: write zeropoint_quantize in exercises/week14_quantization/quantize.py"
     )
@@ -97,7 +95,7 @@ def dequantize(
 
     Example: q = [0, 100, 255], scale 0.01, zero_point 100 -> [-1.0, 0.0, 1.55].
     """
-    # TODO(w14.int8): (q as int32 - zero_point) * scale, as float32.
+    # TODO(w14.int8): return the float32 values that q stands for
     raise NotImplementedError(
         "w14.int8: write dequantize in exercises/week14_quantization/quantize.py"
     )
@@ -116,17 +114,25 @@ def group_quantize(w: torch.Tensor, group_size: int) -> tuple[torch.Tensor, torc
 
     Group g of row r holds w[r, g*group_size : (g+1)*group_size]. Dequantise with
     `group_dequantize`. Same error bound as absmax, with the scale of the element's own group.
+    group_size may be anything that divides in, in itself included (one group per row).
+    Example: w = [[0.5, -1.0, 0.0, 0.0]], group_size 2: scale = [[1/127, 1.0]] (the second group
+    is all zero), q = [[64, -127, 0, 0]] (0.5 * 127 = 63.5 rounds half to even: 64).
+
+    Raises:
+        ValueError: if in is not a multiple of group_size.
     """
-    # TODO(w14.int8): reshape to (out, in // group_size, group_size), absmax-quantise each
-    #   group, reshape q back.
+    # TODO(w14.int8): return absmax int8 q with one scale per group of a row
     raise NotImplementedError(
         "w14.int8: write group_quantize in exercises/week14_quantization/quantize.py"
     )
 
 
 def group_dequantize(q: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-    """(out, in) float32 from group_quantize's q (out, in) and scale (out, groups)."""
-    # TODO(w14.int8): multiply each group of q by its scale and reshape back to (out, in).
+    """(out, in) float32 from group_quantize's q (out, in) and scale (out, groups).
+
+    Example: q = [[64, -127, 0, 0]], scale = [[1/127, 1.0]] -> [[0.50394, -1.0, 0.0, 0.0]].
+    """
+    # TODO(w14.int8): return the float32 weight that q and its group scales stand for
     raise NotImplementedError(
         "w14.int8: write group_dequantize in exercises/week14_quantization/quantize.py"
     )

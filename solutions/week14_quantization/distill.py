@@ -6,7 +6,7 @@ the soft term by T^2 because its gradients shrink as 1/T^2, so the balance with 
 stays the same when T changes.
 
 Reference: Hinton, Vinyals & Dean 2015, "Distilling the Knowledge in a Neural Network".
-Check: `python tracker.py check w14.distill`.
+Check: `python tracker.py check w14.distill`
 """
 
 import torch
@@ -63,9 +63,15 @@ def distill_student(
 
     Step i uses batches[i % len(batches)] = (x, y); both models are called as model(x) and must
     return logits (B, T, V) (for the week-05 GPT wrap it: lambda x: gpt(x)[0] inside a Module, see
-    the check). The teacher runs in eval mode under torch.no_grad(); the student is left in train
-    mode. `optimizer` is anything with zero_grad() and step() over the student's parameters (a
-    torch.optim.AdamW in the project). Returns the loss of every step (floats).
+    the check). The teacher runs in eval mode under torch.no_grad(); the student is put in train
+    mode (whatever mode it came in) and left there. `optimizer` is anything with zero_grad() and
+    step() over the student's parameters (a torch.optim.AdamW in the project); each step runs
+    optimizer.zero_grad(), the backward of that step's distillation_loss (with the temperature and
+    alpha given here), then optimizer.step(), so every step uses its own gradient only.
+    Example: 3 batches and steps=7 use batches 0, 1, 2, 0, 1, 2, 0.
+
+    Returns:
+        the loss of every step (floats), before that step's update.
     """
     teacher.eval()
     student.train()

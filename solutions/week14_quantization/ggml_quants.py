@@ -10,7 +10,7 @@ A row of n values (n a multiple of 32) becomes n / 32 consecutive blocks.
 
 Reference: ggml-quants.c (quantize_row_q8_0_ref, quantize_row_q4_0_ref); the `gguf` package's
 gguf/quants.py reproduces it in numpy, which is the check's oracle.
-Check: `python tracker.py check w14.ggml_blocks`.
+Check: `python tracker.py check w14.ggml_blocks`
 """
 
 import numpy as np
@@ -19,7 +19,12 @@ QK = 32  # values per block
 
 
 def round_half_away(x: np.ndarray) -> np.ndarray:
-    """C's roundf: halves go away from zero (2.5 -> 3, -2.5 -> -3), unlike np.round (2.5 -> 2)."""
+    """C's roundf: halves go away from zero (2.5 -> 3, -2.5 -> -3), unlike np.round (2.5 -> 2).
+
+    Exact for every float32, including the largest one below 0.5: 0.49999997 -> 0 (floor(|x| +
+    0.5) would give 1, because 0.49999997 + 0.5 rounds up to 1.0 in float32).
+    Example: [0.5, -0.5, 1.5, 2.5, 0.49999997, 3.4999998] -> [1, -1, 2, 3, 0, 3].
+    """
     # subtle: floor(|x| + 0.5) is wrong for |x| = 0.49999997 (the sum rounds up to 1.0 in float32);
     # add the doubled fraction's floor instead, which is exact
     a = np.abs(x)
@@ -41,6 +46,8 @@ def quantize_q8_0(x: np.ndarray) -> np.ndarray:
     roundf rounding halves away from zero; stored as d in float16 (2 bytes) then the 32 int8 q.
     Multiply by id, do not divide by d: ggml does, and x / d rounds differently in rare cases.
     Forbidden while the check runs: gguf.quants (it is the oracle).
+    Example: a block [127, 2.5, -2.5, 0.5, 0, ..., 0]: d = 1.0, q = [127, 3, -3, 1, 0, ...]; bytes
+    00 3c (float16 1.0) then 7f 03 fd 01 00 ... (34 in all).
     """
     blocks = _blocks(x)
     d = np.abs(blocks).max(axis=1, keepdims=True) / np.float32(127)  # (N, 1) float32
@@ -53,7 +60,10 @@ def quantize_q8_0(x: np.ndarray) -> np.ndarray:
 
 
 def dequantize_q8_0(data: np.ndarray) -> np.ndarray:
-    """uint8 (..., m * 34) -> float32 (..., m * 32): x = float(d) * q per block."""
+    """uint8 (..., m * 34) -> float32 (..., m * 32): x = float(d) * q per block.
+
+    Example: a block with d = 0.5 (bytes 00 38) and q = [2, -4, 0, ...] -> [1.0, -2.0, 0.0, ...].
+    """
     blocks = np.ascontiguousarray(data, dtype=np.uint8).reshape(-1, 2 + QK)
     d = blocks[:, :2].copy().view(np.float16).astype(np.float32)  # (N, 1)
     q = blocks[:, 2:].copy().view(np.int8).astype(np.float32)
@@ -68,6 +78,9 @@ def quantize_q4_0(x: np.ndarray) -> np.ndarray:
     becomes 0, i.e. -8 after the offset); byte j (0..15) = q[j] | q[j + 16] << 4; stored as d in
     float16 (2 bytes) then the 16 bytes.
     Forbidden while the check runs: gguf.quants (it is the oracle).
+    Example: a block [-8, 2.5, -3.5, 0, ..., 0]: m = -8, d = 1, id = 1, q = [0, 11, 5, 8, ...]
+    (2.5 + 8.5 = 11 exactly: a tie goes up); a block [8, ..., -8, ...] has m = +8 (the first),
+    d = -1.
     """
     blocks = _blocks(x)
     idx = np.abs(blocks).argmax(axis=1)[:, None]
@@ -83,7 +96,10 @@ def quantize_q4_0(x: np.ndarray) -> np.ndarray:
 
 
 def dequantize_q4_0(data: np.ndarray) -> np.ndarray:
-    """uint8 (..., m * 18) -> float32 (..., m * 32): x = float(d) * (q - 8) per block."""
+    """uint8 (..., m * 18) -> float32 (..., m * 32): x = float(d) * (q - 8) per block.
+
+    Example: d = 1 and byte 0 = 0xB0 (low nibble 0, high nibble 11) -> x[0] = -8.0, x[16] = 3.0.
+    """
     blocks = np.ascontiguousarray(data, dtype=np.uint8).reshape(-1, 2 + QK // 2)
     d = blocks[:, :2].copy().view(np.float16).astype(np.float32)
     packed = blocks[:, 2:]

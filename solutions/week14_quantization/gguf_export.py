@@ -18,7 +18,7 @@ written as it is (the `gguf` writer reverses the numpy shape for you; never tran
   lm_head.weight                  output.weight              (tied to wte: written again)
 
 Reference: the GGUF spec (github.com/ggml-org/ggml/blob/master/docs/gguf.md) and llama.cpp's
-convert_hf_to_gguf.py (GPT2Model). Check: `python tracker.py check w14.gguf`.
+convert_hf_to_gguf.py (GPT2Model). Check: `python tracker.py check w14.gguf`
 """
 
 from pathlib import Path
@@ -126,6 +126,10 @@ def write_gguf(model: GPT, tok: BPETokenizer, path: str | Path, qtype: str = "F3
     Raises ValueError when qtype is unknown, the model's vocab_size is not len(tok), the pattern is
     neither GPT-2's nor GPT-4's, the tokenizer has no merge (llama.cpp needs one), or C is not a
     multiple of 32 for a block type.
+    Example: qtype "Q4_0" -> general.file_type 2 (MOSTLY_Q4_0), token_embd, output and each
+    block's four matmul weights as Q4_0 blocks; "F16" -> file_type 1 and those as float16; a
+    tokenizer whose only
+    special token is "<|endoftext|>" -> it is both bos_token_id and eos_token_id.
     """
     if qtype not in QTYPES:
         raise ValueError(f"qtype {qtype!r} is not one of {QTYPES}")
@@ -188,6 +192,8 @@ def read_gguf(path: str | Path) -> tuple[GPTConfig, dict[str, torch.Tensor]]:
     data is decoded with your dequantize_q8_0 / dequantize_q4_0. Names go back to the week-05
     ones, including "lm_head.weight" (= output.weight), so GPT(config).load_state_dict(state_dict)
     works; for F32 the round trip is exact.
+    Example: read_gguf(write_gguf(model, tok, p, "F32")) -> (model.config, a state dict with which
+    a new GPT gives exactly model's logits).
     """
     reader = GGUFReader(str(path))
 

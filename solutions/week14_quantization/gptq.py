@@ -9,7 +9,7 @@ the Cholesky factor of H^-1 giving the right rows of the shrinking inverse for f
 
 Reference: Frantar et al. 2023, "GPTQ: Accurate Post-Training Quantization for Generative
 Pre-trained Transformers" (Algorithm 1, without lazy batching or act-order).
-Check: `python tracker.py check w14.gptq`.
+Check: `python tracker.py check w14.gptq`
 """
 
 import torch
@@ -41,13 +41,16 @@ def gptq_quantize(
         w: (out, in) float weight (not modified).
         x: (N, in) float calibration inputs of this layer.
         bits: 2..8.
-        damp: relative dampening of step 2.
+        damp: relative dampening of step 2 (the argument's value, whatever it is).
 
     Returns:
         (out, in) float32 dequantised weight. Every entry is k * scale_row for an integer k in
         [-qmax, qmax]. When H is diagonal the updates are zero and the result equals rtn_quantize;
         otherwise the calibration output error ||x @ w_hat.T - x @ w.T|| is typically well below
         round-to-nearest's.
+
+    Example: x = diag(1, 2, ..., in) makes H diagonal: U[i, i+1:] = 0, no error reaches a later
+    column, and the result is rtn_quantize(w, bits) exactly.
     """
     qmax = 2 ** (bits - 1) - 1
     W = w.detach().double().clone()

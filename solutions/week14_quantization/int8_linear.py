@@ -7,7 +7,7 @@ of the scales brings it back to float. Exact integer sums are what int8 hardware
 CPUs) does fast.
 
 Reference: Dettmers et al. 2022, "LLM.int8(): 8-bit Matrix Multiplication for Transformers at Scale".
-Check: `python tracker.py check w14.int8_linear`.
+Check: `python tracker.py check w14.int8_linear`
 """
 
 import torch
@@ -31,7 +31,10 @@ def int8_matmul(x: torch.Tensor, q_w: torch.Tensor, w_scale: torch.Tensor) -> to
 
     Returns:
         (..., out) float32. So y / (x_scale * w_scale.T) is an integer matrix (up to float rounding):
-        every product was exact before the rescale.
+        every product was exact before the rescale. An all-zero row of x gives a zero row of y.
+
+    Example: x = [[1.0, -0.25]], q_w = [[2, 3]], w_scale = [[0.5]]: x_scale = 1/127, q_x = [127,
+    -32], acc = 127 * 2 - 32 * 3 = 158, y = [[158 / 127 * 0.5]] = [[0.6220]].
     """
     lead = x.shape[:-1]
     x2 = x.reshape(-1, x.shape[-1]).float()  # (N, in): one row per token
@@ -56,14 +59,16 @@ class Int8Linear(nn.Module):
 
     @classmethod
     def from_linear(cls, linear: nn.Linear) -> "Int8Linear":
-        """Quantise `linear.weight` per output channel with absmax_quantize; keep the bias in float.
+        """Quantise `linear.weight` per output channel with absmax_quantize; keep the bias in float
+        (None for a Linear built with bias=False).
 
         The original layer is left unchanged.
+        Example: nn.Linear(36, 20) -> q_w (20, 36) int8, w_scale (20, 1) float32, bias (20,).
         """
         q_w, w_scale = absmax_quantize(linear.weight.detach(), per_channel=True)
         return cls(q_w, w_scale, linear.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(..., in) float -> (..., out) float32."""
+        """(..., in) float -> (..., out) float32: int8_matmul, plus the bias if there is one."""
         y = int8_matmul(x, self.q_w, self.w_scale)
         return y if self.bias is None else y + self.bias

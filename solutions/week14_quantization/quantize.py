@@ -9,7 +9,7 @@ group-wise scales.
 
 References: Jacob et al. 2018, "Quantization and Training of Neural Networks for Efficient
 Integer-Arithmetic-Only Inference" (zero-point); Dettmers et al. 2022, "LLM.int8()" (absmax).
-Check: `python tracker.py check w14.int8`.
+Check: `python tracker.py check w14.int8`
 """
 
 import torch
@@ -118,6 +118,12 @@ def group_quantize(w: torch.Tensor, group_size: int) -> tuple[torch.Tensor, torc
 
     Group g of row r holds w[r, g*group_size : (g+1)*group_size]. Dequantise with
     `group_dequantize`. Same error bound as absmax, with the scale of the element's own group.
+    group_size may be anything that divides in, in itself included (one group per row).
+    Example: w = [[0.5, -1.0, 0.0, 0.0]], group_size 2: scale = [[1/127, 1.0]] (the second group
+    is all zero), q = [[64, -127, 0, 0]] (0.5 * 127 = 63.5 rounds half to even: 64).
+
+    Raises:
+        ValueError: if in is not a multiple of group_size.
     """
     out_features, in_features = w.shape
     if in_features % group_size:
@@ -131,7 +137,10 @@ def group_quantize(w: torch.Tensor, group_size: int) -> tuple[torch.Tensor, torc
 
 
 def group_dequantize(q: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-    """(out, in) float32 from group_quantize's q (out, in) and scale (out, groups)."""
+    """(out, in) float32 from group_quantize's q (out, in) and scale (out, groups).
+
+    Example: q = [[64, -127, 0, 0]], scale = [[1/127, 1.0]] -> [[0.50394, -1.0, 0.0, 0.0]].
+    """
     out_features, in_features = q.shape
     group_size = in_features // scale.shape[1]
     groups = q.float().reshape(out_features, -1, group_size) * scale.unsqueeze(-1)
