@@ -247,3 +247,14 @@ def test_blocklist_hits(text, expected, cause):
         f"blocklist_hits({text!r}, ['ass', 'Damn']): expected {expected}, got {got}\n"
         f"  likely cause: {cause}"
     )
+
+
+def test_blocklist_words_are_unicode_word_runs():
+    """A word is a run of \\w characters: letters of any script, digits and "_" belong to it, so
+    "Ärger" is one word (lower-cased "ärger") and "ass2", "ass_hat" hold no "ass"."""
+    got = mod.blocklist_hits("Ein Ärger, ass2 und ass_hat.", ["ärger", "ass"])
+    assert got == ["ärger"], (
+        f"blocklist_hits('Ein Ärger, ass2 und ass_hat.', ['ärger', 'ass']): expected ['ärger'], "
+        f"got {got}\n  likely cause: a word is a maximal run of \\w (re.findall(r'\\w+', ...)): "
+        "non-ASCII letters, digits and '_' are part of it"
+    )

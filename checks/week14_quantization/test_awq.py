@@ -7,6 +7,7 @@ rtn_quantize(w * s) / s for the returned s; (4) with outlier channels the error 
 round-to-nearest's (bound 0.7x; the reference reaches ~0.35x here) and alpha > 0.
 """
 
+import pytest
 import torch
 
 from checks.week14_quantization.support import outlier_inputs, output_error
@@ -87,19 +88,21 @@ def search_reference(w: torch.Tensor, x: torch.Tensor, bits: int, n_grid: int):
     return best[1:]
 
 
-def test_the_search_returns_a_grid_point_and_its_scales():
+@pytest.mark.parametrize("bits", [4, 3])
+def test_the_search_returns_a_grid_point_and_its_scales(bits):
     """n_grid = 7 (not the default) on inputs with outlier channels and a dead channel (always 0,
     so mean|x| = 0 there: clamped to 1e-4): alpha must be a grid point k / 7, k = 0..6, and with s
     (normalised by sqrt(max(s) * min(s))) and w_hat exactly those of the docstring's search."""
     w = weight(5)
     x = outlier_inputs(200, 36, seed=6, correlated=False)
     x[:, 9] = 0.0
-    w_hat, s, alpha = mod.awq_quantize(w, x, bits=4, n_grid=7)
-    exp_alpha, exp_s, exp_w_hat = search_reference(w, x, 4, 7)
+    w_hat, s, alpha = mod.awq_quantize(w, x, bits=bits, n_grid=7)
+    exp_alpha, exp_s, exp_w_hat = search_reference(w, x, bits, 7)
     on_grid = any(abs(alpha - k / 7) < 1e-9 for k in range(7))
     assert on_grid and abs(alpha - exp_alpha) < 1e-9, (
-        f"awq_quantize(n_grid=7) returned alpha {alpha}, expected {exp_alpha} (grid points k / 7 "
-        "for k = 0 .. 6)\n  likely cause: the grid is alpha = k / n_grid with the n_grid argument "
+        f"awq_quantize(bits={bits}, n_grid=7) returned alpha {alpha}, expected {exp_alpha} (grid "
+        "points k / 7 for k = 0 .. 6)\n  likely cause: quantise with the bits argument; the grid "
+        "is alpha = k / n_grid with the n_grid argument "
         "(0 included, 1 not); s = mean over tokens of |x| per input channel, raised to alpha and "
         "clamped to >= 1e-4 (input channel 9 is dead: mean|x| = 0, and 0 ** alpha = 0 would divide "
         "by zero for every alpha > 0)"
@@ -121,6 +124,6 @@ def test_the_search_returns_a_grid_point_and_its_scales():
         w_hat,
         exp_w_hat,
         what="awq_quantize(n_grid=7) w_hat",
-        hint="w_hat = rtn_quantize(w * s, bits) / s for the chosen s",
+        hint="w_hat = rtn_quantize(w * s, bits) / s for the chosen s, with the bits argument",
         atol=1e-5,
     )
