@@ -18,7 +18,8 @@ written as it is (the `gguf` writer reverses the numpy shape for you; never tran
   lm_head.weight                  output.weight              (tied to wte: written again)
 
 Reference: the GGUF spec (github.com/ggml-org/ggml/blob/master/docs/gguf.md) and llama.cpp's
-convert_hf_to_gguf.py (GPT2Model). Check: `python tracker.py check w14.gguf`
+convert_hf_to_gguf.py (GPT2Model).
+Check: `python tracker.py check w14.gguf`
 """
 
 from pathlib import Path
