@@ -106,7 +106,9 @@ class LlamaEngine:
             )
         rid = self._next_id
         self._next_id += 1
-        self.sequences[rid] = _Sequence(rid, list(prompt), params.max_new_tokens, params.eos_token_id)
+        self.sequences[rid] = _Sequence(
+            rid, list(prompt), params.max_new_tokens, params.eos_token_id
+        )
         self.params[rid] = params
         self.generators[rid] = None
         self._waiting.append(rid)
