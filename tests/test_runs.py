@@ -52,7 +52,9 @@ def tiny_gpt(vocab: int, bias: bool, seed: int = 0) -> GPT:
 @pytest.mark.parametrize("bias", [True, False])
 def test_save_then_load_gives_the_same_model_and_tokenizer(tmp_path, bpe, bias):
     model = tiny_gpt(len(bpe), bias)
-    folder = save_run(tmp_path / "run", model, bpe, made_by="test", base="nothing", metrics={"a": 1})
+    folder = save_run(
+        tmp_path / "run", model, bpe, made_by="test", base="nothing", metrics={"a": 1}
+    )
     assert is_run(folder)
     card = read_card(folder)
     assert (card["made_by"], card["base"], card["metrics"]) == ("test", "nothing", {"a": 1})
