@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from roadmap import ROOT
-from roadmap.impl import TREES, set_tree
+from roadmap.impl import TREES, current_tree, set_tree
 
 from .capstone.hashing import code_digest, file_digest, hash_of
 
@@ -106,7 +106,7 @@ def base_run(size: str = "course", tree: str | None = None, say=print) -> Path:
     from .runs import is_run
     from .week09_training.train import train
 
-    tree = tree or os.environ.get("LLM_IMPL", "solutions")
+    tree = tree or current_tree()  # the tree the project runs: yours unless --impl solutions
     cfg = base_config(size, tree)
     out = Path(cfg.out_dir)
     if is_run(out):
