@@ -57,8 +57,9 @@ def test_bootstrap_uses_the_stated_draws_and_linear_quantiles():
     }
     cause = next(
         (c for c, alts in causes.items() if any(np.allclose(got, a, atol=1e-12) for a in alts)),
-        "draw rng.integers(0, n, size=(n_resamples, n)) from np.random.default_rng(seed) and "
-        "read np.quantile (linear interpolation) at alpha / 2 and 1 - alpha / 2",
+        "resample n items with replacement: rng.integers(0, n, size=(n_resamples, n)) from "
+        "np.random.default_rng(seed); read np.quantile (linear interpolation) at alpha / 2 and "
+        "1 - alpha / 2",
     )
     assert np.allclose(got, (x.mean(), low, high), atol=1e-12, rtol=0), (
         f"bootstrap_ci(23 values, n_resamples=37, alpha=0.1, seed=4) = {got}, expected "
