@@ -247,3 +247,30 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def gpt2_shaped_model(folder, texts: list[str], n_positions: int = 128):
+    """A GPT-2-family model as the Hugging Face hub ships one, made offline: a 2-layer
+    GPT2LMHeadModel (C=32, random weights, seed 0) and a byte-level BPE of 300 ids trained on
+    `texts` (<|endoftext|> its only special, id 0), saved as GPT-2's files are: config.json,
+    model.safetensors, vocab.json, merges.txt. For checks of `--base` with a Hugging Face model."""
+    import torch
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    folder.mkdir()
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(texts, vocab_size=300, special_tokens=["<|endoftext|>"])
+    bpe.save_model(str(folder))
+    torch.manual_seed(0)
+    config = GPT2Config(
+        n_layer=2,
+        n_head=2,
+        n_embd=32,
+        n_positions=n_positions,
+        vocab_size=bpe.get_vocab_size(),
+        bos_token_id=0,
+        eos_token_id=0,
+    )
+    GPT2LMHeadModel(config).save_pretrained(folder)
+    return folder

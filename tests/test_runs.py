@@ -25,6 +25,7 @@ from course.runs import (
     save_run,
 )
 from roadmap import ROOT
+from roadmap.checking import gpt2_shaped_model
 from solutions.week05_gpt.model import GPT, GPTConfig
 from solutions.week06_tokenizers.tokenizer import BPETokenizer
 
@@ -85,26 +86,9 @@ def test_transformers_reads_a_run_as_it_is(tmp_path, bpe):
     assert (hf_tok.eos_token, hf_tok.pad_token) == ("<|im_end|>", "<PAD>")
 
 
-def gpt2_shaped_dir(folder):
-    """A GPT-2-family model as the hub ships it: GPT2LMHeadModel weights, vocab.json + merges.txt,
-    random weights (no network here)."""
-    transformers = pytest.importorskip("transformers")
-    from tokenizers import ByteLevelBPETokenizer
-
-    bl = ByteLevelBPETokenizer()
-    bl.train_from_iterator([TEXT], vocab_size=300, special_tokens=["<|endoftext|>"])
-    folder.mkdir()
-    bl.save_model(str(folder))
-    config = transformers.GPT2Config(
-        n_layer=2, n_head=2, n_embd=32, n_positions=64, vocab_size=bl.get_vocab_size()
-    )
-    torch.manual_seed(0)
-    transformers.GPT2LMHeadModel(config).save_pretrained(folder)
-    return folder, transformers
-
-
 def test_a_gpt2_family_directory_loads_and_grows_chat_specials(tmp_path):
-    folder, transformers = gpt2_shaped_dir(tmp_path / "gpt2-like")
+    transformers = pytest.importorskip("transformers")
+    folder = gpt2_shaped_model(tmp_path / "gpt2-like", [TEXT], n_positions=64)
     model, tok = load_run(folder)
     hf = transformers.GPT2LMHeadModel.from_pretrained(folder).eval()
     hf_tok = transformers.AutoTokenizer.from_pretrained(folder)

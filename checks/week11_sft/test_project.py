@@ -13,6 +13,7 @@ import pytest
 
 from course.data import fixture_path
 from course.runs import load_run
+from roadmap.checking import gpt2_shaped_model
 from roadmap.impl import load
 from roadmap.project import load_project
 
@@ -54,32 +55,6 @@ def test_project_writes_answers_losses_eval_packing_and_the_tuned_run(tmp_path):
     assert "runs/base/short-" in card["base"].replace("\\", "/"), (
         f"run.json names base {card['base']!r}, not the short course base"
     )
-
-
-def gpt2_shaped_model(folder, texts: list[str]):
-    """A 2-layer GPT2LMHeadModel (C=32, random weights) with a byte-level BPE of 300 ids trained
-    on `texts` (<|endoftext|> its only special), saved as GPT-2's hub files are: config.json,
-    model.safetensors, vocab.json, merges.txt."""
-    import torch
-    from tokenizers import ByteLevelBPETokenizer
-    from transformers import GPT2Config, GPT2LMHeadModel
-
-    folder.mkdir()
-    bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(texts, vocab_size=300, special_tokens=["<|endoftext|>"])
-    bpe.save_model(str(folder))
-    torch.manual_seed(0)
-    config = GPT2Config(
-        n_layer=2,
-        n_head=2,
-        n_embd=32,
-        n_positions=128,
-        vocab_size=bpe.get_vocab_size(),
-        bos_token_id=0,
-        eos_token_id=0,
-    )
-    GPT2LMHeadModel(config).save_pretrained(folder)
-    return folder
 
 
 @pytest.mark.timeout(240)

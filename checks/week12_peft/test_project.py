@@ -10,10 +10,10 @@ online.
 import json
 
 import pytest
-import torch
 
 from course.data import fixture_path
 from course.runs import load_run
+from roadmap.checking import gpt2_shaped_model
 from roadmap.impl import load
 from roadmap.project import load_project
 
@@ -69,31 +69,6 @@ def test_project_writes_the_comparison_and_the_merged_lora_run(tmp_path):
     assert "Base: " in table and "runs/base/short-" in table.replace("\\", "/"), (
         f"comparison.md does not name the short course base it started from:\n{table[:600]}"
     )
-
-
-def gpt2_shaped_model(folder, texts: list[str]):
-    """A 2-layer GPT2LMHeadModel (C=32, random weights) with a byte-level BPE of 300 ids trained
-    on `texts` (<|endoftext|> its only special), saved as GPT-2's hub files are: config.json,
-    model.safetensors, vocab.json, merges.txt."""
-    from tokenizers import ByteLevelBPETokenizer
-    from transformers import GPT2Config, GPT2LMHeadModel
-
-    folder.mkdir()
-    bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(texts, vocab_size=300, special_tokens=["<|endoftext|>"])
-    bpe.save_model(str(folder))
-    torch.manual_seed(0)
-    config = GPT2Config(
-        n_layer=2,
-        n_head=2,
-        n_embd=32,
-        n_positions=128,
-        vocab_size=bpe.get_vocab_size(),
-        bos_token_id=0,
-        eos_token_id=0,
-    )
-    GPT2LMHeadModel(config).save_pretrained(folder)
-    return folder
 
 
 @pytest.mark.timeout(240)

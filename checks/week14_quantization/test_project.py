@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from course.data import fixture_path
+from roadmap.checking import gpt2_shaped_model
 from roadmap.impl import load
 from roadmap.project import load_project
 
@@ -55,38 +56,13 @@ def test_project_writes_the_table_the_plot_and_the_gguf_files(tmp_path):
     )
 
 
-def gpt2_shaped_model(folder, text: str):
-    """A 2-layer GPT2LMHeadModel (C=32, random weights) with a byte-level BPE of 300 ids trained
-    on `text`, saved as GPT-2's hub files are: config.json, model.safetensors, vocab.json,
-    merges.txt."""
-    from tokenizers import ByteLevelBPETokenizer
-    from transformers import GPT2Config, GPT2LMHeadModel
-
-    folder.mkdir()
-    bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(text.splitlines(), vocab_size=300, special_tokens=["<|endoftext|>"])
-    bpe.save_model(str(folder))
-    torch.manual_seed(0)
-    config = GPT2Config(
-        n_layer=2,
-        n_head=2,
-        n_embd=32,
-        n_positions=128,
-        vocab_size=bpe.get_vocab_size(),
-        bos_token_id=0,
-        eos_token_id=0,
-    )
-    GPT2LMHeadModel(config).save_pretrained(folder)
-    return folder
-
-
 def test_project_starts_from_a_gpt2_family_hugging_face_model(tmp_path):
     pytest.importorskip(
         "transformers", reason="--base with a Hugging Face model needs the hf extra"
     )
     quantize.absmax_quantize(torch.ones(2, 3))
     text = fixture_path("week14", "tiny_wiki.txt").read_text(encoding="utf-8")
-    base = gpt2_shaped_model(tmp_path / "gpt2-tiny", text)
+    base = gpt2_shaped_model(tmp_path / "gpt2-tiny", text.splitlines())
     table = run_project(tmp_path / "out", "--base", str(base))
     assert f"Base: `{base}`" in table and "V=300" in table, (
         f"quantization.md does not describe the --base model (300 ids):\n{table[:600]}"
