@@ -136,7 +136,8 @@ def test_parameters_without_a_gradient_are_skipped():
             assert torch.allclose(g, torch.full_like(g, 1.5)), (
                 f"rank {rank}: gradients rank + 1 averaged over 2 ranks give {g.flatten()[:3]}, "
                 "expected 1.5 everywhere\n  likely cause: skip parameters whose .grad is None, "
-                "average the others (sum / world size)"
+                "average the others (sum / world size) and copy the averaged slices back into each "
+                ".grad, so every rank holds the full-batch gradient"
             )
 
 
