@@ -148,3 +148,22 @@ def test_the_short_base_is_built_once_and_found_by_its_hash(monkeypatch):
         "course.week09_training.train.train", lambda cfg: pytest.fail("rebuilt a cached base")
     )
     assert base.base_run("short", "solutions", say=lambda _: None) == first
+
+
+def test_llm_serve_never_serves_random_weights_unasked(tmp_path):
+    """No run yet and no --random: llm-serve stops with how to make a model, not a random one;
+    with runs, the capstone's final run comes first, else the newest."""
+    from course.week18_serving.serve import newest_model
+
+    with pytest.raises(SystemExit) as stop:
+        newest_model(tmp_path)
+    message = str(stop.value)
+    assert "no trained model" in message and "--random" in message, message
+    assert "capstone --short" in message, message
+    bpe = BPETokenizer.train(TEXT[:2000], 260, special_tokens=CHAT_SPECIALS)
+    model = tiny_gpt(len(bpe), False)
+    final = save_run(tmp_path / "capstone" / "dpo" / "run", model, bpe, made_by="capstone dpo")
+    save_run(tmp_path / "week11_sft", model, bpe, made_by="later")
+    assert newest_model(tmp_path) == final
+    final.joinpath("run.json").unlink()
+    assert newest_model(tmp_path) == tmp_path / "week11_sft"

@@ -246,14 +246,3 @@ def test_llm_serve_stops_within_2_s_and_says_so():
             f"output:\n{output[-1500:]}"
         )
         assert "RANDOM WEIGHTS" in output, f"--random must say so at start:\n{output[-1500:]}"
-
-
-def test_llm_serve_never_serves_random_weights_unasked(tmp_path):
-    """No run yet and no --random: llm-serve stops with how to make a model, not a random one."""
-    from course.week18_serving.serve import newest_model
-
-    with pytest.raises(SystemExit) as stop:
-        newest_model(tmp_path)
-    message = str(stop.value)
-    assert "no trained model" in message and "--random" in message, message
-    assert "capstone --short" in message, message
