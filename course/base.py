@@ -7,8 +7,8 @@
 Each size is a week-09 TrainConfig (BASES). Its folder, runs/base/<size>-<hash>/, is a run
 (course/runs.py) named by a content hash of the settings, the bytes of the training text and the
 week-05/06/09 source files of the tree that builds it: the first project that needs it trains it
-(about 3 minutes for "course" on two cores, seconds for "short"), every later one loads it. Edit your
-week-09 code and the next project trains a new base from it.
+(about 3 minutes for "course" on two quiet cores, seconds for "short"); every later one loads it.
+Edit your week-09 code and the next project trains a new base from it.
 
 A project's `--base` takes this default ("course", or "short" with --short), a run directory
 (any week's output, `runs/capstone/dpo/run`) or a GPT-2-family Hugging Face model (`gpt2`, online).

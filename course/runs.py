@@ -5,7 +5,7 @@ A run directory is a Hugging Face `GPT2LMHeadModel` directory with its tokenizer
     config.json             GPT2Config (architecture)            } AutoModelForCausalLM and
     model.safetensors       the weights (GPT-2 names, tied head) } AutoTokenizer load it as it is
     tokenizer.json          byte-level BPE (HF tokenizers), special tokens included
-    tokenizer_config.json   eos / pad tokens and, when the chat specials are there, the ChatML template
+    tokenizer_config.json   eos / pad tokens; the ChatML template when the chat specials are there
     run.json                the card: what made it, from which base, its metrics (written last)
 
 `save_run(dir, model, tok, made_by=..., base=..., metrics=...)` writes one; `load_run(source)` reads
@@ -426,7 +426,8 @@ def load_run(source: str | Path) -> tuple[GPT, RunTokenizer]:
             if (folder / "ckpt.pt").is_file():
                 raise RunError(
                     f"{folder} holds a training checkpoint (ckpt.pt) but no run: runs are written "
-                    "at the end of training (config.json, model.safetensors, tokenizer.json, run.json)"
+                    "at the end of training (config.json, model.safetensors, tokenizer.json, "
+                    "run.json)"
                 )
             raise RunError(f"{folder}: no model here (config.json + model.safetensors)")
         if has_weights and (folder / "tokenizer.json").is_file():

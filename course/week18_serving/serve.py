@@ -9,9 +9,10 @@
 
 With no --model, llm-serve serves the learner's newest model: the capstone's final stage
 (runs/capstone/dpo/run) when it exists, else the newest run under runs/ ($LLM_RUNS_DIR if set;
-week 09's trainer, the course base and the weeks' projects each write one). A random model is served only with --random, and
-then /v1/models ("random_weights": true) and the UI say so plainly. An answer ends at the
-tokenizer's end of turn: <|im_end|> for a chat tokenizer, else <|endoftext|> (--eos TOKEN: another).
+week 09's trainer, the course base and the weeks' projects each write one). A random model is
+served only with --random, and then /v1/models ("random_weights": true) and the UI say so
+plainly. An answer ends at the tokenizer's end of turn: <|im_end|> for a chat tokenizer, else
+<|endoftext|> (--eos TOKEN: another).
 
 The API is at http://HOST:PORT/v1 (try the official client: OpenAI(base_url=..., api_key=...)),
 the UI at http://HOST:PORT/ui, /health and /stats beside them. Binds 127.0.0.1 unless --host is
