@@ -117,9 +117,11 @@ def base_run(size: str = "course", tree: str | None = None, say=print) -> Path:
     set_tree(tree)
     try:
         train(dataclasses.replace(cfg, resume=True))  # a killed build continues
-    finally:
+    finally:  # the caller's tree again (or none, as before)
         if previous:
             set_tree(previous)
+        else:
+            os.environ.pop("LLM_IMPL", None)
     say(f"base: {size} base ready in {time.perf_counter() - start:.0f} s")
     return out
 

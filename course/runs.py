@@ -58,9 +58,7 @@ class RunTokenizer:
     """
 
     def __init__(self, hf, chat_template: str | None = None):
-        import json as _json
-
-        spec = _json.loads(hf.to_str())
+        spec = json.loads(hf.to_str())
         if (spec.get("decoder") or {}).get("type") != "ByteLevel":
             raise RunError("the tokenizer is not a byte-level BPE (GPT-2 family): not supported")
         self.hf = hf
