@@ -138,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--week", default=None)
     s.add_argument("--sample", action="store_true", help="one mistake per exercise (CI)")
+    s.add_argument(
+        "--exercise", default=None, help="only this exercise's mistakes (e.g. w06.unigram)"
+    )
     s.add_argument("--timeout", type=float, default=60.0)
     s.set_defaults(func=cmd_mistakes)
     s = sub.add_parser(

@@ -125,9 +125,14 @@ def _run_one(copy: Path, mistake: Mistake, checks: list[str], timeout: float) ->
 
 
 def run_battery(
-    weeks: list[Week], sample: bool = False, timeout: float = 60.0, say=print
+    weeks: list[Week],
+    sample: bool = False,
+    timeout: float = 60.0,
+    say=print,
+    only: str | None = None,
 ) -> list[Outcome]:
-    """Apply every mistake of `weeks` in a temporary copy and run that exercise's checks."""
+    """Apply every mistake of `weeks` (of exercise `only` if given) in a temporary copy and run that
+    exercise's checks."""
     outcomes: list[Outcome] = []
     with tempfile.TemporaryDirectory(prefix="llm-mistakes-") as tmp:
         copy = Path(tmp) / "repo"
@@ -136,7 +141,7 @@ def run_battery(
             checks = {item.id: item.checks for item in week.exercises}
             done: set[str] = set()
             for mistake in load_mistakes(week):
-                if sample and mistake.exercise in done:
+                if (sample and mistake.exercise in done) or (only and mistake.exercise != only):
                     continue
                 done.add(mistake.exercise)
                 outcome = _run_one(copy, mistake, checks.get(mistake.exercise, []), timeout)

@@ -34,11 +34,14 @@ def cmd_verify(args, manifest: Manifest) -> int:
 def cmd_mistakes(args, manifest: Manifest) -> int:
     from roadmap.mistakes import run_battery, table
 
+    only = getattr(args, "exercise", None)
+    if only and not args.week:
+        args.week = only.split(".")[0].lstrip("w")
     weeks = [manifest.week(args.week)] if args.week else manifest.ready_weeks()
     say(
         f"applying known mistakes to a copy of the reference ({'one per exercise' if args.sample else 'all'})"
     )
-    outcomes = run_battery(weeks, sample=args.sample, timeout=args.timeout, say=say)
+    outcomes = run_battery(weeks, args.sample, args.timeout, say, only)
     print(table(outcomes))
     bad = [o for o in outcomes if o.status != "caught"]
     return 1 if bad else 0
