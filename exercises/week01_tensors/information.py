@@ -1,6 +1,7 @@
-"""Entropy, KL divergence and perplexity: how to read a loss in nats.
+"""Entropy, KL divergence and perplexity: how to read a loss in nats; then joint and conditional
+entropy and mutual information of two variables from their joint table.
 
-Check: `python tracker.py check w01.information`
+Check: `python tracker.py check w01.information` (then w01.mutual_information)
 """
 
 import math
@@ -52,4 +53,73 @@ def perplexity(mean_nll: float | torch.Tensor) -> float:
     # TODO(w01.information): turn a mean NLL in nats into its perplexity
     raise NotImplementedError(
         "w01.information: write perplexity in exercises/week01_tensors/information.py"
+    )
+
+
+def joint_entropy(joint: torch.Tensor) -> torch.Tensor:
+    """H(X, Y) = -sum_xy p(x, y) log p(x, y) in nats of a joint table.
+
+    Args:
+        joint: a floating tensor (..., X, Y) of non-negative weights: probabilities or counts. Each
+            (X, Y) table is normalised to sum 1 first, so counts and probabilities give the same
+            answer. Rows index X, columns index Y. Cells with p = 0 count as 0 (0 log 0 = 0).
+
+    Example: joint_entropy(tensor([[1/4, 1/4], [0, 1/2]])) = -(2 * 1/4 ln 1/4 + 1/2 ln 1/2) =
+    1.0397; a (1, Y) table is a single distribution, so joint_entropy(tensor([[1., 3.]])) =
+    H([1/4, 3/4]) = 0.5623.
+
+    Returns:
+        shape (...): one entropy per table.
+
+    Raises:
+        ValueError: a negative entry, or a table whose entries are all 0 (no distribution).
+    """
+    # TODO(w01.mutual_information): the entropy of each normalised table, finite at 0 cells
+    raise NotImplementedError(
+        "w01.mutual_information: write joint_entropy in exercises/week01_tensors/information.py"
+    )
+
+
+def conditional_entropy(joint: torch.Tensor) -> torch.Tensor:
+    """H(Y | X) in nats: how uncertain Y (the columns) stays once X (the row) is known.
+
+    H(Y | X) = -sum_xy p(x, y) log p(y | x) = H(X, Y) - H(X). The same input rules as
+    joint_entropy (any non-negative weights (..., X, Y), normalised per table; rows are X).
+    It is 0 when each row has one non-zero cell (Y is a function of X) and H(Y) when X and Y are
+    independent. Not symmetric: H(X | Y) is conditional_entropy(joint.transpose(-2, -1)).
+
+    Example: for [[1/4, 1/4], [0, 1/2]], H(X, Y) = 1.0397 and H(X) = ln 2 = 0.6931, so
+    H(Y | X) = 0.3466 (while H(X | Y) = 1.0397 - H([1/4, 3/4]) = 0.4774).
+
+    Returns:
+        shape (...).
+
+    Raises:
+        ValueError: as joint_entropy.
+    """
+    # TODO(w01.mutual_information): how uncertain the column stays once the row is known
+    raise NotImplementedError(
+        "w01.mutual_information: write conditional_entropy in exercises/week01_tensors/information.py"
+    )
+
+
+def mutual_information(joint: torch.Tensor) -> torch.Tensor:
+    """I(X; Y) in nats: how much knowing X tells about Y, from a joint table (..., X, Y).
+
+    I(X; Y) = sum_xy p(x, y) log(p(x, y) / (p(x) p(y))) = H(Y) - H(Y | X) = H(X) - H(X | Y).
+    Symmetric in X and Y, 0 for independent variables, at most min(H(X), H(Y)), never negative:
+    a value that rounding pushes below 0 is returned as exactly 0. Input rules as joint_entropy.
+
+    Example: [[1/2, 0], [0, 1/2]] (Y = X, a fair bit) gives ln 2 = 0.6931; [[1/4, 1/4], [1/4, 1/4]]
+    gives 0; [[1/4, 1/4], [0, 1/2]] gives H([1/4, 3/4]) - 0.3466 = 0.2158.
+
+    Returns:
+        shape (...).
+
+    Raises:
+        ValueError: as joint_entropy.
+    """
+    # TODO(w01.mutual_information): the information X and Y share, never negative
+    raise NotImplementedError(
+        "w01.mutual_information: write mutual_information in exercises/week01_tensors/information.py"
     )
