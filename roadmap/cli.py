@@ -14,6 +14,7 @@ from roadmap.commands.maintain import (
     cmd_readme,
     cmd_verify,
 )
+from roadmap.commands.reflect import cmd_reflect
 from roadmap.commands.reset import cmd_reset
 from roadmap.commands.run import cmd_check, cmd_project, cmd_status
 from roadmap.commands.watch import cmd_watch
@@ -73,6 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("solution", help="show the reference for an exercise (recorded as a peek)")
     s.add_argument("id")
     s.set_defaults(func=cmd_solution)
+    s = sub.add_parser(
+        "reflect",
+        help="a week's reflection questions (answered or not) in its log; all weeks' counts",
+    )
+    s.add_argument(
+        "week", nargs="?", help="a week (2, 02, week02_bigram); none: every week's count"
+    )
+    s.set_defaults(func=cmd_reflect)
     s = sub.add_parser(
         "reset", help="restore an exercise's original stub functions (your file is backed up)"
     )

@@ -56,6 +56,7 @@ class Week:
     summary: str
     exercises: list[Exercise]
     project: Exercise | None
+    reflection: list[str] = field(default_factory=list)  # questions for logs/weekNN.md
 
     @property
     def ready(self) -> bool:
@@ -160,6 +161,7 @@ def load_manifest(root: Path = MANIFEST_DIR) -> Manifest:
                 summary=w.get("summary", ""),
                 exercises=[_item(e, w, "exercise") for e in w.get("exercises", [])],
                 project=_item(project, w, "project") if project else None,
+                reflection=[unwrap(q) for q in w.get("reflection", [])],
             )
         )
     return Manifest(weeks)

@@ -1,7 +1,8 @@
 """The learner's record: progress/progress.json, progress/PROGRESS.md and the auto section of logs/weekNN.md.
 
 Every write is atomic (temp file + rename), and a log's text outside its two marker lines is the
-learner's and is kept byte for byte.
+learner's and is kept byte for byte: the tracker only inserts the week's reflection questions the
+log lacks (roadmap/reflection.py), never changing a line that is there.
 """
 
 import datetime as dt
@@ -214,15 +215,18 @@ def render_log_section(week: Week, progress: Progress) -> str:
     return "\n".join(lines)
 
 
-def update_log(week: Week, progress: Progress) -> Path:
-    """Rewrite the auto section of logs/weekNN.md; everything else in the file is kept as it is."""
-    path = LOGS_DIR / f"week{week.label}.md"
+def update_log(week: Week, progress: Progress, path: Path | None = None) -> Path:
+    """Rewrite the auto section of logs/weekNN.md (or `path`) and add the week's reflection
+    questions the log lacks (roadmap/reflection.py); every other byte of the file is kept."""
+    from roadmap.reflection import add_questions  # it reads this module's markers
+
+    path = path or LOGS_DIR / f"week{week.label}.md"
     section = render_log_section(week, progress)
     if not path.exists():
         text = (
             f"# Week {week.label} — {week.title}\n\n{section}\n\n## My notes\n\n"
             "Write what you learned, what confused you, and what you would try next. The tracker never "
-            "touches anything outside the marked section.\n"
+            "changes anything outside the marked section; it only adds the week's questions below.\n"
         )
     else:
         with open(
@@ -236,7 +240,7 @@ def update_log(week: Week, progress: Progress) -> Path:
         else:
             # no intact marker pair (edited away?): add a fresh section on top and keep every byte below it
             text = section + "\n\n" + text
-    atomic_write(path, text)
+    atomic_write(path, add_questions(text, week.reflection))
     return path
 
 

@@ -1,6 +1,7 @@
 """`python tracker.py verify`: the maintainers' proof that the course is consistent.
 
-1. The manifest: unique ids, files and checks exist, three hints, known prerequisites, TODO lines.
+1. The manifest: unique ids, files and checks exist, three hints, known prerequisites, TODO lines,
+   3-5 reflection questions per ready week.
 2. Twins: each exercise file and its solution have the same imports, signatures, docstrings and given
    code (compared as ASTs with the learner's function bodies removed).
 3. Every check passes on the solutions, and every exercise reports todo as shipped, within
@@ -27,7 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from roadmap import ROOT
-from roadmap.manifest import Exercise, Manifest
+from roadmap.manifest import Exercise, Manifest, Week
 from roadmap.mistakes import check_battery
 from roadmap.notebook import handout_path, path_for, render
 
@@ -108,6 +109,7 @@ def check_manifest(manifest: Manifest) -> list[str]:
             problems.append(
                 f"curriculum/{week.slug}.toml: week {week.label} is ready but has no [project]"
             )
+        problems += reflection_problems(week)
         for tree in ("exercises", "solutions", "checks"):
             init = ROOT / tree / week.slug / "__init__.py"
             if not init.exists():
@@ -158,6 +160,25 @@ def check_manifest(manifest: Manifest) -> list[str]:
                 problems.append(
                     f"{rel}: not listed under any exercise's checks in curriculum/{week.slug}.toml"
                 )
+    return problems
+
+
+def reflection_problems(week: Week) -> list[str]:
+    """A ready week asks 3-5 reflection questions, each one distinct line of at most 200
+    characters: each becomes a heading of the learner's log (roadmap/reflection.py)."""
+    where = f"curriculum/{week.slug}.toml: reflection"
+    questions = week.reflection
+    problems = []
+    if not 3 <= len(questions) <= 5:
+        problems.append(f"{where}: has {len(questions)} questions; a ready week asks 3 to 5")
+    for q in questions:
+        if not q.strip() or "\n" in q or len(q) > 200:
+            problems.append(
+                f"{where}: {q[:40]!r}... must be one non-empty paragraph of at most 200 characters "
+                "(it becomes a heading of logs/weekNN.md)"
+            )
+    if len({" ".join(q.split()).casefold() for q in questions}) < len(questions):
+        problems.append(f"{where}: a question is listed twice")
     return problems
 
 

@@ -152,7 +152,7 @@ def test_fresh_clone_is_all_todo_and_writes_progress(repo):
         "output off a terminal must be plain text, without ANSI escapes"
     )
     log = (repo / "logs" / "week01.md").read_text()
-    assert "tracker:begin" in log and "## My notes" in log
+    assert "tracker:begin" in log and "## My notes" in log and "## Reflection" in log
     usual = 0o666 & ~current_umask()
     for path in (repo / "progress" / "PROGRESS.md", repo / "logs" / "week01.md"):
         mode = path.stat().st_mode & 0o777
@@ -261,12 +261,16 @@ def test_learner_notes_in_logs_survive_byte_for_byte(repo):
     plant(repo, "softmax.py", solution("softmax.py"))
     assert tracker(repo).returncode == 0
     new = log.read_bytes()
-    assert new.startswith(before.encode()) and new.endswith(after.encode()), new
+    below = new.split(b"<!-- tracker:end -->")[1]
+    assert new.startswith(before.encode()) and below.startswith(after.encode()), new
+    assert below[len(after.encode()) :].startswith(b"\n## Reflection"), (
+        "the week's reflection questions go after the notes, nothing of them in between"
+    )
     assert b"passing" in new
     # markers deleted by the learner: their text is kept whole and a fresh section is added
     log.write_bytes(b"only my notes\n")
     assert tracker(repo).returncode == 0
-    assert log.read_text().endswith("only my notes\n")
+    assert log.read_text().split("<!-- tracker:end -->")[1].startswith("\n\nonly my notes\n")
 
 
 def test_reference_runs_never_touch_progress_or_logs(repo):
