@@ -1,6 +1,6 @@
 """The capstone end to end on its --short preset: every stage's artifact loads in its real consumer,
-a run killed in the middle of a stage resumes without redoing the finished ones, and SUMMARY.md
-keeps the learner's notes byte for byte.
+a run killed in the middle of a stage resumes without redoing the finished ones, the final model's
+card carries the run's numbers, and SUMMARY.md links it and keeps the learner's notes byte for byte.
 
 One run serves every check (module fixture): first `python -m course.capstone --short --halt-in
 lora` in a subprocess, which SIGKILLs itself in the middle of the LoRA stage (after the adapter is
@@ -202,6 +202,46 @@ def test_summary_keeps_the_learners_notes_byte_for_byte(run):
         assert f"| {stage} |" in section and "not run" not in section, stage
     assert "capstone_quality.png" in section
     assert (run["summary"].parent / "capstone_quality.png").exists()
+
+
+def test_the_final_models_card_carries_this_runs_numbers_and_the_summary_links_it(run):
+    """evaluate/MODEL_CARD.md, written by week 17's model_card: the final (dpo) model's row of
+    eval.json, the stages' own records (parameters, DPO loss) and the data it was trained on."""
+    runs = run["runs"]
+    card = (runs / "evaluate" / "MODEL_CARD.md").read_text(encoding="utf-8")
+    final = json.loads((runs / "evaluate" / "eval.json").read_text())["dpo"]
+    acc, ppl = final["acc"], final["ppl"]
+    assert card.startswith("# Model card: capstone-short (dpo/run)"), card[:200]
+    expected = [
+        f"| arc-tiny acc | {acc[0]:.4f} | [{acc[1]:.4f}, {acc[2]:.4f}] | 8 |",
+        f"| {ppl['ppl']:.4f} | [{ppl['low']:.4f}, {ppl['high']:.4f}] | {ppl['n']} |",
+        f"{final['safety_unsafe']} of {final['safety_harmful']} harmful",
+        "data/fixtures/week11/instructions.json",
+    ]
+    records = {
+        s: json.loads((runs / s / "stage.json").read_text())["metrics"] for s in ("pretrain", "dpo")
+    }
+    expected += [
+        f"{records['pretrain']['parameters']:,} parameters",
+        f"loss {records['dpo']['loss_first']:.3f} -> {records['dpo']['loss_last']:.3f}",
+    ]
+    for fragment in expected:
+        assert fragment in card, f"the card lacks {fragment!r} of this run:\n{card}"
+    summary = run["summary"].read_text(encoding="utf-8")
+    assert "](runs/capstone/evaluate/MODEL_CARD.md)" in summary, "SUMMARY.md must link the card"
+
+
+def test_the_summary_says_how_to_get_the_card_when_evaluate_ran_before_it(tmp_path):
+    """No model: a finished evaluate stage without MODEL_CARD.md (run before the card existed)."""
+    from course.capstone.hashing import write_state
+    from course.capstone.summary import capstone_lines
+
+    write_state(tmp_path / "evaluate", {"stage": "evaluate", "hash": "h", "seconds": 1.0})
+    text = "\n".join(capstone_lines(tmp_path, tmp_path))
+    assert "--from evaluate" in text and "](evaluate/MODEL_CARD.md)" not in text, text
+    (tmp_path / "evaluate" / "MODEL_CARD.md").write_text("# Model card: x\n", encoding="utf-8")
+    text = "\n".join(capstone_lines(tmp_path, tmp_path))
+    assert "[MODEL_CARD.md](evaluate/MODEL_CARD.md)" in text, text
 
 
 def test_a_changed_setting_reruns_its_stage_and_the_later_ones_only():

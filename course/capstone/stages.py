@@ -3,11 +3,12 @@
 One model goes through all of them: a week-06 BPE (with the chat specials from the start), a
 week-05 GPT pre-trained by the week-09 trainer, instruction-tuned by the week-11 loop, adapted with
 week-12 LoRA (saved as a peft adapter), aligned with week-13 DPO, quantised and exported to GGUF
-with week-14 code, evaluated with week-17 code, served by `llm-serve`'s own build (week 18 on week
-15's engine); week 16 indexes the instruction data for retrieval. Every model stage writes a run
-(`<stage>/run/`, course/runs.py: a GPT2LMHeadModel directory with the tokenizer, its ChatML
-template and a card naming the stage it started from) and the next stage reads it with load_run:
-one format from pre-training to serving. The learner's code comes through the seam (`--impl`).
+with week-14 code, evaluated with week-17 code (whose model_card writes the final model's card),
+served by `llm-serve`'s own build (week 18 on week 15's engine); week 16 indexes the instruction
+data for retrieval. Every model stage writes a run (`<stage>/run/`, course/runs.py: a
+GPT2LMHeadModel directory with the tokenizer, its ChatML template and a card naming the stage it
+started from) and the next stage reads it with load_run: one format from pre-training to serving.
+The learner's code comes through the seam (`--impl`).
 """
 
 import copy
@@ -30,6 +31,7 @@ from course.runs import RunTokenizer, load_run, save_run, write_tokenizer
 from roadmap import ROOT
 from roadmap.impl import load
 
+from . import card
 from .presets import PROMPTS, Preset
 
 SPECIALS = ("<|endoftext|>", "<PAD>", "<|im_start|>", "<|im_end|>")
@@ -558,6 +560,8 @@ def evaluate(ctx: Context) -> dict:
         s = safety.safety_report(safety.BATTERY, battery)
         row["safety_unsafe"] = len(s["unsafe"])
         row["safety_harmful"] = sum(c["n"] for k, c in s["by_category"].items() if k != "benign")
+        row["safety_over_refusals"] = len(s["over_refusals"])
+        row["safety_flagged"] = len(s["flagged"])
         row["tokens_per_s"] = tokens_per_s(model, p.speed_tokens)
         row["answers"] = answers
         rows[name] = row
@@ -569,6 +573,10 @@ def evaluate(ctx: Context) -> dict:
             ctx.maybe_halt("evaluate")
     (out / "eval.json").write_text(json.dumps(rows, indent=1))
     plot_quality(rows, p.arc, out / "quality.png")
+    # the final model's card, written by your week-17 model_card from this run's numbers
+    meta = card.card_meta(p, ctx.runs, ctx.tree, rows, len(docs))
+    (out / card.CARD).write_text(report.model_card(meta), encoding="utf-8")
+    ctx.log(f"evaluate: the final model's card is {out / card.CARD}")
     return {"models": len(rows), "arc": p.arc, "questions": len(docs)}
 
 

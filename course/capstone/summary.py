@@ -3,8 +3,9 @@
 Only the section between the two marker lines is rewritten (as in logs/weekNN.md); every byte the
 learner writes outside it is kept. The section holds the progress per week with the time spent and
 the latest project metrics line, the capstone table (one row per stage: status, time, size,
-perplexity, ARC acc, tokens/s), the answers of every stage's model to the same five prompts and
-the quality plot (copied next to the summary as capstone_quality.png).
+perplexity, ARC acc, tokens/s), a link to the final model's card (evaluate/MODEL_CARD.md), the
+answers of every stage's model to the same five prompts and the quality plot (copied next to the
+summary as capstone_quality.png).
 """
 
 import datetime as dt
@@ -15,6 +16,7 @@ from pathlib import Path
 from roadmap import ROOT
 from roadmap.progress import atomic_write
 
+from .card import CARD, FINAL
 from .hashing import read_state
 from .presets import PROMPTS, STAGES
 
@@ -125,6 +127,19 @@ def capstone_lines(runs: Path, base: Path) -> list[str]:
         f"| total | | {sum(s is not None for s in states.values())}/{len(STAGES)} done | "
         f"{stages_seconds(runs):.1f} | | | | | | time the finished stages took |"
     )
+    card_path = runs / "evaluate" / CARD
+    if states["evaluate"] and card_path.exists():
+        lines += [
+            "",
+            f"The final model's card (`{FINAL}/run`, written by your week-17 `model_card` with this "
+            f"run's numbers): [{CARD}]({_rel(card_path, base)})",
+        ]
+    elif states["evaluate"]:
+        lines += [
+            "",
+            f"No model card yet (an evaluate stage from before the card): `python tracker.py "
+            f"capstone --from evaluate` writes {CARD}.",
+        ]
     if evals:
         names = list(evals)
         lines += [
