@@ -6,15 +6,19 @@
 
 Each size is a week-09 TrainConfig (BASES). Its folder, runs/base/<size>-<hash>/, is a run
 (course/runs.py) named by a content hash of the settings, the bytes of the training text and the
-week-05/06/09 source files of the tree that builds it: the first project that needs it trains it
-(about 3 minutes for "course" on two quiet cores, seconds for "short"); every later one loads it.
-Edit your week-09 code and the next project trains a new base from it.
+source files the trainer runs (BASE_CODE: the tree's GPT, BPE and week-09 pieces, and the given
+trainer): the first project that needs it trains it (about 3 minutes for "course" on two quiet
+cores, seconds for "short"); every later one loads it. Edit one of those files (your AdamW, say)
+and the next project trains a new base from it; other files of those weeks do not count. Two
+projects that need the same missing base at once take turns: the second loads what the first
+built.
 
 A project's `--base` takes this default ("course", or "short" with --short), a run directory
 (any week's output, `runs/capstone/dpo/run`) or a GPT-2-family Hugging Face model (`gpt2`, online).
 """
 
 import argparse
+import contextlib
 import dataclasses
 import os
 import time
@@ -23,7 +27,12 @@ from pathlib import Path
 from roadmap import ROOT
 from roadmap.impl import TREES, current_tree, set_tree
 
-from .capstone.hashing import code_digest, file_digest, hash_of
+from .capstone.hashing import file_digest, hash_of
+
+try:  # a lock file keeps two processes from training the same base at once (POSIX)
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no lock
+    fcntl = None
 
 COURSE = dict(
     train_files=["tinyshakespeare", "wikitext2-valid"],
@@ -71,7 +80,37 @@ SHORT = dict(
     seed=1337,
 )
 BASES = {"course": COURSE, "short": SHORT}
-SLUGS = ["week05_gpt", "week06_tokenizers", "week09_training"]  # the code that builds a base
+# the source files that build a base, and only those: the tree's modules the week-09 trainer
+# loads (a new exercise file in these weeks does not retrain the base) and the given trainer
+BASE_CODE = {
+    "week05_gpt": ["model"],
+    "week06_tokenizers": ["pairs", "patterns", "train", "tokenizer"],
+    "week09_training": [
+        "adamw",
+        "schedule",
+        "clip",
+        "dataset",
+        "checkpoint",
+        "perplexity",
+        "tracking",
+    ],
+}
+TRAINER = [
+    "week05_gpt/trainkit.py",
+    "week09_training/train.py",
+    "week09_training/fast.py",
+    "week10_distributed/engine.py",
+]
+
+
+def code_digest(tree: str) -> list[tuple[str, str]]:
+    """(path, digest) of every file in BASE_CODE (in `tree`) and TRAINER (in course/)."""
+    paths = [
+        ROOT / tree / slug / f"{name}.py" for slug, names in BASE_CODE.items() for name in names
+    ]
+    paths += [ROOT / "course" / rel for rel in TRAINER]
+    paths += sorted((ROOT / "course").glob("run*.py"))
+    return [(str(p.relative_to(ROOT)), file_digest(p)) for p in paths]
 
 
 def base_config(size: str, tree: str):
@@ -87,16 +126,7 @@ def base_config(size: str, tree: str):
     for source in cfg.train_files + cfg.val_files:
         path = dataset_path(source) if source in DATASETS else ROOT / source
         files.append((source, file_digest(path)))
-    runtime = [(p.name, file_digest(p)) for p in sorted((ROOT / "course").glob("run*.py"))]
-    key = hash_of(
-        {
-            "settings": BASES[size],
-            "files": files,
-            "code": code_digest(tree, SLUGS),
-            "runtime": runtime,
-            "trainer": file_digest(ROOT / "course" / "week09_training" / "train.py"),
-        }
-    )[:12]
+    key = hash_of({"settings": BASES[size], "files": files, "code": code_digest(tree)})[:12]
     out = ROOT / "runs" / "base" / f"{size}-{tree}-{key}"
     return dataclasses.replace(cfg, out_dir=str(out))
 
@@ -104,13 +134,35 @@ def base_config(size: str, tree: str):
 def base_run(size: str = "course", tree: str | None = None, say=print) -> Path:
     """The folder of the base model of `size` built by `tree`'s code; trained here if missing."""
     from .runs import is_run
-    from .week09_training.train import train
 
     tree = tree or current_tree()  # the tree the project runs: yours unless --impl solutions
     cfg = base_config(size, tree)
     out = Path(cfg.out_dir)
     if is_run(out):
         return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with _lock(out.parent / f".{out.name}.lock"):
+        if is_run(out):  # another process built it while this one waited
+            return out
+        return _build(cfg, out, size, tree, say)
+
+
+@contextlib.contextmanager
+def _lock(path: Path):
+    """Hold an exclusive lock on `path` (created if missing) for the block."""
+    with open(path, "a+") as handle:
+        if fcntl is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _build(cfg, out: Path, size: str, tree: str, say) -> Path:
+    from .week09_training.train import train
+
     say(f"base: training the {size} base model with the {tree} tree's week-09 code -> {out}")
     start = time.perf_counter()
     previous = os.environ.get("LLM_IMPL")
