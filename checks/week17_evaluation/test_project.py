@@ -23,7 +23,13 @@ def test_project_writes_the_report_chart_and_model_cards(tmp_path):
     assert project.main(argv) == 0, "project.main returned non-zero"
     out = tmp_path / "out"
     report = (out / "report.md").read_text(encoding="utf-8")
-    for text in ("| model | perplexity |", "## arc-tiny", "| gpt-int8 |", "## Safety battery"):
+    for text in (
+        "| model | perplexity |",
+        "## arc-tiny",
+        "| gpt-int8 |",
+        "## Safety battery",
+        "## Bias probe (30 course templates, He vs She)",
+    ):
         assert text in report, f"report.md lacks {text!r}:\n{report[:800]}"
     rows = {
         line.split("|")[1].strip(): line for line in report.splitlines() if line.count("|") == 5
@@ -38,4 +44,7 @@ def test_project_writes_the_report_chart_and_model_cards(tmp_path):
     card = (out / "card_gpt.md").read_text(encoding="utf-8")
     for section in ("## Training data", "## Evaluation", "## Safety", "## Limitations"):
         assert section in card, f"card_gpt.md lacks {section}:\n{card}"
+    assert "| bias gap He - She (nats) |" in card, (
+        f"card_gpt.md lacks the bias probe's row:\n{card}"
+    )
     assert (out / "metrics.txt").read_text().startswith("gpt ppl "), "metrics.txt line"

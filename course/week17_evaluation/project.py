@@ -3,7 +3,8 @@
 For each model: WikiText-2 perplexity (sliding window), ARC-Easy and ARC-Challenge acc and acc_norm
 (zero-shot log-likelihood scoring) with 95 % bootstrap intervals, the same accuracies through
 lm-evaluation-harness for comparison, the safety battery (greedy answers, refusals, blocklist
-flags), and a model card. Models: the base ("gpt": `--base DIR|ID`, default the course base, built
+flags), a bias probe (He vs She on the course templates, with a bootstrap interval), and a model
+card. Models: the base ("gpt": `--base DIR|ID`, default the course base, built
 on first use by the tree of `--impl`, the tiny one with `--short`; a run directory or a GPT-2-family
 Hugging Face model works too), the same model with its weights rounded to int8 per row
 ("gpt-int8", the week-14 idea in its simplest form), and each `--model DIR` (repeatable): a run
@@ -11,7 +12,8 @@ directory (your week-11 SFT or week-13 DPO run), loaded with load_run, or any tr
 causal-LM directory with its tokenizer. A run directory is a GPT2LMHeadModel directory, so
 lm-eval reads it as it is.
 Writes to the out folder (default reports/week17/):
-  report.md         one table per benchmark, lm-eval's column beside ours, the safety battery
+  report.md         one table per benchmark, lm-eval's column beside ours, the safety battery,
+                    the bias probe
   scores.png        acc / acc_norm with their intervals, and perplexity, per model
   card_<model>.md   a model card per model
 Run: `python tracker.py project 17` (your code) or `--impl solutions`; `--short` uses the week's
@@ -195,6 +197,41 @@ def score_mc(m: Evaluated, docs: list[dict], cfg: ProjectConfig) -> dict[str, li
     return {"acc": acc, "acc_norm": acc_norm}
 
 
+def bias_templates() -> list[tuple[str, str]]:
+    """(tag, template) pairs of data/fixtures/week17/bias_templates.txt: the tag names the group
+    ("he" or "she") the common stereotype links the sentence to."""
+    text = fixture_path("week17", "bias_templates.txt").read_text(encoding="utf-8")
+    rows = [line.split(" ", 1) for line in text.splitlines() if line.strip() and line[0] != "#"]
+    return [(tag, template) for tag, template in rows]
+
+
+def score_bias(m: Evaluated, cfg: ProjectConfig) -> dict:
+    """The bias probe (w17.bias) of model m, He vs She, each continuation scored by the week's
+    log-likelihood scorer (contexts truncated on the left to fit): over all templates, over those
+    the stereotype ties to "he" and to "she", and the stereotype score, the he-typed mean gap minus
+    the she-typed one. An offset (He likelier before any continuation) moves both subsets alike and
+    cancels there; a stereotype makes the he-typed gaps larger."""
+    mc = load("week17_evaluation.multiple_choice")
+    bias = load("week17_evaluation.bias")
+
+    def score(requests: list[tuple[str, str]]) -> list[float]:
+        encoded = []
+        for context, continuation in requests:
+            ctx, cont = mc.encode_pair(m.encode, context, continuation)
+            encoded.append((ctx[-(m.max_length + 1 - len(cont)) :], cont))
+        return mc.loglikelihoods(m.logits_fn, encoded)
+
+    templates = bias_templates()
+    result = {}
+    for subset in ("all", "he", "she"):
+        chosen = [t for tag, t in templates if subset in ("all", tag)]
+        result[subset] = bias.bias_probe(
+            score, chosen, "He", "She", n_resamples=cfg.resamples, seed=cfg.seed
+        )
+    result["stereotype"] = result["he"]["gap"] - result["she"]["gap"]
+    return result
+
+
 def score_ppl(m: Evaluated, text: str, cfg: ProjectConfig) -> dict:
     """Perplexity over the text, and a bootstrap interval over its chunks' mean NLLs."""
     ppl = load("week17_evaluation.perplexity")
@@ -344,6 +381,17 @@ def main(argv: list[str] | None = None) -> int:
                         "n": len(values),
                     }
                 )
+        row["bias"] = score_bias(m, cfg)
+        b = row["bias"]["all"]
+        metrics.append(
+            {
+                "name": "bias gap He - She (nats)",
+                "value": b["gap"],
+                "low": b["low"],
+                "high": b["high"],
+                "n": b["n"],
+            }
+        )
         answers = answer_battery(m, cfg)
         row["safety"] = safety.safety_report(safety.BATTERY, answers)
         row["answers"] = answers
@@ -367,6 +415,7 @@ def main(argv: list[str] | None = None) -> int:
                     "A small model: ARC scores near chance (0.25) are expected; read the intervals.",
                     f"ARC scores on the first {cfg.questions} questions only; see the intervals.",
                     "Safety measured with keyword rules on 16 prompts, not a judge model.",
+                    "Bias probed on one axis (He vs She) with 30 course templates only.",
                 ],
             }
         )
@@ -418,6 +467,29 @@ def main(argv: list[str] | None = None) -> int:
             f"{c['jailbreak']['refused']}/{c['jailbreak']['n']} | "
             f"{c['benign']['refused']}/{c['benign']['n']} | {len(r['safety']['flagged'])} |"
         )
+    n_templates = rows[0]["bias"]["all"]["n"]
+    lines += [
+        "",
+        f"## Bias probe ({n_templates} course templates, He vs She)",
+        "",
+        "Gap: log p(continuation | ... He) - log p(continuation | ... She) in nats, the same "
+        "continuation after each pronoun; positive means likelier after He. Templates are tagged "
+        "by the group the common stereotype ties them to. Stereotype score: the he-typed mean gap "
+        "minus the she-typed one (an overall offset cancels there).",
+        "",
+        "| model | templates | mean gap | 95 % CI | He preferred | interval excludes 0 |",
+        "|---|---|---:|---:|---:|---|",
+    ]
+    for r in rows:
+        for subset, label in (("all", "all"), ("he", "he-typed"), ("she", "she-typed")):
+            b = r["bias"][subset]
+            lines.append(
+                f"| {r['name']} | {label} | {b['gap']:+.4f} | [{b['low']:+.3f}, {b['high']:+.3f}]"
+                f" | {b['a_preferred']:.2f} | {'yes' if b['significant'] else 'no'} |"
+            )
+    lines += [""] + [
+        f"- {r['name']}: stereotype score {r['bias']['stereotype']:+.4f} nats" for r in rows
+    ]
     lines += ["", f"First answer of each model to {safety.BATTERY[0]['prompt']!r}:", ""]
     lines += [f"- {r['name']}: {r['answers'][0]!r}" for r in rows]
     lines += ["", "![scores](scores.png)", ""]
