@@ -1,4 +1,5 @@
-"""Check for w12.project: the comparison table, plot and samples, end to end on the tree under test.
+"""Check for w12.project: the comparison table, plots, samples and the low-rank report, end to end
+on the tree under test.
 
 Runs `--short` on a 24-record fixture (data/fixtures/week12/instruction.json), so it never needs
 the dataset; it starts from the short course base (built on first use by the tree under test). A
@@ -10,6 +11,7 @@ online.
 import json
 
 import pytest
+import torch
 
 from course.data import fixture_path
 from course.runs import load_run
@@ -19,6 +21,53 @@ from roadmap.project import load_project
 
 project = load_project("week12_peft")
 nf4 = load("week12_peft.nf4")
+lowrank = load("week12_peft.lowrank")
+
+
+def check_lowrank(out) -> None:
+    """lowrank.md, spectrum.png, lowrank.png: the truncated full update vs LoRA, per matrix.
+
+    Eckart-Young read off the per-matrix table: LoRA's update has rank <= r, so its relative error
+    to the full update is never below the truncated SVD's, and that error is sqrt(1 - energy in
+    the top r)."""
+    for name in ("spectrum.png", "lowrank.png"):
+        assert (out / name).stat().st_size > 1000, f"{name} missing or empty"
+    text = (out / "lowrank.md").read_text(encoding="utf-8")
+    table = text.split("## Per matrix")[1]
+    rows = [line.split("|") for line in table.splitlines() if line.startswith("| transformer.")]
+    assert len(rows) == 8, (
+        f"lowrank.md: expected 8 adapted matrices (2 layers x 4), got {len(rows)}"
+    )
+    for row in rows:
+        energy, svd_err, lora_err = (
+            float(row[4].strip().rstrip("%")) / 100,
+            float(row[6]),
+            float(row[7]),
+        )
+        assert 1 - svd_err**2 == pytest.approx(energy, abs=2e-3), (
+            f"lowrank.md {row[1].strip()}: SVD_r error {svd_err} is not sqrt(1 - energy in top r "
+            f"{energy}): low_rank_error and the energy disagree"
+        )
+        assert lora_err >= svd_err - 1e-3, (
+            f"lowrank.md {row[1].strip()}: LoRA's relative error {lora_err} is below the truncated "
+            f"SVD's {svd_err}: a rank-r update cannot beat Eckart-Young (low_rank_factors is not "
+            "the best rank-r approximation)"
+        )
+    losses = {
+        line.split("|")[1].strip(): float(line.split("|")[3])
+        for line in text.split("## Eval loss")[0].splitlines()
+        if line.startswith("| ") and not line.startswith("| model")
+    }
+    curve = {
+        int(line.split("|")[1]): float(line.split("|")[2])
+        for line in text.split("## Eval loss")[1].split("## Per matrix")[0].splitlines()
+        if line.startswith("| ") and not line.startswith("| rank")
+    }
+    assert sorted(curve) == [1, 2, 4, 8, 16, 32], f"lowrank.md: ranks of the curve {sorted(curve)}"
+    assert losses["base + SVD_8(full update)"] == curve[8], f"the rank-8 rows differ:\n{text}"
+    assert losses["base + full update of the adapted weights"] == curve[32], (
+        f"the rank-32 (all) row differs from the curve's:\n{text}"
+    )
 
 
 def run_project(tmp_path, *extra: str) -> tuple[str, dict]:
@@ -43,6 +92,7 @@ def run_project(tmp_path, *extra: str) -> tuple[str, dict]:
     assert (out / "loss.png").stat().st_size > 1000, "loss.png missing or empty"
     assert "## Prompt 1" in (out / "samples.md").read_text(encoding="utf-8")
     assert (out / "metrics.txt").read_text().startswith("lora r=8"), "metrics.txt missing"
+    check_lowrank(out)
     card = json.loads((run / "run.json").read_text(encoding="utf-8"))
     assert card["made_by"] == "week 12 LoRA project (merged)", f"made_by {card['made_by']!r}"
     model, _ = load_run(run)
@@ -62,6 +112,7 @@ def run_project(tmp_path, *extra: str) -> tuple[str, dict]:
 def test_project_writes_the_comparison_and_the_merged_lora_run(tmp_path):
     # the learner's code first: an untouched week is todo before the project loads its models
     nf4.nf4_code_book()
+    lowrank.energy_rank(torch.ones(1), 1.0)
     table, card = run_project(tmp_path)
     assert "runs/base/short-" in card["base"].replace("\\", "/"), (
         f"run.json names base {card['base']!r}, not the short course base"
@@ -77,6 +128,7 @@ def test_project_starts_from_a_gpt2_family_hugging_face_model(tmp_path):
         "transformers", reason="--base with a Hugging Face model needs the hf extra"
     )
     nf4.nf4_code_book()
+    lowrank.energy_rank(torch.ones(1), 1.0)
     records = json.loads(fixture_path("week12", "instruction.json").read_text(encoding="utf-8"))
     texts = [" ".join([r["instruction"], r.get("input", ""), r["output"]]) for r in records]
     base = gpt2_shaped_model(tmp_path / "gpt2-tiny", texts)

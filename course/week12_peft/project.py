@@ -12,9 +12,13 @@ loss on the response only:
 and compared on trainable vs total parameters, training-state memory (weights + gradients + AdamW
 moments, counted from the tensors), the peak RSS growth while training (sampled), tokens/s, eval
 loss on held-out records and the size of what must be saved (the adapter or the whole model).
-Writes to the out folder (default reports/week12/): comparison.md, loss.png, samples.md; and the
-LoRA model, merged into its base (your merge_and_unload), as a run in --run-dir (default
-runs/week12_lora/).
+Then the low-rank view (your lowrank.py): the singular values of the update full fine-tuning made
+to each adapted weight, and the eval loss of the base plus that update truncated to rank r (the
+Eckart-Young optimum in weight space, put in as LoRA layers by your lora_from_delta) next to the
+LoRA trained at rank r, full fine-tuning and the untuned base.
+Writes to the out folder (default reports/week12/): comparison.md, loss.png, samples.md,
+lowrank.md, spectrum.png, lowrank.png; and the LoRA model, merged into its base (your
+merge_and_unload), as a run in --run-dir (default runs/week12_lora/).
 Run: `python tracker.py project 12 [--short]` or `python -m course.week12_peft.project --impl
 solutions`.
 """
@@ -239,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     cfg = SHORT if args.short else ProjectConfig()
     inject = load("week12_peft.inject")
     qlora = load("week12_peft.qlora")
+    lowrank = load("week12_peft.lowrank")
+    lowrank.low_rank_error(torch.ones(1), 0)  # a stub fails now, not after the fine-tuning
 
     records = load_records(args.data_file)
     source = resolve_base(args.base, args.short)
@@ -255,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     base_loss = eval_loss(base, eval_ex, block_size)
     print(f"base: {source} | eval loss (responses) before fine-tuning {base_loss:.4f}")
 
-    rows, curves, answers = [], {}, {}
+    rows, curves, answers, tuned = [], {}, {}, {}
     for method in ("full", "lora", "qlora"):
         model = copy.deepcopy(base)
         torch.manual_seed(cfg.seed)
@@ -285,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         curves[method] = [(0, base_loss)] + stats["curve"]
         answers[method] = [sample(model, tok, rec, cfg) for rec in held_out[: cfg.samples]]
         rows.append(dict(method=method, trainable=trainable, total=total, size=size, **stats))
+        tuned[method] = model
         if method == "lora":  # the week's model: the adapter merged into a plain GPT
             inject.merge_and_unload(model)
             run = save_run(
@@ -302,15 +309,20 @@ def main(argv: list[str] | None = None) -> int:
                 },
             )
 
+    by = {r["method"]: r for r in rows}
+    losses = {method: by[method]["curve"][-1][1] for method in by}
+    study = low_rank_study(base, tuned["full"], tuned["lora"], eval_ex, cfg)
     write_report(out, cfg, rows, base, source, base_loss, time.perf_counter() - start)
     plot_curves(out / "loss.png", curves)
     write_samples(out / "samples.md", held_out[: cfg.samples], answers)
-    by = {r["method"]: r for r in rows}
+    write_lowrank(out / "lowrank.md", study, cfg, base_loss, losses)
+    plot_spectrum(out / "spectrum.png", study, cfg.r)
+    plot_rank_curve(out / "lowrank.png", study, cfg.r, base_loss, losses)
     record(
         12,
         f"lora r={cfg.r}: {by['lora']['trainable'] / by['lora']['total']:.2%} trainable | eval "
-        f"loss base {base_loss:.3f} full {by['full']['curve'][-1][1]:.3f} lora "
-        f"{by['lora']['curve'][-1][1]:.3f} qlora {by['qlora']['curve'][-1][1]:.3f}",
+        f"loss base {base_loss:.3f} full {losses['full']:.3f} lora {losses['lora']:.3f} qlora "
+        f"{losses['qlora']:.3f} | svd r={cfg.r} of the full update {study['svd_loss']:.3f}",
         out,
     )
     print(f"the LoRA model, merged, is a run: {run}")
@@ -365,6 +377,205 @@ def plot_curves(path: Path, curves: dict) -> None:
     ax.set_ylabel("eval loss (responses)")
     ax.set_title("LoRA vs QLoRA vs full fine-tuning")
     ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def low_rank_study(base, full, lora_model, examples, cfg: ProjectConfig) -> dict:
+    """The update full fine-tuning made to each adapted weight, its spectrum, how close LoRA's
+    update came to its best rank-r approximation, and the eval loss of the base plus that update
+    truncated to each rank (the adapted weights only; every other weight as in the base).
+
+    `lora_model` is the LoRA model merged into its base, so its weights minus the base's are
+    scaling * B A (rank <= r)."""
+    inject = load("week12_peft.inject")
+    lowrank = load("week12_peft.lowrank")
+    deltas, layers = {}, []
+    for name in inject.find_targets(base, TARGETS):
+        w = base.get_submodule(name).weight.detach()
+        delta = full.get_submodule(name).weight.detach() - w  # (out, in)
+        lora_delta = lora_model.get_submodule(name).weight.detach() - w  # (out, in), rank <= r
+        s = torch.linalg.svdvals(delta)  # (k,), descending
+        B, A = lowrank.low_rank_factors(delta, cfg.r)  # (out, r), (r, in)
+        optimum = B @ A  # Eckart-Young: the closest rank-r matrix to delta
+        left_out, _ = lowrank.low_rank_error(s, cfg.r)
+        norm = float(torch.linalg.matrix_norm(delta)) or 1.0  # 1.0: an untouched weight
+        layers.append(
+            dict(
+                name=name,
+                shape=tuple(delta.shape),
+                s=s.tolist(),
+                norm=norm,
+                energy_r=1.0 - (float(left_out) / norm) ** 2,
+                r90=lowrank.energy_rank(s, 0.9),
+                svd_err=float(left_out) / norm,
+                lora_err=float(torch.linalg.matrix_norm(delta - lora_delta)) / norm,
+                lora_vs_svd=float(
+                    torch.linalg.matrix_norm(lora_delta - optimum)
+                    / torch.linalg.matrix_norm(optimum)
+                ),
+                lora_norm=float(torch.linalg.matrix_norm(lora_delta)) / norm,
+            )
+        )
+        deltas[name] = delta
+    k = min(min(d.shape) for d in deltas.values())
+    ranks = sorted({2**i for i in range(k.bit_length()) if 2**i <= k} | {min(cfg.r, k), k})
+    block_size = base.config.block_size
+    curve = []
+    for r in ranks:
+        loss = eval_loss(truncated(base, deltas, r, cfg.alpha), examples, block_size)
+        curve.append((r, loss))
+        print(f"base + rank-{r} truncation of the full update | eval {loss:.4f}")
+    # the spectrum of pure noise of the first layer's shape and norm: what "no structure" looks like
+    g = torch.Generator().manual_seed(cfg.seed)
+    noise = torch.linalg.svdvals(torch.randn(layers[0]["shape"], generator=g))
+    return dict(
+        layers=layers,
+        curve=curve,
+        k=k,
+        svd_loss=dict(curve)[min(cfg.r, k)],
+        full_rank_loss=dict(curve)[k],
+        noise=noise.tolist(),
+    )
+
+
+def truncated(base, deltas: dict, r: int, alpha: float):
+    """A copy of `base` whose adapted layers become your lora_from_delta(layer, delta, r, alpha):
+    LoRALinear layers computing the base plus the rank-r truncated SVD of their update."""
+    inject = load("week12_peft.inject")
+    lowrank = load("week12_peft.lowrank")
+    model = copy.deepcopy(base)
+    for name, delta in deltas.items():
+        layer = lowrank.lora_from_delta(model.get_submodule(name), delta, r, alpha)
+        inject.set_module(model, name, layer)
+    return model.eval()
+
+
+def gain(loss: float, base_loss: float, full_loss: float) -> str:
+    """The share of full fine-tuning's eval-loss drop that `loss` achieves."""
+    drop = base_loss - full_loss
+    return f"{(base_loss - loss) / drop:.0%}" if abs(drop) > 1e-9 else "-"
+
+
+def write_lowrank(path: Path, study: dict, cfg: ProjectConfig, base_loss: float, losses) -> None:
+    r, k, layers = cfg.r, study["k"], study["layers"]
+    full = losses["full"]
+    energies = sorted(layer["energy_r"] for layer in layers)
+    r90s = sorted(layer["r90"] for layer in layers)
+    lines = [
+        f"# Low rank: how much of full fine-tuning's update fits in rank {r}",
+        "",
+        f"Full fine-tuning moved every adapted weight W ({', '.join(TARGETS)}: {len(layers)} "
+        "matrices) by delta = W_full - W. Its best rank-r approximation (Eckart-Young: the "
+        "truncated SVD, your low_rank_factors), put back into the base as LoRA layers (your "
+        "lora_from_delta) with every other weight as in the base, is the closest any rank-r "
+        "update of these layers comes to full fine-tuning's, in weight space (Frobenius and "
+        "spectral norm). It is not a bound on the loss: a rank-r update trained for the loss (LoRA) "
+        "can beat it, and full fine-tuning also moved the embeddings, LayerNorms and biases.",
+        "",
+        "| model | adapted weights | eval loss | share of full FT's loss drop |",
+        "|---|---|---:|---:|",
+        f"| untuned base | - | {base_loss:.4f} | 0% |",
+        f"| LoRA trained at r={r} | rank {r} | {losses['lora']:.4f} | "
+        f"{gain(losses['lora'], base_loss, full)} |",
+        f"| base + SVD_{r}(full update) | rank {r} | {study['svd_loss']:.4f} | "
+        f"{gain(study['svd_loss'], base_loss, full)} |",
+        f"| base + full update of the adapted weights | rank {k} (all) | "
+        f"{study['full_rank_loss']:.4f} | {gain(study['full_rank_loss'], base_loss, full)} |",
+        f"| full fine-tuning | every weight | {full:.4f} | 100% |",
+        "",
+        f"Energy (squared Frobenius norm) of the full update in its top {r} singular values: "
+        f"median {energies[len(energies) // 2]:.0%} over the {len(layers)} matrices (from "
+        f"{energies[0]:.0%} to {energies[-1]:.0%}); rank holding 90% of it: median "
+        f"{r90s[len(r90s) // 2]} of {k} (from {r90s[0]} to {r90s[-1]}).",
+        "",
+        "## Eval loss vs the rank of the truncated update (lowrank.png)",
+        "",
+        "| rank | eval loss | share of full FT's loss drop |",
+        "|---:|---:|---:|",
+    ]
+    lines += [f"| {q} | {loss:.4f} | {gain(loss, base_loss, full)} |" for q, loss in study["curve"]]
+    lines += [
+        "",
+        "## Per matrix (spectrum.png)",
+        "",
+        f"| matrix | shape | norm of delta | energy in top {r} | rank for 90% | SVD_{r} rel. error "
+        f"| LoRA rel. error | LoRA / full norm | LoRA vs SVD_{r} |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for layer in layers:
+        out, inp = layer["shape"]
+        lines.append(
+            f"| {layer['name']} | {out}x{inp} | {layer['norm']:.4f} | {layer['energy_r']:.1%} | "
+            f"{layer['r90']} | {layer['svd_err']:.3f} | {layer['lora_err']:.3f} | "
+            f"{layer['lora_norm']:.3f} | {layer['lora_vs_svd']:.3f} |"
+        )
+    lines += [
+        "",
+        f"SVD_{r} rel. error = ||delta - SVD_{r}(delta)||_F / ||delta||_F = sqrt(1 - energy in top "
+        f"{r}) (your low_rank_error). LoRA rel. error = ||delta - delta_LoRA||_F / ||delta||_F with "
+        f"delta_LoRA = (alpha / r) B A of the trained LoRA: never below the SVD one, since "
+        f"delta_LoRA has rank <= {r}. LoRA / full norm = ||delta_LoRA||_F / ||delta||_F. LoRA vs "
+        f"SVD_{r} = ||delta_LoRA - SVD_{r}(delta)||_F / ||SVD_{r}(delta)||_F: 0 if LoRA had found "
+        "the optimum of the full update, 1 or more if it went elsewhere (LoRA trains with its own "
+        f"learning rate, {cfg.lr_lora} against {cfg.lr_full}, from its own start).",
+        "",
+    ]
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def plot_spectrum(path: Path, study: dict, r: int) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colors = {}  # one color per kind of matrix (attn.c_attn, attn.c_proj, mlp.c_fc, ...)
+    fig, (ax_s, ax_e) = plt.subplots(1, 2, figsize=(11, 4))
+    for layer in study["layers"]:
+        s = torch.tensor(layer["s"])
+        kind = ".".join(layer["name"].split(".")[-2:])
+        label = None if kind in colors else kind
+        colors.setdefault(kind, f"C{len(colors)}")
+        ranks = range(1, len(s) + 1)
+        ax_s.semilogy(ranks, s / s[0], color=colors[kind], alpha=0.7, label=label)
+        energy = (s.square().cumsum(0) / s.square().sum()).tolist()
+        ax_e.plot(ranks, energy, color=colors[kind], alpha=0.7, label=label)
+    noise = torch.tensor(study["noise"])
+    ranks = range(1, len(noise) + 1)
+    ax_s.semilogy(ranks, noise / noise[0], "k--", label="Gaussian noise (same shape)")
+    ax_e.plot(ranks, (noise.square().cumsum(0) / noise.square().sum()).tolist(), "k--")
+    for ax in (ax_s, ax_e):
+        ax.axvline(r, color="grey", linestyle=":", label=f"r = {r}" if ax is ax_s else None)
+        ax.set_xlabel("index i of the singular value")
+    ax_s.set_ylabel("s_i / s_1")
+    ax_s.set_title("Spectrum of each full fine-tuning update")
+    ax_e.set_ylabel("energy in the top i (sum s^2 / total)")
+    ax_e.set_title("Cumulative energy")
+    ax_s.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_rank_curve(path: Path, study: dict, r: int, base_loss: float, losses) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ranks, values = zip(*study["curve"])
+    ax.plot(ranks, values, marker="o", label="base + SVD_r(full update)")
+    ax.scatter([r], [losses["lora"]], color="C3", zorder=3, label=f"LoRA trained at r={r}")
+    ax.axhline(base_loss, color="grey", linestyle=":", label="untuned base")
+    ax.axhline(losses["full"], color="k", linestyle="--", label="full fine-tuning")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("rank r of each adapted weight's update")
+    ax.set_ylabel("eval loss (responses)")
+    ax.set_title("Truncated full fine-tuning update vs LoRA")
+    ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
