@@ -1,9 +1,12 @@
-"""Week 03 project: bigram vs MLP vs GRU language models on tiny Shakespeare, at equal training time.
+"""Week 03 project: bigram vs MLP vs GRU language models on tiny Shakespeare, at equal training time,
+and how gradients flow through depth and time.
 
 Each model gets the same wall-clock budget, the same batches and the same optimiser; the table
 reports the val NLL each reached, and the plot shows val loss against training seconds. The bigram
 and the data pipeline come from the week-02 reference (solutions.week02_bigram); the MLP and GRU
-are your week-03 code.
+are your week-03 code. Before the race (seconds, no training) it measures the gradient norm at
+every layer of a deep MLP under a bad and a good init, and at every time step of an RNN and an
+LSTM, with your weight_init, lstm and gradient_flow code: gradient_flow.md and gradient_flow.png.
 Run: `python tracker.py project 3` (your code) or `python tracker.py project 3 --impl solutions`.
 """
 
@@ -33,6 +36,10 @@ class RaceConfig:
     n_hidden: int = 192  # MLP tanh width and GRU state size
     seed: int = 1337  # seeds init, batches and evaluation
     threads: int = 1  # torch CPU threads: models this small run fastest on one, and a shared machine punishes two
+    flow_width: int = 256  # W of the gradient-flow MLP (square layers, no biases)
+    flow_depth: int = 20  # its number of layers
+    flow_steps: int = 50  # T of the gradient-flow RNN and LSTM
+    flow_state: int = 64  # H of the gradient-flow RNN and LSTM (input size n_embd)
 
 
 SHORT = {"seconds": 1.0, "eval_every": 10, "eval_batches": 2, "final_batches": 4, "n_hidden": 32}
@@ -92,6 +99,134 @@ def race(model: torch.nn.Module, lr: float, ds: TokenDataset, cfg: RaceConfig) -
     return {"curve": curve, "steps": steps, "seconds": spent, "val": final}
 
 
+def depth_norms(cfg: RaceConfig) -> dict[str, list[float]]:
+    """Gradient norm at each layer's output (layer 1 first) of a deep MLP, per (activation, init)."""
+    weight_init = load("week03_embeddings.weight_init")
+    flow = load("week03_embeddings.gradient_flow")
+    g = torch.Generator().manual_seed(cfg.seed)
+    tanh_gain = weight_init.calculate_gain("tanh")
+    inits = {
+        "tanh, N(0, 0.01^2)": (torch.tanh, lambda w: w.normal_(0.0, 0.01, generator=g)),
+        "tanh, Xavier (gain 5/3)": (
+            torch.tanh,
+            lambda w: weight_init.xavier_normal_(w, gain=tanh_gain, generator=g),
+        ),
+        "relu, Xavier (gain 1)": (torch.relu, lambda w: weight_init.xavier_normal_(w, generator=g)),
+        "relu, Kaiming (fan_in)": (
+            torch.relu,
+            lambda w: weight_init.kaiming_normal_(w, nonlinearity="relu", generator=g),
+        ),
+    }
+    x = torch.randn(cfg.batch_size, cfg.flow_width, generator=g)
+    norms = {}
+    for name, (activation, init) in inits.items():
+        weights = [init(torch.empty(cfg.flow_width, cfg.flow_width)) for _ in range(cfg.flow_depth)]
+        norms[name] = flow.depth_gradient_norms(weights, x, activation)
+    return norms
+
+
+def time_norms(cfg: RaceConfig) -> dict[str, list[float]]:
+    """Gradient norm at each step's hidden state (earliest first): RNN, LSTM, LSTM forget bias 1."""
+    rnn = load("week03_embeddings.rnn")
+    lstm = load("week03_embeddings.lstm")
+    flow = load("week03_embeddings.gradient_flow")
+    torch.manual_seed(cfg.seed)
+    C, H = cfg.n_embd, cfg.flow_state
+    forget_one = lstm.LSTMCell(C, H)
+    with torch.no_grad():
+        forget_one.bias_ih[H : 2 * H] = 1.0  # f starts near sigmoid(1) = 0.73
+        forget_one.bias_hh[H : 2 * H] = 0.0
+    steps = {
+        "RNN": flow.rnn_step(rnn.RNNCell(C, H)),
+        "LSTM": flow.lstm_step(lstm.LSTMCell(C, H)),
+        "LSTM, forget bias 1": flow.lstm_step(forget_one),
+    }
+    g = torch.Generator().manual_seed(cfg.seed)
+    x = torch.randn(cfg.batch_size, cfg.flow_steps, C, generator=g)
+    h0 = torch.zeros(cfg.batch_size, H)
+    initial = {"RNN": h0, "LSTM": (h0, h0), "LSTM, forget bias 1": (h0, h0)}
+    return {name: flow.time_gradient_norms(step, x, initial[name]) for name, step in steps.items()}
+
+
+def relative(norms: list[float]) -> list[float]:
+    """Each norm over the last one (the loss's own end: layer L, or step T)."""
+    return [v / norms[-1] for v in norms]
+
+
+def flow_table(depth: dict[str, list[float]], time: dict[str, list[float]], cfg: RaceConfig) -> str:
+    L, T = cfg.flow_depth, cfg.flow_steps
+    back = [k for k in (10, 25, T - 1) if k < T]
+    lines = [
+        f"# Gradient flow: MLP depth {L} (width {cfg.flow_width}), RNN/LSTM over T = {T} steps",
+        "",
+        f"Norm of dloss/dh at layer 1 over the norm at layer {L} (loss = h_{L}.sum(), batch "
+        f"{cfg.batch_size}), and the factor per layer going back (smallest, largest):",
+        "",
+        f"| activation, init | layer 1 / layer {L} | per-layer factor |",
+        "|---|---:|---|",
+    ]
+    for name, norms in depth.items():
+        factors = [a / b for a, b in zip(norms[:-1], norms[1:], strict=True)]
+        lines.append(
+            f"| {name} | {relative(norms)[0]:.3g} | {min(factors):.3g} to {max(factors):.3g} |"
+        )
+    lines += [
+        "",
+        f"Norm of dloss/dh_t over the norm at the last step (loss = h_{T}.sum(), H = "
+        f"{cfg.flow_state}), k steps back:",
+        "",
+        "| cell | " + " | ".join(f"{k} back" for k in back) + " |",
+        "|---|" + "---:|" * len(back),
+    ]
+    for name, norms in time.items():
+        shares = relative(norms)
+        lines.append(f"| {name} | " + " | ".join(f"{shares[-1 - k]:.3g}" for k in back) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_flow(depth: dict[str, list[float]], time: dict[str, list[float]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    for name, norms in depth.items():
+        left.semilogy(range(1, len(norms) + 1), relative(norms), marker=".", label=name)
+    left.xaxis.set_major_locator(MaxNLocator(integer=True))
+    left.set_xlabel("layer l (the loss is at the last)")
+    left.set_ylabel("||dloss/dh_l|| / ||dloss/dh_L||")
+    left.set_title("Through depth: bad vs good init")
+    left.legend(fontsize=8)
+    for name, norms in time.items():
+        right.semilogy(range(len(norms)), relative(norms)[::-1], label=name)
+    right.set_xlabel("steps back from the last")
+    right.set_ylabel("||dloss/dh_t|| / ||dloss/dh_T||")
+    right.set_title("Through time: RNN vs LSTM")
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def gradient_flow(cfg: RaceConfig, out: Path) -> str:
+    """Measure, plot and tabulate; returns the metrics clause."""
+    depth, time = depth_norms(cfg), time_norms(cfg)
+    table = flow_table(depth, time, cfg)
+    print(table)
+    (out / "gradient_flow.md").write_text(table, encoding="utf-8")
+    plot_flow(depth, time, out / "gradient_flow.png")
+    k = min(25, cfg.flow_steps - 1)
+    return (
+        f"layer 1/{cfg.flow_depth} gradient: N(0, 0.01^2) "
+        f"{relative(depth['tanh, N(0, 0.01^2)'])[0]:.2g}, Xavier "
+        f"{relative(depth['tanh, Xavier (gain 5/3)'])[0]:.2g} (tanh); {k} steps back: RNN "
+        f"{relative(time['RNN'])[-1 - k]:.2g}, LSTM forget bias 1 "
+        f"{relative(time['LSTM, forget bias 1'])[-1 - k]:.2g}"
+    )
+
+
 def plot(results: dict[str, dict], path: Path) -> None:
     import matplotlib
 
@@ -130,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args, cfg: RaceConfig, out: Path) -> int:
-    """Race the three models, plot and record; returns the exit code."""
+    """Measure the gradient flow, race the three models, plot and record; returns the exit code."""
+    flow = gradient_flow(cfg, out)
     text = read_text(args.text_file)
     tok = CharTokenizer.from_text(text)
     ds = TokenDataset(torch.tensor(tok.encode(text)), cfg.block_size)
@@ -160,7 +296,7 @@ def run(args, cfg: RaceConfig, out: Path) -> int:
         3,
         "val NLL at equal time: "
         + " | ".join(f"{name} {r['val']:.4f}" for name, r in results.items())
-        + f" ({cfg.seconds:g} s each)",
+        + f" ({cfg.seconds:g} s each); {flow}",
         out,
     )
     return 0
