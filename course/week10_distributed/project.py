@@ -9,13 +9,18 @@
 4. Training (course/week10_distributed/train.py): one process, then 2 processes with your DDP
    (`--parallel ddp`) and 2 with torch's DDP, same global batch; loss.md / loss.png compare the
    curves, scaling.md the tokens/s.
+5. Beyond one machine (with torchrun only): two torchrun launchers started with your
+   torchrun_argv, one per "node", 1 worker each, meet at a c10d rendezvous on 127.0.0.1 and train
+   with your DDP; nodes.md lays their losses beside the 1-process run (course/.../nodes.py).
 Full runs launch with torchrun (the real launcher); `--short` and `--launcher fork` fork the
-processes from here (no torchrun start-up), which is what the check runs.
+processes from here (no torchrun start-up, no nodes.md), which is what the check runs.
 Run: `python tracker.py project 10 [--short]` (your code) or `--impl solutions`.
 """
 
 import json
+import os
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -128,6 +133,33 @@ def run_training(data: Path, out: Path, args, train_args: list[str]) -> dict[str
     return results
 
 
+def run_two_nodes(data: Path, out: Path, train_args: list[str], single: list[float]) -> float:
+    """2 launchers x 1 worker with your torchrun_argv and your DDP; writes nodes.md (the losses
+    beside the 1-process run, the launch's wall time and the load average); the largest gap."""
+    from course.week10_distributed import nodes
+
+    argv = ["--data", str(data), "--parallel", "ddp", "--impl", current_tree()] + train_args
+    load_before = os.getloadavg()[0]
+    result = nodes.train_on_nodes(argv, out / "run_nodes.json", nnodes=2, nproc_per_node=1)
+    (out / "run_nodes.json").unlink()
+    gap = max(abs(a - b) for a, b in zip(single, result["losses"]))
+    lines = [
+        "# Two nodes on one machine: 2 torchrun launchers x 1 worker vs 1 process",
+        "",
+        "Each node ran (your torchrun_argv; `torchrun` is this Python's torch.distributed.run):",
+        "",
+        f"    {shlex.join(result['argv'])}",
+        "",
+        *nodes.loss_table(single, result["losses"], "2 nodes x 1 (your DDP)"),
+        "",
+        f"Launch wall time {result['wall_s']:.1f} s (start-up included), load average "
+        f"{load_before:.2f} before, {os.getloadavg()[0]:.2f} after, {os.cpu_count()} cores.",
+    ]
+    (out / "nodes.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+    return gap
+
+
 def plot(results: dict[str, dict], path: Path) -> None:
     import matplotlib
 
@@ -231,11 +263,15 @@ def main(argv: list[str] | None = None) -> int:
     ]
     (out / "scaling.md").write_text("\n".join(scale) + "\n", encoding="utf-8")
     print("\n".join(lines + [""] + loss_lines + [""] + scale))
+    nodes = ""
+    if args.launcher == "torchrun":
+        node_gap = run_two_nodes(data, out, train_args, single)
+        nodes = f" | 2 nodes loss gap {node_gap:.1e}"
     two = results["2 x your DDP"]["tokens_per_s"] / base
     record(
         10,
         f"dedup kept {stats['documents out']}/{stats['documents in']} docs | 2-process DDP "
-        f"loss gap {gap:.1e}, {two:.2f}x tokens/s | {time.perf_counter() - start:.0f} s",
+        f"loss gap {gap:.1e}, {two:.2f}x tokens/s{nodes} | {time.perf_counter() - start:.0f} s",
         out,
     )
     return 0
