@@ -27,10 +27,9 @@ def low_rank_factors(delta: torch.Tensor, r: int) -> tuple[torch.Tensor, torch.T
     """The best rank-r approximation of `delta` (Eckart-Young-Mirsky), as factors B @ A.
 
     B @ A = U_r diag(s_r) V_r^T: the r largest singular values of delta with their singular
-    vectors (torch.linalg.svd returns U, s, Vh = V^T, s in descending order). How s is split between
-    the two factors is yours: the reference puts sqrt(s) on each side (B = U_r diag(sqrt(s_r)),
-    A = diag(sqrt(s_r)) V_r^T); the checks compare only the product B @ A, never the factors (their
-    signs and, for equal singular values, their directions are not unique). A batch of matrices
+    vectors. How the singular values are shared between the two factors is yours to choose; the
+    checks compare only the product B @ A, never the factors (their signs and, for equal singular
+    values, their directions are not unique). A batch of matrices
     (..., out, in) gives one pair of factors per matrix.
 
     Args:
@@ -83,7 +82,8 @@ def energy_rank(s: torch.Tensor, fraction: float) -> int:
     """The smallest r whose r largest singular values hold `fraction` of the energy.
 
     Energy is the squared Frobenius norm, sum_i s_i^2; the answer is the smallest r with
-    s_1^2 + ... + s_r^2 >= fraction * (s_1^2 + ... + s_k^2) (>=: a fraction met exactly counts).
+    s_1^2 + ... + s_r^2 >= fraction * (s_1^2 + ... + s_k^2) (>=: a fraction met exactly counts, compared in
+    float64 as computed; only fraction = 1 is promised whatever the rounding).
     fraction = 0 gives 0; fraction = 1 gives the number of nonzero singular values, whatever the
     rounding of the sums.
 
@@ -117,7 +117,8 @@ def covariance_eigenvalues(x: torch.Tensor) -> torch.Tensor:
 
     Returns:
         (..., d), x's dtype, in descending order. When n < d the data has at most n singular values
-        (and rank at most n - 1 once centred): the remaining eigenvalues are exactly 0.
+        (and rank at most n - 1 once centred): the d - n eigenvalues beyond the n singular values
+        are exactly 0 (the n-th is 0 up to rounding).
 
     Example: x = [[0, 0], [2, 0], [0, 2], [2, 2]] (n = 4, d = 2): column means [1, 1], the centred
     rows are (+-1, +-1), cov = [[4/3, 0], [0, 4/3]] -> [1.3333, 1.3333]. Adding 5 to every
