@@ -5,8 +5,9 @@ Run under torchrun (one process per rank; gloo on CPU, nccl on CUDA):
     torchrun --nproc_per_node=2 -m course.week10_distributed.train --data DIR --parallel ddp
     python -m course.week10_distributed.train --data DIR --parallel none      # one process
 
-Multi-node: the same command on every node with `--nnodes=2 --node-rank=K
---rdzv-backend=c10d --rdzv-endpoint=HOST:29500` (see the week's handout).
+Multi-node: the same command on every node with `--nnodes=2 --rdzv-id=JOB
+--rdzv-backend=c10d --rdzv-endpoint=HEAD:29500` (the rendezvous numbers the nodes; w10.launch and
+the handout's "Beyond one machine").
 
 `--parallel ddp` is the learner's from-scratch DDP (week10_distributed.ddp through the seam:
 `--impl exercises` runs your code), `torch-ddp` torch's DistributedDataParallel, `fsdp` FSDP2
