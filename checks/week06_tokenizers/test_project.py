@@ -1,4 +1,5 @@
-"""Check for w06.project: the short run trains a small BPE on the fixture and writes its tables."""
+"""Check for w06.project: the short run trains a small BPE on the fixture and writes its tables,
+including the BPE vs WordPiece vs Unigram comparison."""
 
 from roadmap.impl import load
 from roadmap.markdown import read_table
@@ -22,6 +23,16 @@ def test_project_writes_the_tables(tmp_path):
         assert name in names, (
             f"compression.md lacks the row {name!r} (rows {names}):\n{compression}"
         )
+    comparison = (tmp_path / "comparison.md").read_text(encoding="utf-8")
+    _, rows = read_table(comparison, "comparison.md (BPE vs WordPiece vs Unigram)")
+    names = [row[0] for row in rows]
+    for name in ("BPE", "WordPiece", "Unigram (w06.unigram_train)", "Unigram (sentencepiece)"):
+        assert any(n.startswith(name) for n in names), (
+            f"comparison.md lacks the row {name!r} (rows {names}):\n{comparison}"
+        )
+    for row in rows:
+        per_word, per_token = float(row[2]), float(row[3])
+        assert per_word >= 1 and per_token > 0, f"comparison.md: implausible row {row}"
     speed = (tmp_path / "speed.md").read_text(encoding="utf-8")
     assert "tiktoken" in speed and "HF BpeTrainer" in speed, f"speed.md incomplete:\n{speed}"
     tok = load("week06_tokenizers.tokenizer").BPETokenizer.load(tmp_path / "bpe.txt")

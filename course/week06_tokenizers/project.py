@@ -4,12 +4,15 @@ Trains your BPE on the first 90% of the WikiText-2 raw test text, then writes to
 merge_table.md (the first merges, readable), compression.md (bytes per token on the held-out 10%
 for characters, raw bytes and your BPE at several vocab sizes: the first k merges of one training
 run are themselves a BPE of vocab 256 + k), speed.md (your trainer vs HF tokenizers' BpeTrainer,
-your encoder vs tiktoken and HF tokenizers given your ranks), and the tokenizer itself (bpe.txt,
-tokenizer.json). `--short` trains a small vocab on the committed fixture.
+your encoder vs tiktoken and HF tokenizers given your ranks), comparison.md (BPE vs WordPiece vs
+Unigram at one vocabulary size: tokens per word, bytes per token and the share of the vocabulary
+the held-out text uses) and the tokenizer itself (bpe.txt, tokenizer.json). `--short` trains a
+small vocab on the committed fixture.
 Run: `python tracker.py project 6` (your code) or `python -m course.week06_tokenizers.project
 --impl solutions`; the dataset needs env LLM_DATA_MIRROR=/work/shared/data or a network.
 """
 
+import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -25,9 +28,20 @@ class Config:
     text_file: str = ""  # train on this file instead of the dataset
     held_out: float = 0.1  # last fraction of the text, used only to measure compression
     table_rows: int = 60  # merges shown in merge_table.md
+    compare_vocab: int = 4096  # ids per tokenizer in comparison.md (Unigram: pieces + 256 bytes)
 
 
-SHORT = Config(vocab_size=320, table_rows=20)
+SHORT = Config(vocab_size=320, table_rows=20, compare_vocab=800)
+SPM_SETTINGS = dict(  # sentencepiece's Unigram trained like yours (see the w06.unigram_spm handout)
+    model_type="unigram",
+    normalization_rule_name="identity",
+    byte_fallback=True,
+    character_coverage=1.0,
+    split_by_unicode_script=False,
+    split_by_number=False,
+    hard_vocab_limit=False,  # a small text may not hold vocab_size pieces: take what it has
+    minloglevel=2,
+)
 
 
 def read_text(cfg: Config, short: bool) -> tuple[str, str]:
@@ -62,6 +76,102 @@ def train_hf(text: str, vocab_size: int, pattern: str) -> float:
     start = time.perf_counter()
     hf.train_from_iterator(lines, trainer)
     return time.perf_counter() - start
+
+
+def train_wordpiece(text: str, vocab_size: int) -> dict[str, int]:
+    """A WordPiece vocabulary from HF tokenizers' WordPieceTrainer (the week has no WordPiece
+    trainer of its own, only the encoder), with BERT's pre-tokenizer and no lower-casing."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    hf = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    hf.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=vocab_size, special_tokens=["[UNK]"], show_progress=False
+    )
+    hf.train_from_iterator(text.splitlines(), trainer)
+    return hf.get_vocab()
+
+
+def train_spm(text: str, vocab_size: int, folder: Path):
+    """sentencepiece's Unigram with `vocab_size` ids in all (<unk>, <s>, </s>, 256 bytes, pieces),
+    trained on the lines of `text`; returns its SentencePieceProcessor (the model is in folder)."""
+    import sentencepiece
+
+    prefix = folder / "spm_unigram"
+    sentencepiece.SentencePieceTrainer.train(
+        sentence_iterator=iter(text.splitlines()),
+        model_prefix=str(prefix),
+        vocab_size=vocab_size,
+        **SPM_SETTINGS,
+    )
+    return sentencepiece.SentencePieceProcessor(model_file=f"{prefix}.model")
+
+
+def comparison_row(name: str, n_ids: int, tokens: list, text: str, unknown: int = 0) -> str:
+    """| name | ids | tokens per word | bytes per token | vocabulary used | unknown |: words split
+    at whitespace; vocabulary used = distinct tokens / the ids the tokenizer has; unknown = tokens
+    that lost their text ([UNK]; byte-level tokenizers have none)."""
+    words = len(text.split())
+    n_bytes = len(text.encode("utf-8"))
+    used = len(set(tokens)) / n_ids
+    return (
+        f"| {name} | {n_ids} | {len(tokens) / words:.2f} | {n_bytes / len(tokens):.2f} | "
+        f"{used:.1%} | {unknown} |"
+    )
+
+
+def compare(train_text: str, test_text: str, vocab_size: int, merges: list) -> str:
+    """BPE vs WordPiece vs Unigram, each with about `vocab_size` ids, trained on `train_text`,
+    measured on `test_text`: a Markdown table (see comparison_row). BPE is your w06.train (the
+    first merges of the project's run when it has enough: a prefix of a BPE run is the smaller
+    BPE), WordPiece your w06.wordpiece over HF's trained vocabulary, Unigram your w06.unigram_train
+    (vocab_size - 256 pieces, so with byte fallback it has vocab_size ids) and sentencepiece's."""
+    train = load("week06_tokenizers.train")
+    tokenizer = load("week06_tokenizers.tokenizer")
+    patterns = load("week06_tokenizers.patterns")
+    wordpiece = load("week06_tokenizers.wordpiece")
+    unigram = load("week06_tokenizers.unigram")
+
+    n_merges = vocab_size - 256
+    if len(merges) < n_merges:
+        merges = train.train_bpe(train_text, vocab_size, patterns.GPT4_SPLIT_PATTERN)
+    ranks = {pair: 256 + rank for rank, (pair, _count) in enumerate(merges[:n_merges])}
+    bpe = tokenizer.BPETokenizer(ranks, patterns.GPT4_SPLIT_PATTERN)
+    vocab = train_wordpiece(train_text, vocab_size)
+    pieces = unigram.train_unigram(train_text, vocab_size - 256)
+    wp_ids = wordpiece.wordpiece_encode(test_text, vocab)
+    with tempfile.TemporaryDirectory() as folder:
+        sp = train_spm(train_text, vocab_size + 3, Path(folder))
+    lines = test_text.splitlines()
+    rows = [
+        comparison_row(
+            "BPE (w06.train)", 256 + len(ranks), bpe.encode_ordinary(test_text), test_text
+        ),
+        comparison_row(
+            "WordPiece (HF-trained vocab, w06.wordpiece)",
+            len(vocab),
+            wp_ids,
+            test_text,
+            unknown=wp_ids.count(vocab["[UNK]"]),
+        ),
+        comparison_row(
+            "Unigram (w06.unigram_train)",
+            len(pieces) + 256,
+            [p for line in lines for p in unigram.spm_encode(line, pieces)],
+            test_text,
+        ),
+        comparison_row(
+            "Unigram (sentencepiece)",
+            sp.get_piece_size(),
+            [p for line in lines for p in sp.encode(line, out_type=str)],
+            test_text,
+        ),
+    ]
+    header = [
+        "| tokenizer | ids | tokens per word | bytes per token | vocabulary used | unknown |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    return "\n".join(header + rows) + "\n"
 
 
 def throughput(encode, text: str) -> float:
@@ -140,10 +250,18 @@ def main(argv: list[str] | None = None) -> int:
         "encoded bytes; one run, machine load not controlled)\n\n" + "\n".join(speed) + "\n",
         encoding="utf-8",
     )
+    # the same held-out text through BPE, WordPiece and Unigram at one vocabulary size
+    comparison = compare(train_text, test_text, cfg.compare_vocab, merges)
+    (out / "comparison.md").write_text(
+        f"# BPE vs WordPiece vs Unigram, {cfg.compare_vocab} ids each ({len(test_text):,} "
+        f"held-out characters of {source}; words split at whitespace)\n\n{comparison}",
+        encoding="utf-8",
+    )
     print(
         table if args.short else "\n".join(table.splitlines()[:12]),
         comp,
         "\n".join(speed),
+        comparison,
         sep="\n",
     )
 
