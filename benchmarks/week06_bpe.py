@@ -6,7 +6,7 @@ Rows: training vocab 512 on tiny Shakespeare and vocab 10,000 on the WikiText-2 
 encoding MB/s on the same texts. The naive trainer runs under a time cap; past it, its time is
 extrapolated from the merges it finished (marked "est."; an overestimate, since later merges work
 on shorter sequences). HF tokenizers may use every core; yours and tiktoken's encode use one.
-Run: `LLM_DATA_MIRROR=/work/shared/data python -m benchmarks.week06_bpe [--impl exercises]`.
+Run: `LLM_DATA_MIRROR=DIR python -m benchmarks.week06_bpe [--impl exercises]`.
 Goal from the curriculum: yours >= 50x faster than the naive trainer at vocab 512.
 """
 

@@ -9,7 +9,7 @@ Unigram at one vocabulary size: tokens per word, bytes per token and the share o
 the held-out text uses) and the tokenizer itself (bpe.txt, tokenizer.json). `--short` trains a
 small vocab on the committed fixture.
 Run: `python tracker.py project 6` (your code) or `python -m course.week06_tokenizers.project
---impl solutions`; the dataset needs env LLM_DATA_MIRROR=/work/shared/data or a network.
+--impl solutions`; the dataset needs env LLM_DATA_MIRROR=DIR or a network.
 """
 
 import tempfile
