@@ -64,11 +64,14 @@ def time_gradient_norms(
         earliest step first; the last is sqrt(B * H). Each counts every path from h_t to the
         loss (through later states, and through c for an LSTM).
 
-    Example: step(x, h) = (s h + x, s h + x), a linear RNN with W_hh = s I: h_T depends on h_t
-    through s^(T - t), so the norms are s^(T - t) sqrt(B H). With s = 0.5, T = 3, B = 2, H = 8:
-    [1.0, 2.0, 4.0].
+    h_t is the tensor step returns first, and the state step returns carries that same tensor on
+    (as rnn_step and lstm_step below do), so dloss/dh_t counts its effect on every later step.
 
-    Leaves every .grad as it was.
+    Example: a linear RNN with W_hh = s I, `def step(x, h): h = s * h + x; return h, h` (one
+    tensor, returned as output and as next state): h_T depends on h_t through s^(T - t), so the
+    norms are s^(T - t) sqrt(B H). With s = 0.5, T = 3, B = 2, H = 8: [1.0, 2.0, 4.0].
+
+    x, state and the step's parameters need not require grad. Leaves every .grad as it was.
     """
     # TODO(w03.gradient_flow): return the gradient norm at each step's state h, earliest first
     raise NotImplementedError(
