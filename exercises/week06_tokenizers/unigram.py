@@ -149,11 +149,13 @@ def prune_pieces(words: Counter[str], pieces: dict[str, float], keep: int) -> di
     """Keep the `keep` pieces the corpus would miss most; single characters are always kept.
 
     The loss of a piece x of two or more characters estimates what the corpus log-likelihood loses
-    without it: segment every word with unigram_segment; if x occurs f times in those segmentations,
-    each occurrence would become x's own best segmentation without x, so
-        loss(x) = f x (pieces[x] - score of unigram_segment(x, pieces without x)).
-    `pieces` holds every character of the words. A piece no segmentation uses has loss 0. The
-    pieces with the largest loss are kept, ties to the higher log-probability, then to the smaller
+    without it: segment every word with unigram_segment; if x occurs f times in those segmentations
+    (each word's occurrences counted with the word's count), each occurrence would become x's own
+    best segmentation without x, so
+        loss(x) = f x (pieces[x] - score of unigram_segment(x, pieces without x)),
+    a segmentation's score being the sum of its pieces' log-probabilities. `pieces` holds every
+    character of the words. A piece no segmentation uses has loss 0. The `keep` pieces (characters
+    included) with the largest loss are kept, ties to the higher log-probability, then to the smaller
     string. Kept pieces keep their log-probabilities (the next EM step renormalises). If keep is
     smaller than the number of characters, only the characters remain.
 

@@ -102,7 +102,8 @@ def performer_attention(
     a_ij = phi_q_i . phi_k_j (an estimate of exp(q_i . k_j / sqrt(D))):
         out_i = sum_j a_ij v_j / sum_j a_ij,
     the sums over all keys j, or over j <= i (j = i included) when `causal`: prefix sums over time,
-    as in linear_attention (no eps). As m grows, out tends to softmax(q k^T / sqrt(D)) v (with the
+    the algebra of linear_attention, computed here (no eps; linear_attention itself cannot be
+    called, it applies its own feature map). As m grows, out tends to softmax(q k^T / sqrt(D)) v (with the
     causal mask when `causal`).
     Stability: non-causal, queries and keys of size 15 in float32 (exponents near -300; exp gives
     0 below -104) must give finite outputs, so the features are computed as pairs (f, c) and the
