@@ -1,4 +1,5 @@
-"""Check for w09.project: fp32 and bf16 runs, curves, TensorBoard run, metrics table, samples.
+"""Check for w09.project: fp32 and bf16 runs, curves, TensorBoard run, metrics table, samples,
+the optimizer comparison (optimizers.md, optimizers.png).
 
 Runs `--short` (a 2-layer model on the week's fixture text, 12 steps per run) into tmp_path.
 """
@@ -20,4 +21,8 @@ def test_project_writes_curves_metrics_and_samples(tmp_path):
     assert "| fp32 |" in metrics and "| bf16 |" in metrics, f"metrics.md lacks a row:\n{metrics}"
     samples = (tmp_path / "samples.md").read_text(encoding="utf-8")
     assert "## fp32" in samples and "## bf16" in samples, samples[:300]
+    table = (tmp_path / "optimizers.md").read_text(encoding="utf-8")
+    for name in ("SGD", "SGD+momentum", "Nesterov", "AdamW"):
+        assert f"| {name} |" in table, f"optimizers.md lacks the {name} row:\n{table}"
+    assert (tmp_path / "optimizers.png").read_bytes()[:4] == b"\x89PNG", "optimizers.png missing"
     assert (tmp_path / "metrics.txt").read_text().startswith("pretrain val "), "metrics.txt"

@@ -7,6 +7,7 @@ settings and budget, once in float32 and once with bf16 autocast, and writes to 
   tb/         its TensorBoard run (`tensorboard --logdir reports/week09/tb`)
   metrics.md  fp32 vs bf16: steps, tokens/s, train loss, val loss and perplexity (whole split)
   samples.md  a sample of each run
+  optimizers.md, optimizers.png  SGD, momentum, Nesterov and AdamW on one short run (optimizers.py)
 Run: `python tracker.py project 9` (your code) or `python -m course.week09_training.project --impl
 solutions`. `--short` trains a tiny model on the week's fixture text for a few steps (seconds).
 """
@@ -19,7 +20,7 @@ from roadmap import ROOT
 from roadmap.impl import current_tree
 from roadmap.project import parser, record, setup
 
-from . import train
+from . import optimizers, train
 
 PRESET = ROOT / "configs" / "week09_cpu.toml"
 SHORT = [
@@ -86,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         text = (runs / name / "sample.txt").read_text(encoding="utf-8")
         samples += [f"## {name}\n", "```text", text, "```\n"]
     (out / "samples.md").write_text("\n".join(samples), encoding="utf-8")
+    # SGD, momentum, Nesterov and AdamW on the same short run, on the fp32 run's tokens
+    optimizers.compare(runs / "fp32" / "data", out, short=args.short, threads=args.threads)
     f32, b16 = results["fp32"], results["bf16"]
     record(
         9,
