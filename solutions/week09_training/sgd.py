@@ -59,8 +59,9 @@ class SGD(torch.optim.Optimizer):
         gradient g:
             d = g + wd * p                                 coupled weight decay: through the gradient
             if momentum != 0:
-                buf = d                                    on the parameter's first update: no
+                buf = copy of d                            on the parameter's first update: no
                                                            dampening, no zeros to average with
+                                                           (a copy: never p.grad itself)
                 buf = momentum * buf + (1 - dampening) * d     on every later update
                 d = d + momentum * buf   if nesterov, else   d = buf
             p <- p - lr * d
