@@ -10,6 +10,8 @@ settings and budget, once in float32 and once with bf16 autocast, and writes to 
   optimizers.md, optimizers.png  SGD, momentum, Nesterov and AdamW on one short run (optimizers.py)
 Run: `python tracker.py project 9` (your code) or `python -m course.week09_training.project --impl
 solutions`. `--short` trains a tiny model on the week's fixture text for a few steps (seconds).
+`--scaling` runs the scaling ladder instead (scaling_ladder.py: a dozen tiny models, the fitted
+L(N, D), OUT/scaling/); with `--short` in seconds.
 """
 
 import json
@@ -45,8 +47,13 @@ def main(argv: list[str] | None = None) -> int:
     p = parser(9, "Pre-train the course GPT on the CPU preset, fp32 and bf16.")
     p.add_argument("--minutes", type=float, default=6.0, help="time budget per run (full mode)")
     p.add_argument("--threads", type=int, default=0, help="torch threads per run (0: default)")
+    p.add_argument("--scaling", action="store_true", help="run the scaling ladder instead")
     args = p.parse_args(argv)
     out = setup(9, args)
+    if args.scaling:  # a separate experiment, with its own folder OUT/scaling/
+        from .scaling_ladder import run_ladder
+
+        return run_ladder(out, short=args.short, threads=args.threads)
     runs = out / "runs"
     if args.short:
         common = SHORT
