@@ -6,9 +6,8 @@ Hoffmann et al. 2022 ("Chinchilla"), section 3.3 (approach 3) and appendix D.2: 
 LSE(a - alpha log N, b - beta log D, e) (LSE = log-sum-exp); the objective is the Huber loss
 (delta = 1e-3) of the residuals in log space, summed over the runs, minimised with L-BFGS from every
 start of a grid, the best end point kept. Here L-BFGS is scipy.optimize.minimize(method="L-BFGS-B")
-with the objective's own gradient. Then section 3.3's closed form: minimising L(N, D) with 6 N D = C
-gives N_opt = G (C/6)**(beta / (alpha + beta)), D_opt = (C/6)**(alpha / (alpha + beta)) / G with
-G = (alpha A / (beta B))**(1 / (alpha + beta)).
+with the objective's own gradient. Then section 3.3's question: which N (and D = C / (6 N))
+minimises L(N, D) for a budget C? It has a closed form, yours to derive.
 Check: `python tracker.py check w09.scaling_fit` (then w09.compute_optimal)
 """
 
