@@ -1,5 +1,5 @@
 """Week 03 project: bigram vs MLP vs GRU language models on tiny Shakespeare, at equal training time,
-and how gradients flow through depth and time.
+how gradients flow through depth and time, and three kinds of word vectors side by side.
 
 Each model gets the same wall-clock budget, the same batches and the same optimiser; the table
 reports the val NLL each reached, and the plot shows val loss against training seconds. The bigram
@@ -7,9 +7,13 @@ and the data pipeline come from the week-02 reference (solutions.week02_bigram);
 are your week-03 code. Before the race (seconds, no training) it measures the gradient norm at
 every layer of a deep MLP under a bad and a good init, and at every time step of an RNN and an
 LSTM, with your weight_init, lstm and gradient_flow code: gradient_flow.md and gradient_flow.png.
+Then (seconds) it trains skip-gram, GloVe and FastText with your word2vec, glove and subword code
+on the planted corpus of data/fixtures/week03 and compares their analogies, nearest neighbours
+and what each can say about words it never saw: embeddings.md.
 Run: `python tracker.py project 3` (your code) or `python tracker.py project 3 --impl solutions`.
 """
 
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,9 +44,22 @@ class RaceConfig:
     flow_depth: int = 20  # its number of layers
     flow_steps: int = 50  # T of the gradient-flow RNN and LSTM
     flow_state: int = 64  # H of the gradient-flow RNN and LSTM (input size n_embd)
+    embed_dim: int = 16  # C of the skip-gram, GloVe and FastText word vectors
+    embed_steps: int = 300  # Adam steps of each (GloVe: full batch; the others: embed_batch pairs)
+    embed_batch: int = 256  # (center, context) pairs per skip-gram and FastText step
+    embed_lr: float = 0.05  # their Adam learning rate
+    buckets: int = 2000  # FastText's n-gram rows (n from 3 to 6)
 
 
-SHORT = {"seconds": 1.0, "eval_every": 10, "eval_batches": 2, "final_batches": 4, "n_hidden": 32}
+SHORT = {
+    "seconds": 1.0,
+    "eval_every": 10,
+    "eval_batches": 2,
+    "final_batches": 4,
+    "n_hidden": 32,
+    "embed_steps": 30,
+}
+PROBE_WORDS = ["king", "woman", "walked", "cook"]  # whose nearest neighbours embeddings.md lists
 LEARNING_RATES = {"bigram": 0.1, "mlp": 3e-3, "gru": 3e-3}  # AdamW, tuned by hand for this budget
 
 
@@ -227,6 +244,168 @@ def gradient_flow(cfg: RaceConfig, out: Path) -> str:
     )
 
 
+def planted_corpus() -> tuple[list[str], dict]:
+    """The planted corpus (12,500 words) and its relations: data/fixtures/week03/planted_words.*."""
+    from course.data import fixture_path
+
+    words = fixture_path("week03", "planted_words.txt").read_text(encoding="utf-8").split()
+    relations = json.loads(fixture_path("week03", "planted_words.json").read_text(encoding="utf-8"))
+    return words, relations
+
+
+def train_embeddings(
+    vocab: list[str], ids: torch.Tensor, cfg: RaceConfig
+) -> dict[str, tuple[torch.nn.Module, float]]:
+    """Skip-gram (window 2, k = 5), GloVe (window 3, full batch) and FastText (skip-gram over
+    n-gram means) with the same steps and seed; returns each model and its training seconds."""
+    word2vec = load("week03_embeddings.word2vec")
+    glove = load("week03_embeddings.glove")
+    subword = load("week03_embeddings.subword")
+    V, C = len(vocab), cfg.embed_dim
+    pairs = word2vec.skipgram_pairs(ids, 2)
+    probs = word2vec.unigram_distribution(torch.bincount(ids, minlength=V))
+    X = glove.cooccurrence(ids, V, 3)
+    torch.manual_seed(cfg.seed)
+    models = {
+        "skip-gram": word2vec.SkipGram(V, C),
+        "GloVe": glove.GloVe(V, C),
+        "FastText": subword.FastText(vocab, cfg.buckets, C),
+    }
+    trained = {}
+    for name, model in models.items():
+        opt = torch.optim.Adam(model.parameters(), lr=cfg.embed_lr)
+        g = torch.Generator().manual_seed(cfg.seed)
+        t0 = time.perf_counter()
+        for _ in range(cfg.embed_steps):
+            if name == "GloVe":
+                loss = model.loss(X)
+            else:
+                sel = torch.randint(len(pairs), (cfg.embed_batch,), generator=g)
+                negatives = word2vec.sample_negatives(probs, cfg.embed_batch, 5, g)
+                loss = model.loss(pairs[sel, 0], pairs[sel, 1], negatives)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        trained[name] = (model, time.perf_counter() - t0)
+    return trained
+
+
+# each model's (V, C) word vectors: GloVe keeps w + w~, skip-gram and FastText their center vectors
+VECTORS = {
+    "skip-gram": lambda model: model.in_embed.weight.detach(),
+    "GloVe": lambda model: model.word_vectors(),
+    "FastText": lambda model: model.in_embed(torch.arange(len(model.in_embed.vocab))).detach(),
+}
+
+
+def analogy_score(vectors: torch.Tensor, questions: list[tuple], index: dict[str, int]) -> float:
+    """Share of a : b :: c : d questions your analogy() answers with d."""
+    glove = load("week03_embeddings.glove")
+    hits = sum(
+        glove.analogy(vectors, index[a], index[b], index[c])[0] == index[d]
+        for a, b, c, d in questions
+    )
+    return hits / len(questions)
+
+
+def nearest_within(vectors: torch.Tensor, group: dict[str, str], index: dict[str, int]) -> float:
+    """Share of the words of `group` (word -> its class) whose nearest word of the group, with your
+    most_similar, is of the same class: king -> queen among the people, walked -> walk or walks
+    among the verb forms."""
+    word2vec = load("week03_embeddings.word2vec")
+    words = list(group)
+    sub = vectors[[index[w] for w in words]]
+    hits = sum(
+        group[words[word2vec.most_similar(sub, i, 1)[0]]] == group[w] for i, w in enumerate(words)
+    )
+    return hits / len(words)
+
+
+def neighbours(vectors: torch.Tensor, v: torch.Tensor, vocab: list[str], k: int = 3) -> list[str]:
+    """The k vocabulary words nearest a vector v that is not a row of `vectors` (an unseen word's),
+    by cosine, with your most_similar."""
+    word2vec = load("week03_embeddings.word2vec")
+    return [vocab[i] for i in word2vec.most_similar(torch.cat([vectors, v[None]]), len(vocab), k)]
+
+
+def compare_embeddings(cfg: RaceConfig, out: Path) -> str:
+    """Train the three, score analogies and neighbours, write embeddings.md; returns the clause."""
+    words, rel = planted_corpus()
+    vocab = sorted(set(words))
+    index = {w: i for i, w in enumerate(vocab)}
+    ids = torch.tensor([index[w] for w in words])
+    pairs, families = rel["pairs"], list(rel["families"].values())
+    gender = [
+        (x[g], x[1 - g], y[g], y[1 - g]) for x in pairs for y in pairs if x != y for g in (0, 1)
+    ]
+    tense = [
+        (x[f], x[h], y[f], y[h])
+        for x in families
+        for y in families
+        if x != y
+        for f in range(4)
+        for h in range(4)
+        if f != h and all(w in index for w in (x[f], x[h], y[f], y[h]))
+    ]
+    word2vec = load("week03_embeddings.word2vec")
+    people = {w: i for i, pair in enumerate(pairs) for w in pair}  # partners share a class
+    verbs = {w: forms[0] for forms in families for w in forms if w in index}
+    trained = train_embeddings(vocab, ids, cfg)
+    lines = [
+        f"# Skip-gram vs GloVe vs FastText on the planted corpus ({len(words):,} words, V = "
+        f"{len(vocab)})",
+        "",
+        f"C = {cfg.embed_dim}, {cfg.embed_steps} Adam steps each (lr {cfg.embed_lr}), seed "
+        f"{cfg.seed}. Analogies by 3CosAdd over the whole vocabulary: gender (king - man + woman = "
+        f"queen, {len(gender)} questions) and tense (walked - walk + talk = talked, {len(tense)}); "
+        "chance is about 0.01. Nearest within a group: the share of the 12 people whose nearest "
+        f"person is their partner, and of the {len(verbs)} seen verb forms whose nearest verb form "
+        "is of their family (chance about 0.09).",
+        "",
+        "| model | parameters | train s | gender analogies | tense analogies | partner nearest | "
+        "family nearest | " + " | ".join(f"nearest to {w}" for w in PROBE_WORDS) + " |",
+        "|---|---:|---:|---:|---:|---:|---:|" + "---|" * len(PROBE_WORDS),
+    ]
+    scores = {}
+    for name, (model, seconds) in trained.items():
+        vectors = VECTORS[name](model)
+        scores[name] = (analogy_score(vectors, gender, index), analogy_score(vectors, tense, index))
+        near = [
+            ", ".join(vocab[i] for i in word2vec.most_similar(vectors, index[w], 3))
+            for w in PROBE_WORDS
+        ]
+        lines.append(
+            f"| {name} | {sum(p.numel() for p in model.parameters()):,} | {seconds:.1f} | "
+            f"{scores[name][0]:.2f} | {scores[name][1]:.2f} | "
+            f"{nearest_within(vectors, people, index):.2f} | "
+            f"{nearest_within(vectors, verbs, index):.2f} | " + " | ".join(near) + " |"
+        )
+    fasttext, _ = trained["FastText"]
+    ft_vectors = VECTORS["FastText"](fasttext)
+    lines += [
+        "",
+        f"Words that never occur in the corpus ({', '.join(rel['unseen'])}): skip-gram and GloVe "
+        "have no row for them; FastText builds each from its character n-grams:",
+        "",
+        "| unseen word | FastText's nearest words |",
+        "|---|---|",
+        *[
+            f"| {w} | {', '.join(neighbours(ft_vectors, fasttext.word_vector(w), vocab))} |"
+            for w in rel["unseen"]
+        ],
+        "",
+    ]
+    table = "\n".join(lines)
+    print(table)
+    (out / "embeddings.md").write_text(table, encoding="utf-8")
+    walking = neighbours(ft_vectors, fasttext.word_vector("walking"), vocab)
+    return (
+        "analogies gender/tense: "
+        + ", ".join(f"{name} {g:.2f}/{t:.2f}" for name, (g, t) in scores.items())
+        + f"; FastText walking -> {', '.join(walking)}"
+    )
+
+
 def plot(results: dict[str, dict], path: Path) -> None:
     import matplotlib
 
@@ -265,8 +444,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args, cfg: RaceConfig, out: Path) -> int:
-    """Measure the gradient flow, race the three models, plot and record; returns the exit code."""
+    """Measure the gradient flow, compare word vectors, race the three models, plot and record;
+    returns the exit code."""
     flow = gradient_flow(cfg, out)
+    embeddings = compare_embeddings(cfg, out)
     text = read_text(args.text_file)
     tok = CharTokenizer.from_text(text)
     ds = TokenDataset(torch.tensor(tok.encode(text)), cfg.block_size)
@@ -296,7 +477,7 @@ def run(args, cfg: RaceConfig, out: Path) -> int:
         3,
         "val NLL at equal time: "
         + " | ".join(f"{name} {r['val']:.4f}" for name, r in results.items())
-        + f" ({cfg.seconds:g} s each); {flow}",
+        + f" ({cfg.seconds:g} s each); {flow}; {embeddings}",
         out,
     )
     return 0
