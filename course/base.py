@@ -54,7 +54,7 @@ COURSE = dict(
     ckpt_interval=300,
     tensorboard=False,
     sample_tokens=100,
-    max_minutes=15.0,
+    max_minutes=0.0,  # no time budget: the same 1,200 steps and full final eval on any machine
     seed=1337,
 )
 SHORT = dict(
