@@ -3,6 +3,7 @@
     python -m course.base                      # build (or find) the course base; prints its folder
     python -m course.base --short              # the tiny one the --short projects and CI use
     python -m course.base --impl exercises     # built by your week-06 BPE and week-09 code
+    python -m course.base --prune              # delete the bases your code no longer builds
 
 Each size is a week-09 TrainConfig (BASES). Its folder, runs/base/<size>-<hash>/, is a run
 (course/runs.py) named by a content hash of the settings, the bytes of the training text and the
@@ -197,11 +198,51 @@ def add_base_flag(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def stale_bases(root: Path | None = None) -> list[Path]:
+    """Folders under runs/base/ that no size and tree builds today (older code, older settings).
+
+    A size whose current name cannot be worked out (its dataset is missing here) keeps all its
+    folders: nothing is called stale that cannot be shown to be."""
+    root = root or ROOT / "runs" / "base"
+    current, unknown = set(), set()
+    for size in BASES:
+        for tree in TREES:
+            try:
+                current.add(Path(base_config(size, tree).out_dir).name)
+            except (OSError, RuntimeError, ValueError):
+                unknown.add(size)
+    return sorted(
+        p
+        for p in root.glob("*-*-*")
+        if p.is_dir() and p.name not in current and p.name.split("-")[0] not in unknown
+    )
+
+
+def prune(root: Path | None = None, say=print) -> int:
+    """Delete the stale bases under `root` (default runs/base/); today's bases are kept."""
+    import shutil
+
+    stale = stale_bases(root)
+    for folder in stale:
+        size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+        shutil.rmtree(folder)
+        (folder.parent / f".{folder.name}.lock").unlink(missing_ok=True)
+        say(f"removed {folder.name} ({size / 2**20:.1f} MiB)")
+    say(f"{len(stale)} stale base(s) removed")
+    return len(stale)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m course.base", description=__doc__.split("\n")[0])
     p.add_argument("--short", action="store_true", help="the tiny base (seconds)")
     p.add_argument("--impl", choices=TREES, default="solutions")
+    p.add_argument(
+        "--prune", action="store_true", help="delete the bases no tree's current code builds"
+    )
     args = p.parse_args(argv)
+    if args.prune:
+        prune()
+        return 0
     print(base_run("short" if args.short else "course", args.impl))
     return 0
 

@@ -167,3 +167,19 @@ def test_llm_serve_never_serves_random_weights_unasked(tmp_path):
     assert newest_model(tmp_path) == final
     final.joinpath("run.json").unlink()
     assert newest_model(tmp_path) == tmp_path / "week11_sft"
+
+
+def test_prune_removes_only_the_bases_todays_code_does_not_build(tmp_path):
+    from course import base
+
+    today = base.Path(base.base_config("short", "solutions").out_dir).name
+    old = "short-solutions-000000000000"
+    for name in (today, old, "short-exercises-000000000000"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "model.safetensors").write_bytes(b"x" * 10)
+    (tmp_path / f".{old}.lock").touch()
+    said: list[str] = []
+    assert base.prune(tmp_path, say=said.append) == 2, said
+    assert (tmp_path / today).is_dir(), "prune removed the base today's code builds"
+    assert not (tmp_path / old).exists() and not (tmp_path / f".{old}.lock").exists()
+    assert said[-1] == "2 stale base(s) removed"
