@@ -49,6 +49,18 @@ def setup(week: int, args: argparse.Namespace) -> Path:
     return out
 
 
+def run_dir(args: argparse.Namespace, name: str) -> Path:
+    """Where a project writes its model as a run: --run-dir if given, else runs/<name>, with
+    "-reference" for the solutions tree and "-short" for --short, so a quick or reference run
+    never overwrites the learner's full one (call after setup: it reads the tree in use)."""
+    if getattr(args, "run_dir", None) is not None:
+        return args.run_dir
+    suffix = ("-reference" if current_tree() == "solutions" else "") + (
+        "-short" if args.short else ""
+    )
+    return ROOT / "runs" / f"{name}{suffix}"
+
+
 def record(week: int, line: str, out: Path) -> None:
     """Write the run's metrics line to OUT/metrics.txt and, for the learner's own code, to the log."""
     (out / "metrics.txt").write_text(line + "\n", encoding="utf-8")

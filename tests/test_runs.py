@@ -183,3 +183,22 @@ def test_prune_removes_only_the_bases_todays_code_does_not_build(tmp_path):
     assert (tmp_path / today).is_dir(), "prune removed the base today's code builds"
     assert not (tmp_path / old).exists() and not (tmp_path / f".{old}.lock").exists()
     assert said[-1] == "2 stale base(s) removed"
+
+
+def test_quick_and_reference_project_runs_never_overwrite_the_learners_run(monkeypatch):
+    import argparse
+
+    from roadmap import ROOT
+    from roadmap.impl import set_tree
+    from roadmap.project import run_dir
+
+    monkeypatch.setenv("LLM_IMPL", "exercises")
+    got = {}
+    for tree in ("exercises", "solutions"):
+        set_tree(tree)
+        for short in (False, True):
+            got[tree, short] = run_dir(argparse.Namespace(run_dir=None, short=short), "week11_sft")
+    assert got["exercises", False] == ROOT / "runs" / "week11_sft"
+    assert len(set(got.values())) == 4, got
+    given = ROOT / "elsewhere"
+    assert run_dir(argparse.Namespace(run_dir=given, short=True), "week11_sft") == given

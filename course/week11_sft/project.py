@@ -16,8 +16,9 @@ Pipeline (everything on CPU, seeded):
      all three models, tokens/s of both loops, and the padding waste with and without packing.
 Writes to the out folder (default reports/week11/): losses.png, answers.md, eval.md, packing.md,
 config.json, metrics.txt; and the model our loop tuned as a run (course/runs.py) in --run-dir
-(default runs/week11_sft/): `llm-serve --model runs/week11_sft` chats with it, weeks 12-13 can start
-from it with `--base runs/week11_sft`.
+(default runs/week11_sft/; runs/week11_sft-reference/ and -short/ for --impl solutions and
+--short, so those never overwrite your full run): `llm-serve --model runs/week11_sft` chats with
+it, weeks 12-13 can start from it with `--base runs/week11_sft`.
 Run: `python tracker.py project 11` (your code) or `python -m course.week11_sft.project --impl
 solutions`; `--short` finishes in well under a minute.
 """
@@ -35,13 +36,14 @@ import torch
 
 from course.base import add_base_flag, resolve_base
 from course.runs import RunTokenizer, load_run, save_run
-from roadmap import ROOT
 from roadmap.impl import load
-from roadmap.project import parser, record, setup
+from roadmap.project import parser, record, run_dir, setup
 from solutions.week05_gpt.hf import from_hf_state_dict
 from solutions.week05_gpt.model import GPT
 
 CHAT_SPECIALS = ["<PAD>", "<|im_start|>", "<|im_end|>"]  # what a chat model needs beyond the base
+
+RUN_NAME = "week11_sft"  # runs/week11_sft[-reference][-short]: roadmap.project.run_dir
 
 
 @dataclass
@@ -210,8 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--run-dir",
         type=Path,
-        default=ROOT / "runs" / "week11_sft",
-        help="where the tuned model is written as a run (default runs/week11_sft)",
+        default=None,
+        help="where the tuned model is written as a run (default runs/week11_sft, with "
+        "-reference / -short for --impl solutions / --short)",
     )
     args = p.parse_args(argv)
     out = setup(11, args)
@@ -309,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     pad_lines = padding_table([e for _, e in train_c], cfg, pad, packing, block_size)
     (out / "packing.md").write_text("\n".join(pad_lines), encoding="utf-8")
     run = save_run(
-        args.run_dir,
+        run_dir(args, RUN_NAME),
         base,
         tok,
         made_by="week 11 SFT project",

@@ -18,7 +18,8 @@ Eckart-Young optimum in weight space, put in as LoRA layers by your lora_from_de
 LoRA trained at rank r, full fine-tuning and the untuned base.
 Writes to the out folder (default reports/week12/): comparison.md, loss.png, samples.md,
 lowrank.md, spectrum.png, lowrank.png; and the LoRA model, merged into its base (your
-merge_and_unload), as a run in --run-dir (default runs/week12_lora/).
+merge_and_unload), as a run in --run-dir (default runs/week12_lora/; runs/week12_lora-reference/ and
+-short/ for --impl solutions and --short, so those never overwrite your full run).
 Run: `python tracker.py project 12 [--short]` or `python -m course.week12_peft.project --impl
 solutions`.
 """
@@ -35,12 +36,13 @@ import torch
 
 from course.base import add_base_flag, resolve_base
 from course.runs import load_run, save_run
-from roadmap import ROOT
 from roadmap.impl import load
-from roadmap.project import parser, record, setup
+from roadmap.project import parser, record, run_dir, setup
 from solutions.week11_sft.generate import generate_response
 
 TARGETS = ["c_attn", "c_proj", "c_fc"]
+
+RUN_NAME = "week12_lora"  # runs/week12_lora[-reference][-short]: roadmap.project.run_dir
 
 
 @dataclass
@@ -234,8 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--run-dir",
         type=Path,
-        default=ROOT / "runs" / "week12_lora",
-        help="where the LoRA model, merged, is written as a run (default runs/week12_lora)",
+        default=None,
+        help="where the LoRA model, merged, is written as a run (default runs/week12_lora, "
+        "with -reference / -short for --impl solutions / --short)",
     )
     args = p.parse_args(argv)
     out = setup(12, args)
@@ -295,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         if method == "lora":  # the week's model: the adapter merged into a plain GPT
             inject.merge_and_unload(model)
             run = save_run(
-                args.run_dir,
+                run_dir(args, RUN_NAME),
                 model,
                 tok,
                 made_by="week 12 LoRA project (merged)",

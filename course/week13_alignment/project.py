@@ -14,7 +14,9 @@ toy PPO task.
    written as a run directory, which transformers loads as it is) -> dpo.md, dpo.png (loss and
    reward margin per step), answers.md (greedy answers to held-out prompts before and after, and
    held-out implicit-reward accuracy).
-The model your dpo_step aligned is written as a run in --run-dir (default runs/week13_dpo/).
+The model your dpo_step aligned is written as a run in --run-dir (default runs/week13_dpo/;
+runs/week13_dpo-reference/ and -short/ for --impl solutions and --short, so those never overwrite
+your full run).
 Run: `python tracker.py project 13 [--short] [--impl solutions]`. `--hh-rlhf` uses the hh-rlhf
 harmless test pairs instead (offensive text by design; see the handout).
 """
@@ -32,14 +34,15 @@ import torch
 from course.base import add_base_flag, resolve_base
 from course.runs import load_run, save_run
 from course.week13_alignment.data import load_hh_rlhf, load_instruction_pairs
-from roadmap import ROOT
 from roadmap.impl import load
-from roadmap.project import parser, record, setup
+from roadmap.project import parser, record, run_dir, setup
 from solutions.week05_gpt.hf import from_hf_state_dict
 from solutions.week05_gpt.model import GPT
 from solutions.week11_sft.generate import generate_response
 from solutions.week11_sft.loop import evaluate, train_sft
 from solutions.week11_sft.masking import IGNORE, collate
+
+RUN_NAME = "week13_dpo"  # runs/week13_dpo[-reference][-short]: roadmap.project.run_dir
 
 
 @dataclass
@@ -270,8 +273,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--run-dir",
         type=Path,
-        default=ROOT / "runs" / "week13_dpo",
-        help="where the model your dpo_step aligned is written as a run (default runs/week13_dpo)",
+        default=None,
+        help="where the model your dpo_step aligned is written as a run (default "
+        "runs/week13_dpo, with -reference / -short for --impl solutions / --short)",
     )
     args = p.parse_args(argv)
     out = setup(13, args)
@@ -372,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
         ]  # fmt: skip
     (out / "answers.md").write_text("\n".join(answers), encoding="utf-8")
     run = save_run(
-        args.run_dir,
+        run_dir(args, RUN_NAME),
         policy,
         tok,
         made_by="week 13 DPO project (your dpo_step)",
