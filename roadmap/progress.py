@@ -215,12 +215,33 @@ def render_log_section(week: Week, progress: Progress) -> str:
     return "\n".join(lines)
 
 
+def marked_span(text: str) -> tuple[int, int] | None:
+    """(start, stop) of the tracker's section in a log, markers included; None when the text has
+    no intact BEGIN ... END pair."""
+    start = text.find(BEGIN)
+    stop = text.find(END, start + len(BEGIN)) if start != -1 else -1
+    return (start, stop + len(END)) if stop != -1 else None
+
+
+def log_path(week: Week) -> Path:
+    """logs/weekNN.md, the week's log."""
+    return LOGS_DIR / f"week{week.label}.md"
+
+
+def read_log(path: Path) -> str:
+    """A log's text with the learner's line endings as they are ("" when there is none)."""
+    if not path.exists():
+        return ""
+    with open(path, encoding="utf-8", newline="") as f:
+        return f.read()
+
+
 def update_log(week: Week, progress: Progress, path: Path | None = None) -> Path:
     """Rewrite the auto section of logs/weekNN.md (or `path`) and add the week's reflection
     questions the log lacks (roadmap/reflection.py); every other byte of the file is kept."""
     from roadmap.reflection import add_questions  # it reads this module's markers
 
-    path = path or LOGS_DIR / f"week{week.label}.md"
+    path = path or log_path(week)
     section = render_log_section(week, progress)
     if not path.exists():
         text = (
@@ -229,14 +250,10 @@ def update_log(week: Week, progress: Progress, path: Path | None = None) -> Path
             "changes anything outside the marked section; it only adds the week's questions below.\n"
         )
     else:
-        with open(
-            path, encoding="utf-8", newline=""
-        ) as f:  # keep the learner's line endings as they are
-            text = f.read()
-        start = text.find(BEGIN)
-        stop = text.find(END, start + len(BEGIN)) if start != -1 else -1
-        if start != -1 and stop != -1:
-            text = text[:start] + section + text[stop + len(END) :]
+        text = read_log(path)
+        span = marked_span(text)
+        if span:
+            text = text[: span[0]] + section + text[span[1] :]
         else:
             # no intact marker pair (edited away?): add a fresh section on top and keep every byte below it
             text = section + "\n\n" + text

@@ -15,7 +15,7 @@ keeps its answer and the new one is added below it. `python tracker.py reflect [
 
 import re
 
-from roadmap.progress import BEGIN, END
+from roadmap.progress import marked_span
 
 HEADING = "## Reflection"
 INTRO = (
@@ -35,9 +35,7 @@ def headings(text: str) -> list[tuple[int, int, str]]:
     """(offset of the line, level, title) of every heading outside fenced code and the tracker's
     marked section, in order: "a\\n## B\\n" -> [(2, 2, "B")]."""
     found, offset, fence = [], 0, ""
-    start = text.find(BEGIN)
-    stop = text.find(END, start + len(BEGIN)) if start != -1 else -1
-    tracker = range(start, stop + len(END)) if stop != -1 else range(0)
+    tracker = range(*(marked_span(text) or (0, 0)))
     for line in text.splitlines(keepends=True):
         bare = line.rstrip("\r\n")
         stripped = bare.lstrip()

@@ -31,6 +31,7 @@ from roadmap import ROOT
 from roadmap.manifest import Exercise, Manifest, Week
 from roadmap.mistakes import check_battery
 from roadmap.notebook import handout_path, path_for, render
+from roadmap.reflection import normal
 
 
 def stub_functions(tree: ast.Module, exercise_id: str) -> set[str]:
@@ -177,7 +178,7 @@ def reflection_problems(week: Week) -> list[str]:
                 f"{where}: {q[:40]!r}... must be one non-empty paragraph of at most 200 characters "
                 "(it becomes a heading of logs/weekNN.md)"
             )
-    if len({" ".join(q.split()).casefold() for q in questions}) < len(questions):
+    if len({normal(q) for q in questions}) < len(questions):
         problems.append(f"{where}: a question is listed twice")
     return problems
 

@@ -29,7 +29,6 @@ ANSWER = "It sees one character back, so no word ever spans more than two letter
 def log(tmp_path, monkeypatch):
     """Logs in tmp_path (as logs/ would be), progress in tmp_path."""
     monkeypatch.setattr(progress_module, "LOGS_DIR", tmp_path)
-    monkeypatch.setattr(reflect_command, "LOGS_DIR", tmp_path)
     monkeypatch.setattr(progress_module, "PROGRESS_DIR", tmp_path)
     return tmp_path / "week02.md"
 

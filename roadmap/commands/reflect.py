@@ -4,17 +4,10 @@ from pathlib import Path
 
 from roadmap import ROOT
 from roadmap.manifest import Manifest, Week
-from roadmap.progress import LOGS_DIR, Progress, atomic_write, update_log
+from roadmap.progress import Progress, atomic_write, log_path, read_log, update_log
 from roadmap.reflection import add_questions, answers
 from roadmap.status import Status
 from roadmap.ui import esc, say
-
-
-def log_text(path: Path) -> str:
-    if not path.exists():
-        return ""
-    with open(path, encoding="utf-8", newline="") as f:  # the learner's line endings, as they are
-        return f.read()
 
 
 def ask(week: Week, path: Path) -> str:
@@ -22,7 +15,7 @@ def ask(week: Week, path: Path) -> str:
     missing; otherwise only the missing questions are inserted); return its text."""
     if not path.exists():
         update_log(week, Progress(), path)
-    text = log_text(path)
+    text = read_log(path)
     new = add_questions(text, week.reflection)
     if new != text:
         atomic_write(path, new)
@@ -35,15 +28,15 @@ def cmd_reflect(args, manifest: Manifest) -> int:
             "Reflection questions answered, per week (`python tracker.py reflect 2` shows week 02's):"
         )
         for week in manifest.ready_weeks():
-            path = LOGS_DIR / f"week{week.label}.md"
-            done = sum(bool(a) for a in answers(log_text(path), week.reflection).values())
+            path = log_path(week)
+            done = sum(bool(a) for a in answers(read_log(path), week.reflection).values())
             say(f"  {week.label} {esc(week.title):<50} {done}/{len(week.reflection)}")
         return 0
     week = manifest.week(args.week)
     if not week.reflection:
         say(f"Week {week.label} asks no reflection questions yet.")
         return 0
-    path = LOGS_DIR / f"week{week.label}.md"
+    path = log_path(week)
     got = answers(ask(week, path), week.reflection)
     where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
     say(f"Week {week.label} — {esc(week.title)}: answer under each question's heading in {where}")
