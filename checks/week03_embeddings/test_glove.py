@@ -2,24 +2,19 @@
 
 Oracles: f and the loss worked out by hand (the docstrings' examples), the loss and its gradients
 by an explicit loop over the nonzero counts in float64, hand-built vectors for analogies, and a
-short training run on the planted corpus (support.py), scored without your analogy function.
+short training run on the planted corpus (course/week03_embeddings/planted.py), scored by
+support.py without your analogy function.
 """
 
 import math
 
 import torch
 
+from course.week03_embeddings.planted import gender_questions, planted, tense_questions
 from roadmap.checking import adam, assert_close, generator, learner_first
 from roadmap.impl import load
 
-from .support import (
-    analogy_accuracy,
-    family_accuracy,
-    gender_questions,
-    partner_accuracy,
-    planted,
-    tense_questions,
-)
+from .support import analogy_accuracy, family_accuracy, partner_accuracy
 
 mod = load("week03_embeddings.glove")
 

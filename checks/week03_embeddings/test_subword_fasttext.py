@@ -3,24 +3,18 @@
 Oracles: means of the table's rows taken by hand (from the `units`/`mask` buffers and from
 subword_ids, both checked in w03.subword_ngrams), autograd's gradient of a mean (1/n on each of
 the word's rows, nothing elsewhere), the initial skip-gram loss (1 + k) ln 2, and a short training
-run on the planted corpus (support.py) with its measured margins.
+run on the planted corpus (course/week03_embeddings/planted.py) with its measured margins.
 """
 
 import math
 
 import torch
 
+from course.week03_embeddings.planted import planted, tense_questions
 from roadmap.checking import adam, assert_close, generator
 from roadmap.impl import load
 
-from .support import (
-    analogy_accuracy,
-    family_accuracy,
-    partner_accuracy,
-    planted,
-    tense_questions,
-    unit_rows,
-)
+from .support import analogy_accuracy, family_accuracy, partner_accuracy, unit_rows
 
 mod = load("week03_embeddings.subword")
 

@@ -13,13 +13,13 @@ and what each can say about words it never saw: embeddings.md.
 Run: `python tracker.py project 3` (your code) or `python tracker.py project 3 --impl solutions`.
 """
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from course.week03_embeddings.planted import gender_questions, planted, tense_questions
 from roadmap.impl import load
 from roadmap.project import parser, record, setup
 from solutions.week02_bigram.bigram import BigramLM
@@ -244,15 +244,6 @@ def gradient_flow(cfg: RaceConfig, out: Path) -> str:
     )
 
 
-def planted_corpus() -> tuple[list[str], dict]:
-    """The planted corpus (12,500 words) and its relations: data/fixtures/week03/planted_words.*."""
-    from course.data import fixture_path
-
-    words = fixture_path("week03", "planted_words.txt").read_text(encoding="utf-8").split()
-    relations = json.loads(fixture_path("week03", "planted_words.json").read_text(encoding="utf-8"))
-    return words, relations
-
-
 def train_embeddings(
     vocab: list[str], ids: torch.Tensor, cfg: RaceConfig
 ) -> dict[str, tuple[torch.nn.Module, float]]:
@@ -330,27 +321,13 @@ def neighbours(vectors: torch.Tensor, v: torch.Tensor, vocab: list[str], k: int 
 
 def compare_embeddings(cfg: RaceConfig, out: Path) -> str:
     """Train the three, score analogies and neighbours, write embeddings.md; returns the clause."""
-    words, rel = planted_corpus()
-    vocab = sorted(set(words))
-    index = {w: i for i, w in enumerate(vocab)}
-    ids = torch.tensor([index[w] for w in words])
-    pairs, families = rel["pairs"], list(rel["families"].values())
-    gender = [
-        (x[g], x[1 - g], y[g], y[1 - g]) for x in pairs for y in pairs if x != y for g in (0, 1)
-    ]
-    tense = [
-        (x[f], x[h], y[f], y[h])
-        for x in families
-        for y in families
-        if x != y
-        for f in range(4)
-        for h in range(4)
-        if f != h and all(w in index for w in (x[f], x[h], y[f], y[h]))
-    ]
+    corpus = planted()
+    words, vocab, index = corpus.words, corpus.vocab, corpus.index
+    gender, tense = gender_questions(corpus), tense_questions(corpus)
     word2vec = load("week03_embeddings.word2vec")
-    people = {w: i for i, pair in enumerate(pairs) for w in pair}  # partners share a class
-    verbs = {w: forms[0] for forms in families for w in forms if w in index}
-    trained = train_embeddings(vocab, ids, cfg)
+    people = {w: i for i, pair in enumerate(corpus.pairs) for w in pair}  # partners share a class
+    verbs = {w: forms[0] for forms in corpus.families.values() for w in forms if w in index}
+    trained = train_embeddings(vocab, corpus.ids, cfg)
     lines = [
         f"# Skip-gram vs GloVe vs FastText on the planted corpus ({len(words):,} words, V = "
         f"{len(vocab)})",
@@ -384,14 +361,14 @@ def compare_embeddings(cfg: RaceConfig, out: Path) -> str:
     ft_vectors = VECTORS["FastText"](fasttext)
     lines += [
         "",
-        f"Words that never occur in the corpus ({', '.join(rel['unseen'])}): skip-gram and GloVe "
+        f"Words that never occur in the corpus ({', '.join(corpus.unseen)}): skip-gram and GloVe "
         "have no row for them; FastText builds each from its character n-grams:",
         "",
         "| unseen word | FastText's nearest words |",
         "|---|---|",
         *[
             f"| {w} | {', '.join(neighbours(ft_vectors, fasttext.word_vector(w), vocab))} |"
-            for w in rel["unseen"]
+            for w in corpus.unseen
         ],
         "",
     ]
