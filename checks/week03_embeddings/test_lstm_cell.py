@@ -16,22 +16,16 @@ import torch
 from roadmap.checking import assert_close, from_scratch, generator
 from roadmap.impl import load
 
+from .support import LSTM_LIBRARY, near
+
 mod = load("week03_embeddings.lstm")
 
-LIBRARY = (
-    "torch.nn.LSTMCell.forward",
-    "torch.nn.LSTM.forward",
-    "torch.lstm_cell",
-    "torch.lstm",
-    "torch._VF.lstm_cell",
-    "torch._VF.lstm",
-)
 NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 GATES = ("i", "f", "g", "o")
 
 step = partial(
     from_scratch,
-    forbid=LIBRARY,
+    forbid=LSTM_LIBRARY,
     exercise="w03.lstm_cell",
     instead="matrix products with the weights, torch.sigmoid and torch.tanh",
 )
@@ -42,10 +36,6 @@ def by_hand(gate_inputs: dict[str, float], c: torch.Tensor, order=GATES, candida
     i, f, g, o = (torch.tensor(gate_inputs[name]) for name in order)
     c_next = torch.sigmoid(f) * c + torch.sigmoid(i) * candidate(g)
     return torch.sigmoid(o) * torch.tanh(c_next), c_next
-
-
-def near(a: torch.Tensor, b: torch.Tensor) -> bool:
-    return a.shape == b.shape and torch.allclose(a, b, atol=1e-4)
 
 
 def test_zero_weights_halve_the_cell_state():

@@ -14,28 +14,18 @@ import torch
 from roadmap.checking import assert_close, from_scratch, generator
 from roadmap.impl import load
 
+from .support import LSTM_LIBRARY, near
+
 mod = load("week03_embeddings.lstm")
 
-LIBRARY = (
-    "torch.nn.LSTMCell.forward",
-    "torch.nn.LSTM.forward",
-    "torch.lstm_cell",
-    "torch.lstm",
-    "torch._VF.lstm_cell",
-    "torch._VF.lstm",
-)
 NAMES = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
 
 run = partial(
     from_scratch,
-    forbid=LIBRARY,
+    forbid=LSTM_LIBRARY,
     exercise="w03.lstm_layer",
     instead="a loop over time that calls your lstm_cell",
 )
-
-
-def near(a: torch.Tensor, b: torch.Tensor) -> bool:
-    return a.shape == b.shape and torch.allclose(a, b, atol=1e-4)
 
 
 def assert_shapes(output, h_n, c_n, B: int, T: int, H: int) -> None:
