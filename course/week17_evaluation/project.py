@@ -27,6 +27,7 @@ import math
 import time
 import tomllib
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -178,6 +179,17 @@ def benchmark_docs(name: str, n: int) -> list[dict]:
     return harness.read_jsonl(dataset_path(name))[:n]
 
 
+def loglikelihoods(m: Evaluated, requests: list[tuple[str, str]]) -> list[float]:
+    """log p(continuation | context) of model m for each (context, continuation) string pair, by
+    the week's scorer; a context too long for the model is truncated on the left, as lm-eval."""
+    mc = load("week17_evaluation.multiple_choice")
+    encoded = []
+    for context, continuation in requests:
+        ctx, cont = mc.encode_pair(m.encode, context, continuation)
+        encoded.append((ctx[-(m.max_length + 1 - len(cont)) :], cont))
+    return mc.loglikelihoods(m.logits_fn, encoded)
+
+
 def score_mc(m: Evaluated, docs: list[dict], cfg: ProjectConfig) -> dict[str, list[float]]:
     """Per-question acc and acc_norm of model m (contexts truncated on the left, as lm-eval)."""
     mc = load("week17_evaluation.multiple_choice")
@@ -185,12 +197,7 @@ def score_mc(m: Evaluated, docs: list[dict], cfg: ProjectConfig) -> dict[str, li
     acc, acc_norm = [], []
     for i, doc in enumerate(docs):
         context = fewshot.build_prompt(doc, docs, cfg.num_fewshot, seed=cfg.seed + i)
-        requests = []
-        for choice in doc["choices"]:
-            ctx, cont = mc.encode_pair(m.encode, context, " " + choice)
-            room = m.max_length + 1 - len(cont)
-            requests.append((ctx[-room:], cont))
-        lls = mc.loglikelihoods(m.logits_fn, requests)
+        lls = loglikelihoods(m, [(context, " " + choice) for choice in doc["choices"]])
         scores = mc.mc_metrics(lls, doc["choices"], doc["gold"])
         acc.append(scores["acc"])
         acc_norm.append(scores["acc_norm"])
@@ -211,16 +218,8 @@ def score_bias(m: Evaluated, cfg: ProjectConfig) -> dict:
     the stereotype ties to "he" and to "she", and the stereotype score, the he-typed mean gap minus
     the she-typed one. An offset (He likelier before any continuation) moves both subsets alike and
     cancels there; a stereotype makes the he-typed gaps larger."""
-    mc = load("week17_evaluation.multiple_choice")
     bias = load("week17_evaluation.bias")
-
-    def score(requests: list[tuple[str, str]]) -> list[float]:
-        encoded = []
-        for context, continuation in requests:
-            ctx, cont = mc.encode_pair(m.encode, context, continuation)
-            encoded.append((ctx[-(m.max_length + 1 - len(cont)) :], cont))
-        return mc.loglikelihoods(m.logits_fn, encoded)
-
+    score = partial(loglikelihoods, m)
     templates = bias_templates()
     result = {}
     for subset in ("all", "he", "she"):
