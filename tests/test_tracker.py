@@ -369,3 +369,14 @@ def test_verify_fails_a_check_that_builds_a_slow_oracle_before_the_stub(repo, mo
     assert run.returncode == 1, run.stdout
     assert "w01.softmax's checks took" in run.stdout and "untouched stub" in run.stdout, run.stdout
     assert "w01.masks's checks took" not in run.stdout, run.stdout
+
+
+def test_mistakes_of_an_unknown_exercise_is_an_error_not_an_empty_pass():
+    import argparse
+
+    from roadmap.commands.maintain import cmd_mistakes
+    from roadmap.manifest import NotInManifest, load_manifest
+
+    args = argparse.Namespace(week=None, exercise="w01.nope", sample=False, timeout=1.0)
+    with pytest.raises(NotInManifest):
+        cmd_mistakes(args, load_manifest())

@@ -32,16 +32,22 @@ def cmd_verify(args, manifest: Manifest) -> int:
 
 
 def cmd_mistakes(args, manifest: Manifest) -> int:
-    from roadmap.mistakes import run_battery, table
+    from roadmap.mistakes import mistakes_path, run_battery, table
 
     only = getattr(args, "exercise", None)
-    if only and not args.week:
-        args.week = only.split(".")[0].lstrip("w")
-    weeks = [manifest.week(args.week)] if args.week else manifest.ready_weeks()
+    if only:  # its week (an unknown id is an error, not an empty battery that passes)
+        weeks = [manifest.week(manifest.item(only).week)]
+    else:
+        weeks = [manifest.week(args.week)] if args.week else manifest.ready_weeks()
     say(
         f"applying known mistakes to a copy of the reference ({'one per exercise' if args.sample else 'all'})"
     )
     outcomes = run_battery(weeks, args.sample, args.timeout, say, only)
+    if only and not outcomes:
+        say(
+            f"[red]✗[/] {only} has no known mistakes in {mistakes_path(weeks[0]).relative_to(ROOT)}"
+        )
+        return 1
     print(table(outcomes))
     bad = [o for o in outcomes if o.status != "caught"]
     return 1 if bad else 0
