@@ -84,7 +84,8 @@ def conditional_entropy(joint: torch.Tensor) -> torch.Tensor:
     H(Y | X) = -sum_xy p(x, y) log p(y | x) = H(X, Y) - H(X). The same input rules as
     joint_entropy (any non-negative weights (..., X, Y), normalised per table; rows are X).
     It is 0 when each row has one non-zero cell (Y is a function of X) and H(Y) when X and Y are
-    independent; never negative (a rounding error below 0 is returned as 0). Not symmetric: H(X | Y) is conditional_entropy(joint.transpose(-2, -1)).
+    independent; never negative (a rounding error below 0 is returned as 0). Not symmetric:
+    H(X | Y) is conditional_entropy(joint.transpose(-2, -1)).
 
     Example: for [[1/4, 1/4], [0, 1/2]], H(X, Y) = 1.0397 and H(X) = ln 2 = 0.6931, so
     H(Y | X) = 0.3466 (while H(X | Y) = 1.0397 - H([1/4, 3/4]) = 0.4774).
