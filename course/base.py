@@ -28,7 +28,7 @@ from pathlib import Path
 from roadmap import ROOT
 from roadmap.impl import TREES, current_tree, set_tree
 
-from .capstone.hashing import file_digest, hash_of
+from .capstone.hashing import file_digest, hash_of, path_digests
 
 try:  # a lock file keeps two processes from training the same base at once (POSIX)
     import fcntl
@@ -104,14 +104,13 @@ TRAINER = [
 ]
 
 
-def code_digest(tree: str) -> list[tuple[str, str]]:
-    """(path, digest) of every file in BASE_CODE (in `tree`) and TRAINER (in course/)."""
+def base_code(tree: str) -> list[Path]:
+    """The files of BASE_CODE (in `tree`), TRAINER and course/run*.py: what a base's name covers."""
     paths = [
         ROOT / tree / slug / f"{name}.py" for slug, names in BASE_CODE.items() for name in names
     ]
     paths += [ROOT / "course" / rel for rel in TRAINER]
-    paths += sorted((ROOT / "course").glob("run*.py"))
-    return [(str(p.relative_to(ROOT)), file_digest(p)) for p in paths]
+    return paths + sorted((ROOT / "course").glob("run*.py"))
 
 
 def base_config(size: str, tree: str):
@@ -127,7 +126,9 @@ def base_config(size: str, tree: str):
     for source in cfg.train_files + cfg.val_files:
         path = dataset_path(source) if source in DATASETS else ROOT / source
         files.append((source, file_digest(path)))
-    key = hash_of({"settings": BASES[size], "files": files, "code": code_digest(tree)})[:12]
+    key = hash_of({"settings": BASES[size], "files": files, "code": path_digests(base_code(tree))})[
+        :12
+    ]
     out = ROOT / "runs" / "base" / f"{size}-{tree}-{key}"
     return dataclasses.replace(cfg, out_dir=str(out))
 

@@ -12,6 +12,7 @@ Example: hash_of({"a": 1}) == hash_of({"a": 1}) and != hash_of({"a": 2}).
 
 import hashlib
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 from roadmap import ROOT
@@ -37,14 +38,15 @@ def file_digest(path: Path) -> str:
     return h.hexdigest()[:16]
 
 
+def path_digests(paths: Iterable[Path]) -> list[tuple[str, str]]:
+    """(path relative to the repository, file_digest) of each of `paths`, in their order."""
+    return [(str(path.relative_to(ROOT)), file_digest(path)) for path in paths]
+
+
 def code_digest(tree: str, slugs: list[str]) -> str:
     """One digest of every .py file of `tree/<slug>/` and of the week's given runtime in course/."""
-    parts = []
-    for slug in slugs:
-        for folder in (ROOT / tree / slug, ROOT / "course" / slug):
-            for path in sorted(folder.glob("*.py")):
-                parts.append((str(path.relative_to(ROOT)), file_digest(path)))
-    return hash_of(parts)
+    folders = [ROOT / base / slug for slug in slugs for base in (tree, "course")]
+    return hash_of(path_digests(p for folder in folders for p in sorted(folder.glob("*.py"))))
 
 
 def read_state(stage_dir: Path) -> dict | None:
