@@ -126,9 +126,8 @@ def base_config(size: str, tree: str):
     for source in cfg.train_files + cfg.val_files:
         path = dataset_path(source) if source in DATASETS else ROOT / source
         files.append((source, file_digest(path)))
-    key = hash_of({"settings": BASES[size], "files": files, "code": path_digests(base_code(tree))})[
-        :12
-    ]
+    code = path_digests(base_code(tree))
+    key = hash_of({"settings": BASES[size], "files": files, "code": code})[:12]
     out = ROOT / "runs" / "base" / f"{size}-{tree}-{key}"
     return dataclasses.replace(cfg, out_dir=str(out))
 
