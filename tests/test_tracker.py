@@ -380,3 +380,17 @@ def test_mistakes_of_an_unknown_exercise_is_an_error_not_an_empty_pass():
     args = argparse.Namespace(week=None, exercise="w01.nope", sample=False, timeout=1.0)
     with pytest.raises(NotInManifest):
         cmd_mistakes(args, load_manifest())
+
+
+def test_the_tracker_knows_every_extra_of_pyproject_and_all_installs_them():
+    """roadmap/extras.py mirrors pyproject's optional dependencies; `all` is every extra but llama
+    (and dev's own `all`), so a new extra cannot be left out of either."""
+    from roadmap.extras import EXTRAS
+
+    groups = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+        "optional-dependencies"
+    ]
+    assert set(groups) - {"all"} == set(EXTRAS), "roadmap/extras.py and pyproject.toml differ"
+    (everything,) = groups["all"]
+    listed = set(everything.split("[")[1].rstrip("]").split(","))
+    assert listed == set(EXTRAS) - {"llama"}, f"`all` installs {sorted(listed)}"
