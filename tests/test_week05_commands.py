@@ -12,13 +12,13 @@ import pytest
 from course.week05_gpt import train
 from roadmap import ROOT
 
-TINY = str(ROOT / "configs" / "tiny_test.json")
+TINY = ROOT / "configs" / "tiny_test.json"
 
 
 def test_config_precedence_and_unknown_keys(tmp_path):
-    args = train.build_parser().parse_args(["--config", TINY, "--n-layer", "3", "--no-bias"])
+    args = train.build_parser().parse_args(["--config", str(TINY), "--n-layer", "3", "--no-bias"])
     cfg = train.resolve_config(args)
-    preset = json.loads((ROOT / "configs" / "tiny_test.json").read_text())
+    preset = json.loads(TINY.read_text())
     assert cfg.n_layer == 3, "a flag must override the preset"
     assert cfg.n_embd == preset["n_embd"], "the preset must override the default"
     assert cfg.bias is False, "--no-bias must set bias False"
