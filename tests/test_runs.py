@@ -188,7 +188,6 @@ def test_prune_removes_only_the_bases_todays_code_does_not_build(tmp_path):
 def test_quick_and_reference_project_runs_never_overwrite_the_learners_run(monkeypatch):
     import argparse
 
-    from roadmap import ROOT
     from roadmap.impl import set_tree
     from roadmap.project import run_dir
 
