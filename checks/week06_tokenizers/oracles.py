@@ -1,8 +1,9 @@
 """Independent oracles for the week-06 checks (never the course's own code).
 
 Merges come from HF tokenizers' BpeTrainer, token bytes from GPT-2's published byte table, ids
-from tiktoken built here with the same ranks. tokenizers, tiktoken and regex are imported
-inside the functions, so importing this module does not need the hf extra.
+from tiktoken built here with the same ranks, Unigram models from sentencepiece's trainer on the
+Shakespeare fixtures. tokenizers, tiktoken, regex and sentencepiece are imported inside the
+functions, so importing this module does not need the hf extra.
 """
 
 import json
@@ -149,3 +150,47 @@ def aaabdaaabac_cause(got: list) -> str:
             "the merged pair must not be picked again"
         )
     return "merge number r creates id 256 + r, so the third merge is (256, 257)"
+
+
+# --- sentencepiece Unigram models (w06.unigram_spm, w06.unigram_train) ---------------------------
+# the training settings under which normalize + unigram_segment is sentencepiece's encoder
+SPM_SETTINGS = dict(
+    model_type="unigram",
+    normalization_rule_name="identity",  # no NFKC: the text's characters stay as they are
+    byte_fallback=True,  # uncovered characters become <0xNN> pieces, never <unk>
+    character_coverage=1.0,  # every character of the training text is a piece
+    split_by_unicode_script=False,  # pieces split only at spaces, as words_of does
+    split_by_number=False,
+    max_sentencepiece_length=16,
+    minloglevel=2,  # quiet
+)
+
+
+def held_out_lines() -> list[str]:
+    """The second half of tinyshakespeare_next16k.txt: never seen by the models trained here."""
+    lines = read_fixture("tinyshakespeare_next16k.txt").splitlines()
+    return lines[len(lines) // 2 :]
+
+
+def training_lines() -> list[str]:
+    """tinyshakespeare_4k.txt and the first half of tinyshakespeare_next16k.txt (about 12 KB)."""
+    lines = read_fixture("tinyshakespeare_next16k.txt").splitlines()
+    return read_fixture("tinyshakespeare_4k.txt").splitlines() + lines[: len(lines) // 2]
+
+
+def train_spm(lines: list[str], n_pieces: int, path) -> str:
+    """Train sentencepiece's Unigram on `lines` with SPM_SETTINGS; return the model file's path.
+
+    vocab_size counts <unk>, <s>, </s> and the 256 byte pieces, so n_pieces + 259 leaves exactly
+    n_pieces pieces for the lattice.
+    """
+    import sentencepiece
+
+    prefix = str(path / f"unigram{n_pieces}")
+    sentencepiece.SentencePieceTrainer.train(
+        sentence_iterator=iter(lines),
+        model_prefix=prefix,
+        vocab_size=n_pieces + 259,
+        **SPM_SETTINGS,
+    )
+    return prefix + ".model"

@@ -15,7 +15,7 @@ from collections import Counter
 
 import pytest
 
-from checks.week06_tokenizers.test_unigram_spm import held_out_lines, train_spm, training_lines
+from checks.week06_tokenizers.oracles import held_out_lines, train_spm, training_lines
 from roadmap.checking import forbid
 from roadmap.impl import load
 
@@ -397,7 +397,7 @@ TOKENS_PER_WORD_SLACK = 1.10  # yours may use at most 10% more tokens per word t
 
 
 def test_train_agrees_with_sentencepiece_on_held_out_words(tmp_path):
-    """Train yours and sentencepiece's Unigram (SPM_SETTINGS in test_unigram_spm.py) on the same
+    """Train yours and sentencepiece's Unigram (SPM_SETTINGS in oracles.py) on the same
     12 KB with 250 pieces each; cut every held-out word ("▁" + word, words split at spaces) with
     unigram_segment over your vocabulary and sp.encode over sentencepiece's. The fraction of words
     cut identically must reach the floor, and your tokens per word stay within 10% of its."""
