@@ -50,8 +50,8 @@ def check_lowrank(out) -> None:
         )
         assert lora_err >= svd_err - 1e-3, (
             f"lowrank.md {row[1].strip()}: LoRA's relative error {lora_err} is below the truncated "
-            f"SVD's {svd_err}: a rank-r update cannot beat Eckart-Young (low_rank_factors is not "
-            "the best rank-r approximation)"
+            f"SVD's {svd_err}: a rank-r update cannot beat Eckart-Young (low_rank_error overstates "
+            "the error of the best rank-r approximation)"
         )
     losses = {
         line.split("|")[1].strip(): float(line.split("|")[3])

@@ -410,7 +410,7 @@ def low_rank_study(base, full, lora_model, examples, cfg: ProjectConfig) -> dict
                 shape=tuple(delta.shape),
                 s=s.tolist(),
                 norm=norm,
-                energy_r=1.0 - (float(left_out) / norm) ** 2,
+                energy_r=float(s[: cfg.r].square().sum() / s.square().sum()) if s.any() else 1.0,
                 r90=lowrank.energy_rank(s, 0.9),
                 svd_err=float(left_out) / norm,
                 lora_err=float(torch.linalg.matrix_norm(delta - lora_delta)) / norm,
