@@ -127,14 +127,12 @@ def test_bias_gaps_refuse_a_scorer_that_drops_values():
 
 
 def test_bias_probe_report_and_interval():
-    bias = {"He": -1.0, "She": -1.0}
-
-    def score(requests):  # gaps +1.5, -0.5, 0 (a tie), +2.5, +0.5 by template
+    def score(requests):  # -1 for She, -1 + extra for He: gaps +1.5, -0.5, 0 (a tie), +2.5, +0.5
         extra = [1.5, -0.5, 0.0, 2.5, 0.5]
         out = []
         for context, continuation in requests:
             i = next(k for k, t in enumerate(TEMPLATES) if t.split("{group}")[1] == continuation)
-            out.append(bias["He"] + (extra[i] if context.endswith("He") else 0.0))
+            out.append(-1.0 + (extra[i] if context.endswith("He") else 0.0))
         return out
 
     got = mod.bias_probe(score, TEMPLATES, "He", "She", n_resamples=321, alpha=0.2, seed=7)
