@@ -2,6 +2,7 @@
 
 import torch
 
+from roadmap.checking import learner_first
 from solutions.week05_gpt.model import GPT, GPTConfig
 
 
@@ -40,3 +41,10 @@ def batch(seed: int, B: int, T: int, vocab_size: int = 23) -> tuple[torch.Tensor
 def grads(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     """name -> a copy of .grad (None entries left out)."""
     return {n: p.grad.detach().clone() for n, p in model.named_parameters() if p.grad is not None}
+
+
+def learner_optimizer(cls: type, params, **hyper) -> torch.optim.Optimizer:
+    """cls(params, **hyper), after the learner's step had its say: torch.optim.Optimizer's
+    constructor imports torch._dynamo (seconds), so an untouched stub is todo before it runs."""
+    learner_first(cls.step, object.__new__(cls))  # an unbuilt optimizer
+    return cls(params, **hyper)

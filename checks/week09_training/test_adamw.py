@@ -10,10 +10,10 @@ import copy
 import torch
 import torch.nn as nn
 
-from roadmap.checking import assert_close, from_scratch, learner_first
+from roadmap.checking import assert_close, from_scratch
 from roadmap.impl import load
 
-from .support import batch, tiny_gpt
+from .support import batch, learner_optimizer, tiny_gpt
 
 mod = load("week09_training.adamw")
 
@@ -35,10 +35,7 @@ def scratch_step(opt) -> None:
 
 
 def adamw(params, **hyper) -> torch.optim.Optimizer:
-    """mod.AdamW(params, **hyper), after the learner's step had its say: torch.optim.Optimizer's
-    constructor imports torch._dynamo (seconds), so an untouched stub is todo before it runs."""
-    learner_first(mod.AdamW.step, object.__new__(mod.AdamW))  # an unbuilt optimizer
-    return mod.AdamW(params, **hyper)
+    return learner_optimizer(mod.AdamW, params, **hyper)
 
 
 def names_of(model: nn.Module, params) -> set[str]:

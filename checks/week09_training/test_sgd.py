@@ -11,10 +11,10 @@ import pytest
 import torch
 import torch.nn as nn
 
-from roadmap.checking import assert_close, from_scratch, learner_first
+from roadmap.checking import assert_close, from_scratch
 from roadmap.impl import load
 
-from .support import batch, tiny_gpt
+from .support import batch, learner_optimizer, tiny_gpt
 
 mod = load("week09_training.sgd")
 
@@ -32,10 +32,7 @@ def scratch_step(opt, *closure):
 
 
 def sgd(params, **hyper) -> torch.optim.Optimizer:
-    """mod.SGD(params, **hyper), after the learner's step had its say: torch.optim.Optimizer's
-    constructor imports torch._dynamo (seconds), so an untouched stub is todo before it runs."""
-    learner_first(mod.SGD.step, object.__new__(mod.SGD))  # an unbuilt optimizer
-    return mod.SGD(params, **hyper)
+    return learner_optimizer(mod.SGD, params, **hyper)
 
 
 def moves(opt, p: nn.Parameter, grads: list[torch.Tensor]) -> list[torch.Tensor]:
