@@ -197,6 +197,14 @@ def test_stable_pair_for_large_inputs(dims):
     )
 
 
+def kernel_terms(q, k, w):
+    """Per row r of w (m, d), the learner's term m phi_r(q_i) phi_r(k_i) for each pair i: (N, m).
+    Its mean over r is phi(q_i) . phi(k_i), the estimate of exp(q_i . k_i)."""
+    fq, cq = features(q, w, (-1,))
+    fk, ck = features(k, w, (-1,))
+    return w.shape[0] * (fq * torch.exp(cq)) * (fk * torch.exp(ck))
+
+
 def test_kernel_estimate_is_unbiased_for_exp_q_dot_k():
     """Three (q, k) pairs in d=3 (q . k = 0.06, -0.18, 0.27), m = 100,000 iid N(0, I) rows drawn
     here: the per-row terms m phi_r(q) phi_r(k) are independent, so their mean, phi(q) . phi(k),
@@ -204,10 +212,7 @@ def test_kernel_estimate_is_unbiased_for_exp_q_dot_k():
     q = torch.tensor([[0.5, -0.3, 0.8], [-0.6, 0.1, 0.2], [0.3, 0.3, 0.3]], dtype=torch.float64)
     k = torch.tensor([[0.4, 0.2, -0.1], [0.7, -0.2, 0.5], [0.3, 0.3, 0.3]], dtype=torch.float64)
     m = 100_000
-    w = torch.randn(m, 3, generator=generator(34), dtype=torch.float64)
-    fq, cq = features(q, w, (-1,))
-    fk, ck = features(k, w, (-1,))
-    terms = m * (fq * torch.exp(cq)) * (fk * torch.exp(ck))  # (3, m)
+    terms = kernel_terms(q, k, torch.randn(m, 3, generator=generator(34), dtype=torch.float64))
     mean, se = terms.mean(-1), terms.std(-1) / math.sqrt(m)
     truth = torch.exp((q * k).sum(-1))
     for i in range(3):
@@ -310,11 +315,7 @@ def test_orthogonal_features_estimate_exp_q_dot_k_without_bias():
     q = torch.tensor([[0.6, 0.0, 0.0], [0.5, -0.3, 0.8], [0.0, 0.0, -0.7]], dtype=torch.float64)
     k = torch.tensor([[0.5, 0.0, 0.0], [0.4, 0.2, -0.1], [0.0, 0.0, -0.4]], dtype=torch.float64)
     n, d = 4000, 3
-    w = rows(n * d, d, generator(37))
-    fq, cq = features(q, w, (-1,))
-    fk, ck = features(k, w, (-1,))
-    terms = (n * d) * (fq * torch.exp(cq)) * (fk * torch.exp(ck))  # (3, m)
-    blocks = terms.view(3, n, d).mean(-1)
+    blocks = kernel_terms(q, k, rows(n * d, d, generator(37))).view(3, n, d).mean(-1)
     mean, se = blocks.mean(-1), blocks.std(-1) / math.sqrt(n)
     truth = torch.exp((q * k).sum(-1))
     for i in range(3):
