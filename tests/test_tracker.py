@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from roadmap import ROOT
+from roadmap.manifest import load_manifest
 from roadmap.pristine import NoGitHistory, commit_all, copy_course, pristine_bytes
 
 pytestmark = pytest.mark.timeout(300)  # a tracker run under load takes longer than the 60 s default
@@ -45,12 +46,7 @@ COPY = [
     f"checks/{WEEK}",
 ]
 # week 01's exercises, as its manifest lists them
-IDS = [
-    item["id"]
-    for item in tomllib.loads((ROOT / "curriculum" / f"{WEEK}.toml").read_text(encoding="utf-8"))[
-        "exercises"
-    ]
-]
+IDS = [item.id for item in load_manifest().week(WEEK).exercises]
 
 
 @pytest.fixture
@@ -375,7 +371,7 @@ def test_mistakes_of_an_unknown_exercise_is_an_error_not_an_empty_pass():
     import argparse
 
     from roadmap.commands.maintain import cmd_mistakes
-    from roadmap.manifest import NotInManifest, load_manifest
+    from roadmap.manifest import NotInManifest
 
     args = argparse.Namespace(week=None, exercise="w01.nope", sample=False, timeout=1.0)
     with pytest.raises(NotInManifest):
