@@ -201,28 +201,25 @@ def test_residual_stream_is_the_blocks_input_and_output():
 
 def test_trace_matches_transformer_lens():
     """TransformerLens's own transformer with our weights: the residual stream before and after
-    every block and every attention pattern agree within 1e-5 (float32; measured max |diff|
-    about 4e-6 on logits up to 8, 2e-6 on patterns, 2e-5 on residual streams)."""
+    every block agrees within 1e-4, every attention pattern within 1e-5 (float32; measured max
+    |diff| about 6e-6 on logits up to 7, 2e-6 on patterns, 3e-5 on residual streams up to 35)."""
     model = random_gpt(0)
     idx = tokens(model, 3, 7)
     logits, trace = run(model, idx)  # the learner's code first: a stub is todo before TL loads
     tl_logits, cache = transformer_lens_run(0, idx)
     assert_close(logits, tl_logits, what="test setup: our GPT vs TransformerLens logits", atol=1e-4)
     for i in range(model.config.n_layer):
-        assert_close(
-            trace.resid_pre[i],
-            cache[f"blocks.{i}.hook_resid_pre"],
-            what=f"trace.resid_pre[{i}] vs TransformerLens blocks.{i}.hook_resid_pre",
-            atol=1e-4,
-            hint="a forward pre-hook on block l keeps its input args[0]",
-        )
-        assert_close(
-            trace.resid_post[i],
-            cache[f"blocks.{i}.hook_resid_post"],
-            what=f"trace.resid_post[{i}] vs TransformerLens blocks.{i}.hook_resid_post",
-            atol=1e-4,
-            hint="a forward hook on block l keeps its output",
-        )
+        for name, hint in (
+            ("resid_pre", "a forward pre-hook on block l keeps its input args[0]"),
+            ("resid_post", "a forward hook on block l keeps its output"),
+        ):
+            assert_close(
+                getattr(trace, name)[i],
+                cache[f"blocks.{i}.hook_{name}"],
+                what=f"trace.{name}[{i}] vs TransformerLens blocks.{i}.hook_{name}",
+                atol=1e-4,
+                hint=hint,
+            )
         assert_close(
             trace.patterns[i],
             cache[f"blocks.{i}.attn.hook_pattern"],
