@@ -107,8 +107,8 @@ def performer_attention(
         out_i = sum_j a_ij v_j / sum_j a_ij,
     the sums over all keys j, or over j <= i (j = i included) when `causal`: prefix sums over time,
     the algebra of linear_attention, computed here (no eps; linear_attention itself cannot be
-    called, it applies its own feature map). As m grows, out tends to softmax(q k^T / sqrt(D)) v (with the
-    causal mask when `causal`).
+    called, it applies its own feature map). As m grows, out tends to softmax(q k^T / sqrt(D)) v
+    (with the causal mask when `causal`).
     Stability: non-causal, queries and keys of size 15 in float32 (exponents near -300; exp gives
     0 below -104) must give finite outputs, so the features are computed as pairs (f, c) and the
     offsets c dropped, which is exact because they cancel: queries take one c per position
