@@ -49,16 +49,29 @@ def setup(week: int, args: argparse.Namespace) -> Path:
     return out
 
 
-def run_dir(args: argparse.Namespace, name: str) -> Path:
-    """Where a project writes its model as a run: --run-dir if given, else runs/<name>, with
-    "-reference" for the solutions tree and "-short" for --short, so a quick or reference run
-    never overwrites the learner's full one (call after setup: it reads the tree in use)."""
-    if getattr(args, "run_dir", None) is not None:
+def add_run_dir_flag(p: argparse.ArgumentParser, name: str, what: str) -> None:
+    """--run-dir for a project that writes its model (`what`) as a run; see run_dir."""
+    p.add_argument(
+        "--run-dir",
+        type=Path,
+        default=None,
+        help=f"where {what} is written as a run (default runs/{name}, with -reference / -short "
+        "for --impl solutions / --short)",
+    )
+    p.set_defaults(run_name=name)
+
+
+def run_dir(args: argparse.Namespace) -> Path:
+    """Where a project writes its model as a run: --run-dir if given, else runs/<name> (the name
+    add_run_dir_flag was given), with "-reference" for the solutions tree and "-short" for --short,
+    so a quick or reference run never overwrites the learner's full one (call after setup: it
+    reads the tree in use)."""
+    if args.run_dir is not None:
         return args.run_dir
     suffix = ("-reference" if current_tree() == "solutions" else "") + (
         "-short" if args.short else ""
     )
-    return ROOT / "runs" / f"{name}{suffix}"
+    return ROOT / "runs" / f"{args.run_name}{suffix}"
 
 
 def record(week: int, line: str, out: Path) -> None:

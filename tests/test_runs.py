@@ -196,8 +196,10 @@ def test_quick_and_reference_project_runs_never_overwrite_the_learners_run(monke
     for tree in ("exercises", "solutions"):
         set_tree(tree)
         for short in (False, True):
-            got[tree, short] = run_dir(argparse.Namespace(run_dir=None, short=short), "week11_sft")
+            got[tree, short] = run_dir(
+                argparse.Namespace(run_dir=None, short=short, run_name="week11_sft")
+            )
     assert got["exercises", False] == ROOT / "runs" / "week11_sft"
     assert len(set(got.values())) == 4, got
     given = ROOT / "elsewhere"
-    assert run_dir(argparse.Namespace(run_dir=given, short=True), "week11_sft") == given
+    assert run_dir(argparse.Namespace(run_dir=given, short=True, run_name="week11_sft")) == given

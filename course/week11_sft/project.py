@@ -37,13 +37,11 @@ import torch
 from course.base import add_base_flag, resolve_base
 from course.runs import RunTokenizer, load_run, save_run
 from roadmap.impl import load
-from roadmap.project import parser, record, run_dir, setup
+from roadmap.project import add_run_dir_flag, parser, record, run_dir, setup
 from solutions.week05_gpt.hf import from_hf_state_dict
 from solutions.week05_gpt.model import GPT
 
 CHAT_SPECIALS = ["<PAD>", "<|im_start|>", "<|im_end|>"]  # what a chat model needs beyond the base
-
-RUN_NAME = "week11_sft"  # runs/week11_sft[-reference][-short]: roadmap.project.run_dir
 
 
 @dataclass
@@ -209,13 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     p = parser(11, "Instruction-tune the base model: our SFT loop vs trl's SFTTrainer.")
     p.add_argument("--data", type=Path, default=None, help="instruction JSON (default: registry)")
     add_base_flag(p)
-    p.add_argument(
-        "--run-dir",
-        type=Path,
-        default=None,
-        help="where the tuned model is written as a run (default runs/week11_sft, with "
-        "-reference / -short for --impl solutions / --short)",
-    )
+    add_run_dir_flag(p, "week11_sft", "the tuned model")
     args = p.parse_args(argv)
     out = setup(11, args)
     cfg = SHORT if args.short else ProjectConfig()
@@ -312,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     pad_lines = padding_table([e for _, e in train_c], cfg, pad, packing, block_size)
     (out / "packing.md").write_text("\n".join(pad_lines), encoding="utf-8")
     run = save_run(
-        run_dir(args, RUN_NAME),
+        run_dir(args),
         base,
         tok,
         made_by="week 11 SFT project",

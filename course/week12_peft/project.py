@@ -37,12 +37,10 @@ import torch
 from course.base import add_base_flag, resolve_base
 from course.runs import load_run, save_run
 from roadmap.impl import load
-from roadmap.project import parser, record, run_dir, setup
+from roadmap.project import add_run_dir_flag, parser, record, run_dir, setup
 from solutions.week11_sft.generate import generate_response
 
 TARGETS = ["c_attn", "c_proj", "c_fc"]
-
-RUN_NAME = "week12_lora"  # runs/week12_lora[-reference][-short]: roadmap.project.run_dir
 
 
 @dataclass
@@ -233,13 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--threads", type=int, default=1, help="torch threads")
     add_base_flag(p)
-    p.add_argument(
-        "--run-dir",
-        type=Path,
-        default=None,
-        help="where the LoRA model, merged, is written as a run (default runs/week12_lora, "
-        "with -reference / -short for --impl solutions / --short)",
-    )
+    add_run_dir_flag(p, "week12_lora", "the LoRA model, merged,")
     args = p.parse_args(argv)
     out = setup(12, args)
     torch.set_num_threads(args.threads)
@@ -298,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         if method == "lora":  # the week's model: the adapter merged into a plain GPT
             inject.merge_and_unload(model)
             run = save_run(
-                run_dir(args, RUN_NAME),
+                run_dir(args),
                 model,
                 tok,
                 made_by="week 12 LoRA project (merged)",

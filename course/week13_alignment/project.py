@@ -35,14 +35,12 @@ from course.base import add_base_flag, resolve_base
 from course.runs import load_run, save_run
 from course.week13_alignment.data import load_hh_rlhf, load_instruction_pairs
 from roadmap.impl import load
-from roadmap.project import parser, record, run_dir, setup
+from roadmap.project import add_run_dir_flag, parser, record, run_dir, setup
 from solutions.week05_gpt.hf import from_hf_state_dict
 from solutions.week05_gpt.model import GPT
 from solutions.week11_sft.generate import generate_response
 from solutions.week11_sft.loop import evaluate, train_sft
 from solutions.week11_sft.masking import IGNORE, collate
-
-RUN_NAME = "week13_dpo"  # runs/week13_dpo[-reference][-short]: roadmap.project.run_dir
 
 
 @dataclass
@@ -270,13 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--threads", type=int, default=1, help="torch threads")
     add_base_flag(p)
-    p.add_argument(
-        "--run-dir",
-        type=Path,
-        default=None,
-        help="where the model your dpo_step aligned is written as a run (default "
-        "runs/week13_dpo, with -reference / -short for --impl solutions / --short)",
-    )
+    add_run_dir_flag(p, "week13_dpo", "the model your dpo_step aligned")
     args = p.parse_args(argv)
     out = setup(13, args)
     torch.set_num_threads(args.threads)
@@ -376,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         ]  # fmt: skip
     (out / "answers.md").write_text("\n".join(answers), encoding="utf-8")
     run = save_run(
-        run_dir(args, RUN_NAME),
+        run_dir(args),
         policy,
         tok,
         made_by="week 13 DPO project (your dpo_step)",
