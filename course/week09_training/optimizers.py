@@ -7,8 +7,9 @@ clip at 1.0 (your clip_grad_norm). SGD, momentum and Nesterov are your w09.sgd (
 AdamW and its groups your w09.adamw (weight decay 0.1 on matrices, betas 0.9 / 0.99, the trainer's).
 Each optimizer has its own peak learning rate, the one with the lowest val loss in a sweep over
 factors of 2 on the full setting (OPTIMIZERS; the sweep is in the week's README): the comparison is
-of tuned optimizers, not of one lr that happens to suit one of them. The losses are the mean NLL (nats per token) on the same fixed
-stretches of each split: the first eval_tokens of the training and of the held-out tokens.
+of tuned optimizers, not of one lr that happens to suit one of them. The losses are the mean NLL
+(nats per token) on the same fixed stretches of each split: the first eval_tokens of the training
+and of the held-out tokens.
 Writes to OUT (reports/week09 by default):
   optimizers.md   the table: peak lr, settings, final train and val loss, val perplexity, seconds
   optimizers.png  train loss per step (running mean of 10) and val loss at every evaluation
